@@ -1,0 +1,27 @@
+#pragma once
+// The kiosk's run options, as parsed from the command line.
+
+#include "kiosk/i18n.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace kiosk::app {
+
+struct AppOptions {
+  bool simulate = false;
+  bool fullscreen = true;
+  int width = 1080;
+  int height = 1920;
+  std::string screenshot;  // write one frame as PNG (plus FILE.layout.json) and exit
+  Lang lang = Lang::ZhCN;
+  std::string assetsDir = KIOSK_ASSETS_DIR;
+  std::string fontPath;    // empty: the Debian Noto Sans CJK default
+  std::string kioskId = "K-0001";
+};
+
+// Parses "1080x1920"; nullopt when malformed or outside 320..8192 pixels a side.
+std::optional<std::pair<int, int>> parseSize(const std::string& text);
+
+}  // namespace kiosk::app

@@ -1,0 +1,25 @@
+#include "kiosk/ui/layout_probe.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace kiosk::ui {
+
+std::string LayoutProbe::toJson(const std::string& screen, const std::string& lang, int width,
+                                int height) const {
+  nlohmann::json texts = nlohmann::json::array();
+  for (const auto& item : m_items) {
+    texts.push_back({{"id", item.id},
+                     {"text", item.text},
+                     {"x", item.x},
+                     {"y", item.y},
+                     {"w", item.w},
+                     {"h", item.h},
+                     {"max_width", item.maxWidth},
+                     {"missing_glyphs", item.missingGlyphs}});
+  }
+  const nlohmann::json doc = {{"screen", screen}, {"lang", lang},   {"width", width},
+                              {"height", height}, {"texts", texts}};
+  return doc.dump(2);
+}
+
+}  // namespace kiosk::ui

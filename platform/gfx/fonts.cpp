@@ -1,0 +1,76 @@
+#include "platform/gfx/fonts.hpp"
+
+#include <imgui.h>
+#include <imgui_freetype.h>
+#include <imgui_internal.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace kiosk::platform {
+
+Fonts loadFonts(const FontOptions& options, const std::vector<std::string>& texts) {
+  if (!std::filesystem::exists(options.path)) {
+    throw std::runtime_error("font not found: " + options.path +
+                             " (install Debian's fonts-noto-cjk)");
+  }
+  ImGuiIO& io = ImGui::GetIO();
+  io.Fonts->Clear();
+  io.Fonts->FontBuilderIO = ImGuiFreeType::GetBuilderForFreeType();
+
+  ImFontGlyphRangesBuilder builder;
+  builder.AddRanges(io.Fonts->GetGlyphRangesDefault());  // printable ASCII and Latin-1
+  for (const auto& text : texts) builder.AddText(text.c_str());
+  // The ranges must outlive the atlas build; they are kept for the life of the process
+  // because the atlas may be rebuilt (for instance when the window is resized).
+  static ImVector<ImWchar> ranges;
+  ranges.clear();
+  builder.BuildRanges(&ranges);
+
+  ImFontConfig config;
+  config.FontNo = options.collectionIndex;
+  config.OversampleH = 1;  // FreeType hints; oversampling only grows the atlas
+  config.OversampleV = 1;
+  config.PixelSnapH = true;
+
+  Fonts fonts;
+  const auto add = [&](float scale) {
+    ImFont* font = io.Fonts->AddFontFromFileTTF(options.path.c_str(), options.basePixels * scale,
+                                                &config, ranges.Data);
+    if (font == nullptr) throw std::runtime_error("cannot load font " + options.path);
+    return font;
+  };
+  fonts.body = add(1.0F);  // the first font is ImGui's default
+  fonts.small = add(0.7F);
+  fonts.large = add(1.6F);
+  fonts.title = add(2.2F);
+  if (!io.Fonts->Build()) throw std::runtime_error("cannot build the font atlas");
+
+  for (int i = 0; i + 1 < ranges.Size; i += 2) {
+    if (ranges[i] == 0) break;
+    fonts.glyphCount += ranges[i + 1] - ranges[i] + 1;
+  }
+  spdlog::info("font atlas {}x{} from {} code points", io.Fonts->TexWidth, io.Fonts->TexHeight,
+               fonts.glyphCount);
+  return fonts;
+}
+
+std::vector<unsigned> missingGlyphs(const ImFont* font, const std::string& text) {
+  std::vector<unsigned> missing;
+  const char* cursor = text.c_str();
+  const char* end = cursor + text.size();
+  while (cursor < end) {
+    unsigned int codepoint = 0;
+    const int length = ImTextCharFromUtf8(&codepoint, cursor, end);
+    if (length <= 0) break;
+    cursor += length;
+    if (codepoint < 0x20) continue;  // control characters (newlines) are not drawn
+    if (font->FindGlyphNoFallback(static_cast<ImWchar>(codepoint)) == nullptr) {
+      missing.push_back(codepoint);
+    }
+  }
+  return missing;
+}
+
+}  // namespace kiosk::platform

@@ -1,0 +1,33 @@
+#pragma once
+// The kiosk's fonts: Noto Sans CJK SC from Debian's fonts-noto-cjk, with an atlas built only
+// from the glyphs that the UI strings use (the full CJK range would cost tens of megabytes).
+
+#include <string>
+#include <vector>
+
+struct ImFont;
+
+namespace kiosk::platform {
+
+struct FontOptions {
+  std::string path = KIOSK_DEFAULT_CJK_FONT;
+  int collectionIndex = 2;  // NotoSansCJK-Regular.ttc: 0 JP, 1 KR, 2 SC, 3 TC, 4 HK
+  float basePixels = 36.F;  // body text; the other sizes scale from it
+};
+
+struct Fonts {
+  ImFont* small = nullptr;   // 0.7x: footers, hints
+  ImFont* body = nullptr;    // 1.0x
+  ImFont* large = nullptr;   // 1.6x: buttons, amounts
+  ImFont* title = nullptr;   // 2.2x: screen titles
+  int glyphCount = 0;        // distinct code points put into the atlas
+};
+
+// Builds the atlas in the current ImGui context from the code points of `texts` plus printable
+// ASCII. Throws std::runtime_error when the font file cannot be loaded (a startup error).
+Fonts loadFonts(const FontOptions& options, const std::vector<std::string>& texts);
+
+// Code points of `text` (UTF-8) that `font` has no glyph for: should always be empty.
+std::vector<unsigned> missingGlyphs(const ImFont* font, const std::string& text);
+
+}  // namespace kiosk::platform
