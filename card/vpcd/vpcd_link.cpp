@@ -222,7 +222,9 @@ bool VpcdLink::serve(int fd) {
     };
     if (tear == TearPoint::BeforeProcess) return tearNow();
     const Bytes response = m_card.process(payload);
-    if (tear == TearPoint::AfterProcess) return tearNow();
+    // An emulator that answers nothing has left the field on its own (the virtual card's
+    // armed tear): the same as a pull.
+    if (tear == TearPoint::AfterProcess || response.empty()) return tearNow();
     if (!sendFrame(fd, response)) return false;
   }
 }

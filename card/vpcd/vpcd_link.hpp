@@ -48,7 +48,8 @@ class VpcdLink {
   std::uint64_t apdus() const;
   // Pulls the card when the APDU with index `apdu` (counted as apdus() counts) arrives.
   void tearAt(std::uint64_t apdu, TearPoint point);
-  // Whether a planned tear has happened since it was armed (the card is then out).
+  // Whether a tear has happened since insert() or tearAt(): a planned one, or the emulator
+  // answering an APDU with nothing (the virtual card's own tear hook). The card is then out.
   bool torn() const;
   // Waits until a planned tear has happened; false on timeout.
   bool waitTorn(std::chrono::milliseconds timeout) const;

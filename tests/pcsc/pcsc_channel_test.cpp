@@ -138,6 +138,7 @@ TEST_F(PcscChannelTest, TearAfterTheCardProcessedTheCommand) {
 
   // Reinserted, the card shows the effect.
   channel.reset();
+  ASSERT_TRUE(server.waitCard(0, false, 5s));
   link().insert();
   openChannel();
   ASSERT_TRUE(channel->transmit(selectTestAid()));

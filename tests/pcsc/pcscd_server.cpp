@@ -185,6 +185,33 @@ bool PcscdServer::readersListed(std::chrono::milliseconds timeout) const {
   return false;
 }
 
+bool PcscdServer::waitCard(int slot, bool present, std::chrono::milliseconds timeout) const {
+  SCARDCONTEXT context = 0;
+  if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context) != SCARD_S_SUCCESS) {
+    return false;
+  }
+  const std::string name = reader(slot);
+  SCARD_READERSTATE state{};
+  state.szReader = name.c_str();
+  state.dwCurrentState = SCARD_STATE_UNAWARE;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool reached = false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    const LONG rv = SCardGetStatusChange(context, static_cast<DWORD>(left.count()), &state, 1);
+    if (rv != SCARD_S_SUCCESS) break;
+    if (((state.dwEventState & SCARD_STATE_PRESENT) != 0) == present) {
+      reached = true;
+      break;
+    }
+    state.dwCurrentState = state.dwEventState & ~static_cast<DWORD>(SCARD_STATE_CHANGED);
+  }
+  (void)SCardReleaseContext(context);
+  return reached;
+}
+
 void PcscdServer::start() {
   if (m_pid > 0) return;
   for (int attempt = 0; attempt < 4; ++attempt) {

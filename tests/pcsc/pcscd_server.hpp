@@ -31,6 +31,8 @@ class PcscdServer {
   // vpcd's two slots: reader names and where a card connects.
   std::string reader(int slot) const;
   VpcdLink::Options link(int slot) const;
+  // Waits until pcscd reports a card present (or the slot empty) in the slot's reader.
+  bool waitCard(int slot, bool present, std::chrono::milliseconds timeout) const;
   // Whether pcscd runs in a private mount namespace (else the system socket, under a lock).
   bool isolated() const { return m_isolated; }
   std::filesystem::path logFile() const { return m_dir / "pcscd.log"; }
