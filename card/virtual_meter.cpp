@@ -145,6 +145,21 @@ void VirtualMeter::run(std::int64_t seconds, std::uint64_t milliUnitsPerHour) {
   }
 }
 
+bool VirtualMeter::resume(const ReturnRecord& last) {
+  if (last.meterNumber != m_config.meterNumber || last.utility != m_config.utility ||
+      last.keyVersion != m_config.keyVersion || !verifyReturn(last, m_config.returnKey)) {
+    return false;
+  }
+  m_state.credit = last.remainingCredit;
+  m_state.consumption = last.consumption;
+  m_state.lastSequence = last.lastSequence;
+  m_state.cutOff = last.cutOff();
+  m_state.tamper = last.tamper();
+  m_state.alarmLevel = last.alarmLevel;
+  m_state.now = std::max(m_state.now, last.timestamp);
+  return true;
+}
+
 void VirtualMeter::updateAlarms() {
   if (!m_state.params) return;
   const auto& levels = m_state.params->alarmLevels;

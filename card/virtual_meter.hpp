@@ -71,6 +71,11 @@ class VirtualMeter {
   Result<MeterVisit, CardError> insertCard(CardChannel& channel);
   Result<MeterVisit, CardError> insertCard(CardEmulator& card);  // in-process
 
+  // Continues from the meter's last RETURN (a meter restarted in a simulation): credit,
+  // consumption, last sequence, flags and time. Ignored unless it is for this meter and its
+  // MAC verifies with this meter's RETURN key; returns whether it was taken.
+  bool resume(const ReturnRecord& last);
+
   // Consumes at a constant rate (thousandths of a unit per hour) for `seconds` of simulated
   // time, charged by the tariff, in steps of at most an hour.
   void run(std::int64_t seconds, std::uint64_t milliUnitsPerHour);
