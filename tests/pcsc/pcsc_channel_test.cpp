@@ -180,5 +180,24 @@ TEST_F(PcscChannelTest, TransactionsKeepOtherApplicationsOut) {
   EXPECT_TRUE(otherIn);
 }
 
+TEST_F(PcscChannelTest, PcscdGoneIsNoServiceAndANewChannelWorksAfterRestart) {
+  connect(card);
+  ASSERT_TRUE(channel->transmit(selectTestAid()));
+  server.kill();
+  auto response = channel->transmit(selectTestAid());
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error(), CardError::NoService);
+  auto refused = PcscChannel::connect(server.reader(0));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), CardError::NoService);
+
+  server.start();
+  ASSERT_TRUE(server.waitCard(0, true, 5s));  // the card reconnects to the new vpcd by itself
+  openChannel();
+  auto selected = channel->transmit(selectTestAid());
+  ASSERT_TRUE(selected);
+  EXPECT_EQ(toHex(*selected), "9000");
+}
+
 }  // namespace
 }  // namespace kiosk::card::test
