@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -16,8 +17,11 @@ namespace {
 using namespace std::chrono_literals;
 
 Bytes selectTestAid() {
-  Bytes command{0x00, 0xA4, 0x04, 0x00, static_cast<std::uint8_t>(kTestAid.size())};
-  command.insert(command.end(), kTestAid.begin(), kTestAid.end());
+  Bytes command(5 + kTestAid.size());
+  command[1] = 0xA4;
+  command[2] = 0x04;
+  command[4] = static_cast<std::uint8_t>(kTestAid.size());
+  std::copy(kTestAid.begin(), kTestAid.end(), command.begin() + 5);
   return command;
 }
 
