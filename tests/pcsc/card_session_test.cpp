@@ -73,7 +73,9 @@ class CardSessionTest : public ::testing::Test {
   struct LinkSlot {
     PcscdServer& server;
     std::unique_ptr<VpcdLink> link;
-    void emplace(CardEmulator& card) { link = std::make_unique<VpcdLink>(card, server.link(0)); }
+    void emplace(CardEmulator& emulator) {
+      link = std::make_unique<VpcdLink>(emulator, server.link(0));
+    }
     VpcdLink& get() { return *link; }
     void pull() {
       if (link) link->pull();
