@@ -209,6 +209,11 @@ struct TearCase {
   VpcdLink::TearPoint point;
 };
 
+void PrintTo(const TearCase& tear, std::ostream* out) {
+  *out << "APDU " << tear.apdu
+       << (tear.point == VpcdLink::TearPoint::BeforeProcess ? " before" : " after");
+}
+
 class TornWriteTest : public CardSessionTest, public ::testing::WithParamInterface<TearCase> {};
 
 // The card is pulled at one APDU of the write, before or after the card executed it, then
