@@ -1,0 +1,72 @@
+#pragma once
+// Reads and writes a profile card over any CardChannel: the five-APDU read that verifies the
+// card offline (issuer signature over the ID file, then the card's own signature of a fresh
+// challenge), the relay of a write script with read-back, and the check after a tear.
+
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "card/channel.hpp"
+#include "card/crypto.hpp"
+#include "card/profile.hpp"
+#include "card/write_script.hpp"
+
+namespace kiosk::card {
+
+// What a card read returns. Only produced for a card that proved itself authentic.
+struct CardSnapshot {
+  IdFile id;
+  std::vector<CreditToken> credits;     // tokens not yet loaded by the meter
+  std::vector<std::uint8_t> creditRecords;  // record number of each token in `credits`
+  std::size_t freeRecords = 0;
+  std::optional<ReturnRecord> meterReturn;  // nullopt until the meter has written
+  std::optional<Params> params;             // only when asked for
+  std::size_t apdus = 0;                    // APDUs the read took
+
+  bool hasToken(const CreditToken& token) const;
+};
+
+struct ReadOptions {
+  bool readParams = false;  // a sixth APDU
+};
+
+class CardReader {
+ public:
+  // `issuerPublic` verifies the ID file's signature offline.
+  CardReader(CardChannel& channel, const EcKey& issuerPublic);
+
+  // SELECT AID, READ BINARY ID, INTERNAL AUTHENTICATE, READ RECORD all CREDIT, READ BINARY
+  // RETURN, in one transaction. Errors: ForeignCard (AID absent), NotAuthentic (signature or
+  // authentication fails: clone, fake, unknown issuer), BadData (malformed file), Removed,
+  // Protocol, and the transport's errors.
+  Result<CardSnapshot, CardError> read(const ReadOptions& options = {});
+
+  // GET CHALLENGE for a secure-messaging write (the card must be selected: after read()).
+  Result<Bytes, CardError> getChallenge();
+
+  // Runs the steps of a script in one transaction; every step must answer its expected
+  // status word and read-back. Full when the ring is full, AccessDenied when the MAC or the
+  // challenge is wrong, Removed on a tear.
+  Result<void, CardError> runScript(const WriteScript& script);
+
+  // After a reinsertion: SELECT and READ RECORD all CREDIT (two APDUs), then whether the
+  // token is on the card. The caller confirms delivery on true and rewrites on false.
+  Result<bool, CardError> tokenOnCard(const CreditToken& token);
+
+  std::size_t apduCount() const { return m_apdus; }
+
+ private:
+  Result<Response, CardError> exchange(ByteView command);
+  Result<void, CardError> select();
+
+  CardChannel& m_channel;
+  const EcKey& m_issuer;
+  std::size_t m_apdus = 0;
+};
+
+// Splits READ RECORD "all records" data into tokens (empty records skipped).
+Result<std::vector<std::pair<std::uint8_t, CreditToken>>, CardError> decodeCreditRecords(
+    ByteView data);
+
+}  // namespace kiosk::card
