@@ -6,6 +6,8 @@
 
 #include "cloud/error.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,9 +41,10 @@ class CardFormat {
   virtual ~CardFormat() = default;
   // The encoded, MAC'd token (hex of the CREDIT record).
   virtual CloudResult<std::string> mintToken(const TokenFields& fields) = 0;
-  // The APDUs (hex) that write the token into the card's CREDIT ring under secure messaging,
-  // MAC'd for `challengeHex` (the card's GET CHALLENGE answer).
-  virtual CloudResult<std::vector<std::string>> creditWriteScript(const std::string& cardNumber,
+  // The write script (card profile's JSON form: {"version":1,"steps":[{"apdu":..}]}) that
+  // writes the token into the card's CREDIT ring under secure messaging, MAC'd for
+  // `challengeHex` (the card's GET CHALLENGE answer), and reads it back.
+  virtual CloudResult<nlohmann::json> creditWriteScript(const std::string& cardNumber,
                                                                   const std::string& tokenHex,
                                                                   const std::string& challengeHex) = 0;
   // Decodes the RETURN file and verifies its MAC with the meter's key.

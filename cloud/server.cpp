@@ -384,7 +384,7 @@ struct Server::Impl {
             KIOSK_TRY(order, deliverableOrder(*kiosk, req.matches[1], *card));
             KIOSK_TRY(token, store.issueToken(order->id, *format, now()));
             if (token->minted) metrics.count("kiosk_cloud_tokens_minted_total");
-            KIOSK_TRY(apdus, format->creditWriteScript(*card, token->tokenHex, *challenge));
+            KIOSK_TRY(script, format->creditWriteScript(*card, token->tokenHex, *challenge));
             return Reply{200,
                          {{"order_id", order->id},
                           {"state", state::kTokenIssued},
@@ -395,7 +395,7 @@ struct Server::Impl {
                             {"key_version", token->keyVersion},
                             {"issued_at", token->issuedAt},
                             {"hex", token->tokenHex}}},
-                          {"apdus", *apdus}}};
+                          {"script", *script}}};
           });
 
     route("POST", R"(/v1/kiosk/orders/([A-Za-z0-9_]+)/delivered)", "order_delivered",
