@@ -54,6 +54,7 @@ class SqliteConnection final : public SqlConnection {
       sqlite3_close(m_db);
       throw std::runtime_error("cannot open SQLite database " + path + ": " + message);
     }
+    sqlite3_extended_result_codes(m_db, 1);
     sqlite3_busy_timeout(m_db, 5000);
     auto pragmas = execScript(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
