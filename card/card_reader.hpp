@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "card/apdu.hpp"
 #include "card/channel.hpp"
 #include "card/crypto.hpp"
 #include "card/profile.hpp"

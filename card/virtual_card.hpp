@@ -97,6 +97,7 @@ class VirtualCard : public CardEmulator {
   TearPoint m_tear = TearPoint::None;
   std::optional<std::uint8_t> m_tearIns;
   bool m_tornNow = false;
+  std::uint8_t m_pendingIns = 0;  // the update being committed, for the tear filter
   std::function<void(const CardImage&)> m_onCommit;
 };
 

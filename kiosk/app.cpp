@@ -1,10 +1,12 @@
 #include "kiosk/app.hpp"
 
+#include "kiosk/sample_views.hpp"
 #include "kiosk/ui/screens.hpp"
 #include "platform/gfx/window.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -53,6 +55,74 @@ bool writeScreenshot(const platform::Image& image, const ui::LayoutProbe& probe,
   return true;
 }
 
+// Draws one screen of the gallery with its sample contents.
+ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& options,
+                       AmountView& amount) {
+  if (screen == "reading") return ui::drawReading(ui);
+  if (screen == "account") return ui::drawAccount(ui, samples::account());
+  if (screen == "amount") return ui::drawAmount(ui, amount);
+  if (screen == "pay") return ui::drawPay(ui, samples::pay());
+  if (screen == "writing") return ui::drawWriting(ui, samples::writing());
+  if (screen == "done") return ui::drawDone(ui, samples::done());
+  if (screen == "reinsert") return ui::drawReinsert(ui, samples::reinsert());
+  if (screen == "out_of_service") return ui::drawOutOfService(ui, samples::outOfService());
+  if (screen.rfind("error:", 0) == 0) return ui::drawError(ui, samples::error(screen.substr(6)));
+  return ui::drawAttract(ui, {options.kioskId, localClock(), options.simulate});
+}
+
+// Draws a screen until it has settled (ImGui needs a few frames; the atlas may grow) and
+// returns the last frame without presenting it.
+template <class Draw>
+platform::Image renderSettled(platform::Window& window, platform::FontAtlas& atlas,
+                              const Strings& strings, Lang lang, ui::LayoutProbe& probe,
+                              Draw&& draw) {
+  constexpr int kFrames = 3;
+  for (int frame = 0; frame < kFrames; ++frame) {
+    window.waitEvents(std::chrono::milliseconds(0));
+    window.beginFrame();
+    ui::Ui ui{strings, lang, atlas.fonts(), probe, {},
+              ImVec2(static_cast<float>(window.width()), static_cast<float>(window.height())),
+              &atlas};
+    ui::beginScreen(ui);
+    draw(ui);
+    ui::endScreen();
+    window.endFrame();
+    if (atlas.rebuildIfNeeded()) {
+      window.reloadFontTexture();
+      frame = -1;  // start over with the complete atlas
+    }
+  }
+  return window.capture();
+}
+
+// Writes every screen with its sample contents in both languages: DIR/NAME_LANG.png (and
+// .layout.json), ':' in a name becoming '_'.
+int runGallery(platform::Window& window, platform::FontAtlas& atlas, const Strings& strings,
+               const AppOptions& options) {
+  std::error_code error;
+  std::filesystem::create_directories(options.galleryDir, error);
+  if (error) {
+    spdlog::error("gallery: cannot create {}: {}", options.galleryDir, error.message());
+    return 1;
+  }
+  ui::LayoutProbe probe;
+  AmountView amount = samples::amount();
+  for (const auto& screen : samples::screenNames()) {
+    for (const Lang lang : {Lang::ZhCN, Lang::En}) {
+      const auto image = renderSettled(window, atlas, strings, lang, probe, [&](ui::Ui& ui) {
+        drawGallery(ui, screen, options, amount);
+      });
+      std::string file = screen;
+      std::replace(file.begin(), file.end(), ':', '_');
+      const auto path = (std::filesystem::path(options.galleryDir) /
+                         (file + "_" + std::string(langCode(lang)) + ".png"))
+                            .string();
+      if (!writeScreenshot(image, probe, path, screen, lang)) return 1;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int runUi(const AppOptions& options) {
@@ -73,10 +143,14 @@ int runUi(const AppOptions& options) {
       static_cast<float>(std::min(window->width(), window->height())) * 0.05F;
   auto texts = strings.allTexts();
   texts.emplace_back("0123456789-:· ");
-  const platform::Fonts fonts = platform::loadFonts(fontOptions, texts);
+  platform::FontAtlas atlas(fontOptions, texts);
+
+  if (!options.galleryDir.empty()) return runGallery(*window, atlas, strings, options);
 
   ui::LayoutProbe probe;
   Lang lang = options.lang;
+  const std::string screen = options.screen.empty() ? "attract" : options.screen;
+  AmountView amount = samples::amount();
   // ImGui settles hover and layout over a frame or two after any input, so each change is
   // drawn for a few frames; with nothing changing, the loop sleeps in waitEvents().
   constexpr int kFramesPerChange = 3;
@@ -93,23 +167,43 @@ int runUi(const AppOptions& options) {
     }
 
     window->beginFrame();
-    ui::Ui ui{strings, lang, fonts, probe, {},
-              ImVec2(static_cast<float>(window->width()), static_cast<float>(window->height()))};
+    ui::Ui ui{strings, lang, atlas.fonts(), probe, {},
+              ImVec2(static_cast<float>(window->width()), static_cast<float>(window->height())),
+              &atlas};
     ui::beginScreen(ui);
-    const ui::Intent intent =
-        ui::drawAttract(ui, {options.kioskId, localClock(), options.simulate});
+    const ui::Intent intent = drawGallery(ui, screen, options, amount);
     ui::endScreen();
     window->endFrame();
     ++framesDrawn;
     --framesToDraw;
-
-    if (intent == ui::Intent::SwitchLanguage) {
-      lang = otherLang(lang);
+    // Text with characters the atlas lacked was drawn as '?': rebuild, draw again, and do not
+    // show (or capture) this frame.
+    if (atlas.rebuildIfNeeded()) {
+      window->reloadFontTexture();
       framesToDraw = kFramesPerChange;
+      framesDrawn = 0;
+      continue;
     }
+
+    using Kind = ui::Intent::Kind;
+    switch (intent.kind) {
+      case Kind::SwitchLanguage: lang = otherLang(lang); break;
+      case Kind::Digit:
+        if (amount.entered.size() < 6) amount.entered.push_back(static_cast<char>('0' + intent.value));
+        break;
+      case Kind::Backspace:
+        if (!amount.entered.empty()) amount.entered.pop_back();
+        break;
+      case Kind::Clear: amount.entered.clear(); break;
+      case Kind::Preset:
+        amount.entered = std::to_string(amount.presetsMinor[static_cast<std::size_t>(intent.value)] / 100);
+        break;
+      default: break;
+    }
+    if (intent.kind != Kind::None) framesToDraw = kFramesPerChange;
     if (!options.screenshot.empty() && framesDrawn >= kFramesPerChange) {
       const bool ok =
-          writeScreenshot(window->capture(), probe, options.screenshot, "attract", lang);
+          writeScreenshot(window->capture(), probe, options.screenshot, screen, lang);
       return ok ? 0 : 1;
     }
     window->present();

@@ -24,6 +24,12 @@ int main(int argc, char** argv) {
                  "Run in a window of WxH pixels instead of fullscreen (e.g. 1080x1920)");
   cli.add_option("--screenshot", options.screenshot,
                  "Render a frame, write it to this PNG file (and FILE.layout.json) and exit");
+  cli.add_option("--screen", options.screen,
+                 "Show one screen with sample contents (attract, reading, account, amount, pay, "
+                 "writing, done, reinsert, out_of_service, error:KIND)");
+  cli.add_option("--gallery", options.galleryDir,
+                 "Write every screen with sample contents, in both languages, as PNG files "
+                 "(and .layout.json) into this folder, then exit");
   cli.add_option("--lang", lang, "Starting language: zh-CN or en")->capture_default_str();
   cli.add_option("--assets", options.assetsDir, "Folder with i18n/strings.json")
       ->capture_default_str()

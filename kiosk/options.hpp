@@ -15,6 +15,8 @@ struct AppOptions {
   int width = 1080;
   int height = 1920;
   std::string screenshot;  // write one frame as PNG (plus FILE.layout.json) and exit
+  std::string screen;      // show one screen with sample contents (the screen gallery)
+  std::string galleryDir;  // write every screen in both languages into this folder and exit
   Lang lang = Lang::ZhCN;
   std::string assetsDir = KIOSK_ASSETS_DIR;
   std::string fontPath;    // empty: the Debian Noto Sans CJK default

@@ -23,7 +23,7 @@ void endScreen() {
 }
 
 Intent drawAttract(Ui& ui, const AttractView& view) {
-  Intent intent = Intent::None;
+  Intent intent;
   const float u = ui.unit();
   const float w = ui.size.x;
   const float h = ui.size.y;
@@ -34,7 +34,7 @@ Intent drawAttract(Ui& ui, const AttractView& view) {
   const ImVec2 langSize(24.F * u, 9.F * u);
   if (touchButton(ui, "##lang.switch", ui.fonts.body, ui.tr("lang.switch"),
                   ImVec2(w - margin - langSize.x, margin), langSize)) {
-    intent = Intent::SwitchLanguage;
+    intent.kind = Intent::Kind::SwitchLanguage;
   }
   if (view.simulation) {
     const std::string& badge = ui.tr("mode.simulation");
@@ -52,7 +52,7 @@ Intent drawAttract(Ui& ui, const AttractView& view) {
   const bool landscape = w > h;
   const float cardW = landscape ? 30.F * u : 36.F * u;
   const float cardH = cardW * 0.63F;
-  float y = landscape ? h * 0.24F : h * 0.22F;
+  float y = landscape ? h * 0.18F : h * 0.22F;
   const float textX = landscape ? w * 0.42F : margin;
   const float textW = landscape ? w - textX - margin : column;
   const Align align = landscape ? Align::Left : Align::Center;
@@ -73,7 +73,7 @@ Intent drawAttract(Ui& ui, const AttractView& view) {
   const ImVec2 chip(card.x + cardW * 0.14F, card.y + cardH * 0.28F);
   draw->AddRectFilled(chip, ImVec2(chip.x + cardW * 0.18F, chip.y + cardH * 0.26F),
                       ui.theme.accent, 0.8F * u);
-  y = landscape ? y + 8.F * u : card.y + cardH + 8.F * u;
+  y = landscape ? y + 6.F * u : card.y + cardH + 8.F * u;
 
   y += drawText(ui, "attract.insert", ui.fonts.large, ui.tr("attract.insert"), textX, y, textW,
                 ui.theme.text, align);

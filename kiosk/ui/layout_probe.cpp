@@ -8,7 +8,10 @@ std::string LayoutProbe::toJson(const std::string& screen, const std::string& la
                                 int height) const {
   nlohmann::json texts = nlohmann::json::array();
   for (const auto& item : m_items) {
+    nlohmann::json box = nullptr;
+    if (item.hasBox) box = {item.bx, item.by, item.bw, item.bh};
     texts.push_back({{"id", item.id},
+                     {"box", box},
                      {"text", item.text},
                      {"x", item.x},
                      {"y", item.y},

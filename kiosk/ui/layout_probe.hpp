@@ -13,6 +13,8 @@ struct TextItem {
   std::string text;   // what was drawn
   float x = 0, y = 0, w = 0, h = 0;  // the text's bounding box in window pixels
   float maxWidth = 0;                // the width it was given
+  bool hasBox = false;               // drawn inside a container (button, panel)...
+  float bx = 0, by = 0, bw = 0, bh = 0;  // ...which it must not leave
   int missingGlyphs = 0;             // code points the font atlas lacks
 };
 

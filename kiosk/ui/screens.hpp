@@ -2,13 +2,34 @@
 // The kiosk's screens. A screen is a function of a view model that returns what the resident
 // pressed; it never blocks, does no I/O and owns no domain state.
 
+#include "kiosk/views.hpp"
 #include "kiosk/ui/widgets.hpp"
 
+#include <cstdint>
 #include <string>
 
 namespace kiosk::ui {
 
-enum class Intent { None, SwitchLanguage };
+struct Intent {
+  enum class Kind {
+    None,
+    SwitchLanguage,
+    Back,
+    Cancel,
+    TopUp,          // account -> amount
+    Preset,         // value: index into the presets
+    Digit,          // value: 0..9
+    Backspace,
+    Clear,
+    ConfirmAmount,
+    Retry,
+    Finish,
+  };
+  Kind kind = Kind::None;
+  int value = 0;
+  bool operator==(const Intent&) const = default;
+};
+
 
 struct AttractView {
   std::string kioskId;
@@ -17,6 +38,15 @@ struct AttractView {
 };
 
 Intent drawAttract(Ui& ui, const AttractView& view);
+Intent drawReading(Ui& ui);
+Intent drawAccount(Ui& ui, const app::AccountView& view);
+Intent drawAmount(Ui& ui, const app::AmountView& view);
+Intent drawPay(Ui& ui, const app::PayView& view);
+Intent drawWriting(Ui& ui, const app::WritingView& view);
+Intent drawDone(Ui& ui, const app::DoneView& view);
+Intent drawError(Ui& ui, const app::ErrorView& view);
+Intent drawReinsert(Ui& ui, const app::ReinsertView& view);
+Intent drawOutOfService(Ui& ui, const app::OutOfServiceView& view);
 
 // Opens the full-window ImGui host window that screens draw into; pair with endScreen().
 void beginScreen(Ui& ui);

@@ -1,13 +1,16 @@
 #include "kiosk/ui/widgets.hpp"
 
+#include "kiosk/qr.hpp"
+
 #include <algorithm>
+#include <cmath>
 
 namespace kiosk::ui {
 
 float Ui::unit() const { return std::min(size.x, size.y) / 100.F; }
 
 float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, float x, float y,
-               float width, ImU32 color, Align align) {
+               float width, ImU32 color, Align align, const Rect* box) {
   const float fontSize = font->FontSize;
   const char* begin = text.c_str();
   const char* end = begin + text.size();
@@ -29,23 +32,35 @@ float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, fl
   item.h = bounds.y;
   item.maxWidth = width;
   item.missingGlyphs = static_cast<int>(platform::missingGlyphs(font, text).size());
+  if (item.missingGlyphs > 0 && ui.atlas != nullptr) ui.atlas->require(text);
+  if (box != nullptr) {
+    item.hasBox = true;
+    item.bx = box->x;
+    item.by = box->y;
+    item.bw = box->w;
+    item.bh = box->h;
+  }
   ui.probe.add(std::move(item));
   return bounds.y;
 }
 
 bool touchButton(Ui& ui, const char* id, ImFont* font, const std::string& label, ImVec2 pos,
-                 ImVec2 size) {
+                 ImVec2 size, bool primary) {
   ImGui::SetCursorScreenPos(pos);
   const bool pressed = ImGui::InvisibleButton(id, size);
   const bool held = ImGui::IsItemActive();
   ImDrawList* draw = ImGui::GetWindowDrawList();
   draw->AddRectFilled(pos, ImVec2(pos.x + size.x, pos.y + size.y),
-                      held ? ui.theme.buttonActive : ui.theme.button, size.y * 0.2F);
+                      primary ? (held ? ui.theme.primaryActive : ui.theme.primary)
+                              : (held ? ui.theme.buttonActive : ui.theme.button),
+                      size.y * 0.2F);
   const float textY = pos.y + (size.y - font->FontSize) * 0.5F;
   const float pad = size.y * 0.2F;
   // Button labels are recorded with the button's id without its "##" prefix.
   const std::string probeId = std::string(id).substr(std::string(id).rfind('#') + 1);
-  drawText(ui, probeId.c_str(), font, label, pos.x + pad, textY, size.x - 2.F * pad, ui.theme.text);
+  const Rect box{pos.x, pos.y, size.x, size.y};
+  drawText(ui, probeId.c_str(), font, label, pos.x + pad, textY, size.x - 2.F * pad, ui.theme.text,
+           Align::Center, &box);
   return pressed;
 }
 
@@ -54,6 +69,119 @@ void drawBackground(Ui& ui) {
   draw->AddRectFilledMultiColor(ImVec2(0, 0), ui.size, ui.theme.backgroundTop,
                                 ui.theme.backgroundTop, ui.theme.backgroundBottom,
                                 ui.theme.backgroundBottom);
+}
+
+}  // namespace kiosk::ui
+
+namespace kiosk::ui {
+
+HeaderResult drawHeader(Ui& ui, const char* titleKey, const char* leftButtonKey) {
+  HeaderResult result;
+  const float u = ui.unit();
+  const float margin = 5.F * u;
+  const ImVec2 buttonSize(22.F * u, 9.F * u);
+  result.switchLanguage =
+      touchButton(ui, "##lang.switch", ui.fonts.body, ui.tr("lang.switch"),
+                  ImVec2(ui.size.x - margin - buttonSize.x, margin), buttonSize);
+  if (leftButtonKey != nullptr) {
+    const std::string id = std::string("##") + leftButtonKey;
+    result.leftButton = touchButton(ui, id.c_str(), ui.fonts.body, ui.tr(leftButtonKey),
+                                    ImVec2(margin, margin), buttonSize);
+  }
+  // Portrait: the title has its own line below the buttons. Landscape, where height is
+  // scarce: the title sits between the buttons.
+  float bodyTop = 0;
+  if (ui.size.x > ui.size.y) {
+    const float titleX = margin + buttonSize.x + 3.F * u;
+    const float titleY = margin + (buttonSize.y - ui.fonts.title->FontSize) * 0.5F;
+    const float titleHeight =
+        drawText(ui, titleKey, ui.fonts.title, ui.tr(titleKey), titleX, std::max(0.F, titleY),
+                 ui.size.x - 2.F * titleX, ui.theme.text);
+    bodyTop = std::max(margin + buttonSize.y, std::max(0.F, titleY) + titleHeight) + 3.F * u;
+  } else {
+    const float titleY = margin + buttonSize.y + 3.F * u;
+    const float titleHeight = drawText(ui, titleKey, ui.fonts.title, ui.tr(titleKey), margin,
+                                       titleY, ui.size.x - 2.F * margin, ui.theme.text);
+    bodyTop = titleY + titleHeight + 3.F * u;
+  }
+  result.body.x = margin;
+  result.body.y = bodyTop;
+  result.body.w = ui.size.x - 2.F * margin;
+  result.body.h = ui.size.y - result.body.y - margin;
+  return result;
+}
+
+// The panel's background must sit under its items although its height is known only after
+// them: the draw list is split into two channels, items in the upper one.
+Panel::Panel(Ui& ui, float x, float y, float w) : m_ui(ui), m_x(x), m_y(y), m_w(w), m_bottom(y) {
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  draw->ChannelsSplit(2);
+  draw->ChannelsSetCurrent(1);
+}
+
+void Panel::close(float bottom) {
+  if (m_closed) return;
+  m_closed = true;
+  m_bottom = bottom;
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  draw->ChannelsSetCurrent(0);
+  drawPanel(m_ui, Rect{m_x, m_y, m_w, m_bottom - m_y});
+  draw->ChannelsMerge();
+}
+
+Panel::~Panel() { close(m_bottom); }
+
+void drawPanel(Ui& ui, const Rect& rect) {
+  ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(rect.x, rect.y),
+                                            ImVec2(rect.right(), rect.bottom()), ui.theme.panel,
+                                            2.F * ui.unit());
+}
+
+Rect footerButtonRect(Ui& ui, int index, int count) {
+  const float u = ui.unit();
+  const float margin = 5.F * u;
+  const float gap = 4.F * u;
+  const float height = 12.F * u;
+  const float width = (ui.size.x - 2.F * margin - gap * static_cast<float>(count - 1)) /
+                      static_cast<float>(count);
+  return Rect{margin + static_cast<float>(index) * (width + gap), ui.size.y - margin - height,
+              width, height};
+}
+
+void drawProgress(Ui& ui, const Rect& rect, float fraction) {
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  const float radius = rect.h * 0.5F;
+  draw->AddRectFilled(ImVec2(rect.x, rect.y), ImVec2(rect.right(), rect.bottom()),
+                      IM_COL32(255, 255, 255, 40), radius);
+  const float clamped = fraction < 0.F ? 0.F : (fraction > 1.F ? 1.F : fraction);
+  if (clamped > 0.F) {
+    draw->AddRectFilled(ImVec2(rect.x, rect.y),
+                        ImVec2(rect.x + std::max(rect.h, rect.w * clamped), rect.bottom()),
+                        ui.theme.accent, radius);
+  }
+}
+
+void drawQr(Ui& ui, const std::string& text, const Rect& area) {
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  const auto qr = app::makeQr(text);
+  // White card with a four-module quiet zone, as scanners expect.
+  draw->AddRectFilled(ImVec2(area.x, area.y), ImVec2(area.right(), area.bottom()),
+                      IM_COL32(255, 255, 255, 255), ui.unit());
+  if (!qr) return;
+  constexpr int kQuiet = 4;
+  const float module = std::floor(std::min(area.w, area.h) / static_cast<float>(qr->size + 2 * kQuiet));
+  const float side = module * static_cast<float>(qr->size);
+  const float ox = std::floor(area.x + (area.w - side) * 0.5F);
+  const float oy = std::floor(area.y + (area.h - side) * 0.5F);
+  for (int y = 0; y < qr->size; ++y) {
+    for (int x = 0; x < qr->size; ++x) {
+      if (!qr->at(x, y)) continue;
+      const float px = ox + static_cast<float>(x) * module;
+      const float py = oy + static_cast<float>(y) * module;
+      draw->AddRectFilled(ImVec2(px, py), ImVec2(px + module, py + module),
+                          IM_COL32(0, 0, 0, 255));
+    }
+  }
 }
 
 }  // namespace kiosk::ui

@@ -7,10 +7,25 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <utility>
 
 namespace kiosk::platform {
 
-Fonts loadFonts(const FontOptions& options, const std::vector<std::string>& texts) {
+namespace {
+
+void addCodepoints(std::set<unsigned>& codepoints, const std::string& text) {
+  const char* cursor = text.c_str();
+  const char* end = cursor + text.size();
+  while (cursor < end) {
+    unsigned int codepoint = 0;
+    const int length = ImTextCharFromUtf8(&codepoint, cursor, end);
+    if (length <= 0) break;
+    cursor += length;
+    if (codepoint >= 0x20 && codepoint <= 0xFFFF) codepoints.insert(codepoint);
+  }
+}
+
+Fonts buildAtlas(const FontOptions& options, const std::set<unsigned>& codepoints) {
   if (!std::filesystem::exists(options.path)) {
     throw std::runtime_error("font not found: " + options.path +
                              " (install Debian's fonts-noto-cjk)");
@@ -21,9 +36,9 @@ Fonts loadFonts(const FontOptions& options, const std::vector<std::string>& text
 
   ImFontGlyphRangesBuilder builder;
   builder.AddRanges(io.Fonts->GetGlyphRangesDefault());  // printable ASCII and Latin-1
-  for (const auto& text : texts) builder.AddText(text.c_str());
-  // The ranges must outlive the atlas build; they are kept for the life of the process
-  // because the atlas may be rebuilt (for instance when the window is resized).
+  for (const unsigned c : codepoints) builder.AddChar(static_cast<ImWchar>(c));
+  // ImGui keeps a pointer to the ranges until the atlas is rebuilt, so they live as long as
+  // the process; each rebuild replaces them.
   static ImVector<ImWchar> ranges;
   ranges.clear();
   builder.BuildRanges(&ranges);
@@ -54,6 +69,33 @@ Fonts loadFonts(const FontOptions& options, const std::vector<std::string>& text
   spdlog::info("font atlas {}x{} from {} code points", io.Fonts->TexWidth, io.Fonts->TexHeight,
                fonts.glyphCount);
   return fonts;
+}
+
+}  // namespace
+
+Fonts loadFonts(const FontOptions& options, const std::vector<std::string>& texts) {
+  std::set<unsigned> codepoints;
+  for (const auto& text : texts) addCodepoints(codepoints, text);
+  return buildAtlas(options, codepoints);
+}
+
+FontAtlas::FontAtlas(FontOptions options, const std::vector<std::string>& texts)
+    : m_options(std::move(options)) {
+  for (const auto& text : texts) addCodepoints(m_codepoints, text);
+  m_fonts = buildAtlas(m_options, m_codepoints);
+}
+
+void FontAtlas::require(const std::string& text) {
+  const auto before = m_codepoints.size();
+  addCodepoints(m_codepoints, text);
+  if (m_codepoints.size() != before) m_dirty = true;
+}
+
+bool FontAtlas::rebuildIfNeeded() {
+  if (!m_dirty) return false;
+  m_dirty = false;
+  m_fonts = buildAtlas(m_options, m_codepoints);
+  return true;
 }
 
 std::vector<unsigned> missingGlyphs(const ImFont* font, const std::string& text) {

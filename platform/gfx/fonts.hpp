@@ -2,6 +2,7 @@
 // The kiosk's fonts: Noto Sans CJK SC from Debian's fonts-noto-cjk, with an atlas built only
 // from the glyphs that the UI strings use (the full CJK range would cost tens of megabytes).
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,23 @@ Fonts loadFonts(const FontOptions& options, const std::vector<std::string>& text
 
 // Code points of `text` (UTF-8) that `font` has no glyph for: should always be empty.
 std::vector<unsigned> missingGlyphs(const ImFont* font, const std::string& text);
+
+// The atlas of a running kiosk. It starts from the UI strings and grows when data brings new
+// characters (a resident's name, an address): draw code reports text through require(), and
+// between frames rebuildIfNeeded() rebuilds the atlas with the new code points. The caller then
+// re-uploads the texture (Window::reloadFontTexture) and draws the frame again.
+class FontAtlas {
+ public:
+  FontAtlas(FontOptions options, const std::vector<std::string>& texts);
+  const Fonts& fonts() const { return m_fonts; }
+  void require(const std::string& text);
+  bool rebuildIfNeeded();
+
+ private:
+  FontOptions m_options;
+  std::set<unsigned> m_codepoints;  // everything ever requested, found in the font or not
+  bool m_dirty = false;
+  Fonts m_fonts;
+};
 
 }  // namespace kiosk::platform

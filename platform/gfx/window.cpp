@@ -144,6 +144,11 @@ Image Window::capture() const {
   return image;
 }
 
+void Window::reloadFontTexture() {
+  ImGui_ImplOpenGL3_DestroyFontsTexture();
+  ImGui_ImplOpenGL3_CreateFontsTexture();
+}
+
 void Window::present() { SDL_GL_SwapWindow(m_impl->window); }
 
 std::string Window::rendererName() const {

@@ -36,6 +36,8 @@ class Window {
   void endFrame();       // renders ImGui's draw data into the back buffer
   Image capture() const; // reads the back buffer (call after endFrame, before present)
   void present();
+  // Uploads the ImGui font atlas again after it was rebuilt.
+  void reloadFontTexture();
 
   int width() const { return m_width; }
   int height() const { return m_height; }

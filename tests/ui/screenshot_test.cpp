@@ -24,16 +24,10 @@ struct Shot {
 
 std::string shellQuote(const std::string& s) { return "'" + s + "'"; }
 
-// Runs `kiosk --windowed WxH --screenshot FILE ARGS`; the PNG is kept as a test artefact.
-Shot takeScreenshot(const std::string& name, int width, int height, const std::string& args) {
-  std::filesystem::create_directories(KIOSK_ARTIFACTS_DIR);
-  const std::string png = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name + ".png";
-  const std::string layout = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name + ".layout.json";
-  std::filesystem::remove(png);
-  std::filesystem::remove(layout);
+// Runs the kiosk binary in a window of WxH with ARGS, under Xvfb when there is no display.
+int runKiosk(int width, int height, const std::string& args) {
   std::string command = shellQuote(KIOSK_BINARY) + " --windowed " + std::to_string(width) + "x" +
-                        std::to_string(height) + " --screenshot " + shellQuote(png) + " " + args +
-                        " --log-level warn";
+                        std::to_string(height) + " " + args + " --log-level warn";
   // Under AddressSanitizer, the GL driver that libGL loads and unloads at exit leaves
   // allocations LeakSanitizer can only attribute to "<unknown module>"; leak checking of the
   // kiosk's own code is done in-process by the unit tests. Memory errors still abort.
@@ -44,6 +38,10 @@ Shot takeScreenshot(const std::string& name, int width, int height, const std::s
   }
   const int rc = std::system(command.c_str());
   EXPECT_EQ(rc, 0) << command;
+  return rc;
+}
+
+Shot loadShot(const std::string& png, const std::string& layout) {
   Shot shot;
   auto image = kiosk::platform::readPng(png);
   EXPECT_TRUE(image.has_value()) << "no PNG at " << png;
@@ -52,6 +50,17 @@ Shot takeScreenshot(const std::string& name, int width, int height, const std::s
   EXPECT_TRUE(in.good()) << "no layout at " << layout;
   if (in) shot.layout = json::parse(in);
   return shot;
+}
+
+// Runs `kiosk --screenshot FILE ARGS`; the PNG is kept as a test artefact.
+Shot takeScreenshot(const std::string& name, int width, int height, const std::string& args) {
+  std::filesystem::create_directories(KIOSK_ARTIFACTS_DIR);
+  const std::string png = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name + ".png";
+  const std::string layout = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name + ".layout.json";
+  std::filesystem::remove(png);
+  std::filesystem::remove(layout);
+  runKiosk(width, height, "--screenshot " + shellQuote(png) + " " + args);
+  return loadShot(png, layout);
 }
 
 double luminance(const std::uint8_t* p) { return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]; }
@@ -119,9 +128,17 @@ int codepoints(const std::string& utf8) {
 
 void expectCleanLayout(const Shot& shot) {
   const auto& texts = shot.layout["texts"];
-  ASSERT_GE(texts.size(), 5U);
+  ASSERT_GE(texts.size(), 3U);
   for (const auto& t : texts) {
     const std::string id = t["id"];
+    if (!t["box"].is_null()) {
+      const auto& b = t["box"];
+      const double tx = t["x"], ty = t["y"], tw = t["w"], th = t["h"];
+      const double bx = b[0], by = b[1], bw = b[2], bh = b[3];
+      EXPECT_TRUE(tx >= bx - 0.5 && ty >= by - 0.5 && tx + tw <= bx + bw + 0.5 &&
+                  ty + th <= by + bh + 0.5)
+          << id << " (\"" << t["text"].get<std::string>() << "\") spills out of its button";
+    }
     EXPECT_EQ(t["missing_glyphs"], 0) << id << ": glyphs missing from the font atlas";
     EXPECT_GE(t["x"].get<double>(), 0) << id;
     EXPECT_GE(t["y"].get<double>(), 0) << id;
@@ -129,15 +146,33 @@ void expectCleanLayout(const Shot& shot) {
     EXPECT_LE(t["y"].get<double>() + t["h"].get<double>(), shot.image.height) << id << " clipped";
     EXPECT_LE(t["w"].get<double>(), t["max_width"].get<double>() + 1.0) << id << " too wide";
   }
+  // No text may run into a button other than its own label.
+  for (const auto& button : texts) {
+    if (button["box"].is_null()) continue;
+    const auto& b = button["box"];
+    for (const auto& t : texts) {
+      if (&t == &button) continue;
+      const double tx = t["x"], ty = t["y"], tw = t["w"], th = t["h"];
+      const double bx = b[0], by = b[1], bw = b[2], bh = b[3];
+      const bool apart = tx + tw <= bx + 1 || bx + bw <= tx + 1 || ty + th <= by + 1 ||
+                         by + bh <= ty + 1;
+      EXPECT_TRUE(apart) << t["id"] << " runs into the button " << button["id"] << " on "
+                         << shot.layout["screen"] << " (" << shot.layout["lang"] << ")";
+    }
+  }
   for (std::size_t i = 0; i < texts.size(); ++i) {
     for (std::size_t j = i + 1; j < texts.size(); ++j) {
       const auto& a = texts[i];
       const auto& b = texts[j];
-      const bool apart = a["x"].get<double>() + a["w"].get<double>() <= b["x"].get<double>() ||
-                         b["x"].get<double>() + b["w"].get<double>() <= a["x"].get<double>() ||
-                         a["y"].get<double>() + a["h"].get<double>() <= b["y"].get<double>() ||
-                         b["y"].get<double>() + b["h"].get<double>() <= a["y"].get<double>();
-      EXPECT_TRUE(apart) << a["id"] << " overlaps " << b["id"];
+      // Lines stacked edge to edge touch; a pixel of tolerance absorbs float rounding.
+      constexpr double kTolerance = 1.0;
+      const bool apart =
+          a["x"].get<double>() + a["w"].get<double>() <= b["x"].get<double>() + kTolerance ||
+          b["x"].get<double>() + b["w"].get<double>() <= a["x"].get<double>() + kTolerance ||
+          a["y"].get<double>() + a["h"].get<double>() <= b["y"].get<double>() + kTolerance ||
+          b["y"].get<double>() + b["h"].get<double>() <= a["y"].get<double>() + kTolerance;
+      EXPECT_TRUE(apart) << a["id"] << " overlaps " << b["id"] << " on "
+                         << shot.layout["screen"] << " (" << shot.layout["lang"] << ")";
     }
   }
 }
@@ -192,4 +227,56 @@ TEST(AttractScreenshot, LandscapeChinese) {
   ASSERT_NE(title, nullptr);
   EXPECT_GT(inkIn(shot.image, *title).pixels, 1000);
   expectCleanLayout(shot);
+}
+
+namespace {
+
+// Every screen of the gallery, both languages, one orientation: not blank, no text clipped,
+// spilling out of its button or overlapping other text, no glyph missing.
+void checkGallery(const std::string& orientation, int width, int height) {
+  const std::string dir = std::string(KIOSK_ARTIFACTS_DIR) + "/gallery_" + orientation;
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(runKiosk(width, height, "--gallery " + shellQuote(dir)), 0);
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".png") continue;
+    const auto png = entry.path().string();
+    const auto layout =
+        std::filesystem::path(png).replace_extension(".layout.json").string();
+    SCOPED_TRACE(png);
+    const Shot shot = loadShot(png, layout);
+    ASSERT_EQ(shot.image.width, width);
+    ASSERT_EQ(shot.image.height, height);
+    EXPECT_GT(pixelVariance(shot.image), 100.0) << "blank frame";
+    expectCleanLayout(shot);
+    ++checked;
+  }
+  // 18 screens (attract, reading, account, amount, pay, writing, done, reinsert, out of
+  // service and nine error screens) in two languages.
+  EXPECT_EQ(checked, 36);
+}
+
+}  // namespace
+
+TEST(ScreenGallery, PortraitEveryScreenInBothLanguages) { checkGallery("portrait", 1080, 1920); }
+
+TEST(ScreenGallery, LandscapeEveryScreenInBothLanguages) {
+  checkGallery("landscape", 1920, 1080);
+}
+
+TEST(PayScreen, QrCodeDecodesToThePayUrl) {
+  const Shot shot = takeScreenshot("pay_qr", 1080, 1920, "--screen pay --lang en");
+  ASSERT_EQ(shot.image.width, 1080);
+  const std::string png = std::string(KIOSK_ARTIFACTS_DIR) + "/pay_qr.png";
+  const std::string command = "zbarimg --raw -q " + shellQuote(png);
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string decoded;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) decoded += buffer;
+  const int rc = pclose(pipe);
+  EXPECT_EQ(rc, 0) << "zbarimg found no QR code in " << png;
+  while (!decoded.empty() && (decoded.back() == '\n' || decoded.back() == '\r')) decoded.pop_back();
+  // The sample order's pay URL (kiosk/sample_views.cpp).
+  EXPECT_EQ(decoded, "http://127.0.0.1:8443/pay/ord_7Q2K9X4M1C");
 }

@@ -1,0 +1,181 @@
+#include "card/card_reader.hpp"
+
+#include <algorithm>
+
+#include "card/apdu.hpp"
+
+namespace kiosk::card {
+
+namespace {
+
+constexpr std::size_t kAuthChallengeSize = 16;
+
+// Ends the transaction on every path; the card's own outcome wins over a failing end.
+class Transaction {
+ public:
+  explicit Transaction(CardChannel& channel) : m_channel(channel) {}
+  Result<void, CardError> begin() {
+    auto begun = m_channel.beginTransaction();
+    m_open = static_cast<bool>(begun);
+    return begun;
+  }
+  ~Transaction() {
+    if (m_open) (void)m_channel.endTransaction();
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+ private:
+  CardChannel& m_channel;
+  bool m_open = false;
+};
+
+bool containsRecord(ByteView data, ByteView record) {
+  if (record.empty()) return false;
+  for (std::size_t offset = 0; offset + record.size() <= data.size(); offset += record.size()) {
+    if (std::equal(record.begin(), record.end(), data.begin() + static_cast<std::ptrdiff_t>(offset))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool CardSnapshot::hasToken(const CreditToken& token) const {
+  return std::find(credits.begin(), credits.end(), token) != credits.end();
+}
+
+Result<std::vector<std::pair<std::uint8_t, CreditToken>>, CardError> decodeCreditRecords(
+    ByteView data) {
+  if (data.size() != profile::kCreditRecords * profile::kTokenSize) {
+    return fail(CardError::BadData);
+  }
+  std::vector<std::pair<std::uint8_t, CreditToken>> tokens;
+  for (std::size_t i = 0; i < profile::kCreditRecords; ++i) {
+    auto record = decodeTokenRecord(data.subspan(i * profile::kTokenSize, profile::kTokenSize));
+    if (!record) return fail(record.error());
+    if (record->has_value()) {
+      tokens.emplace_back(static_cast<std::uint8_t>(i + 1), **record);
+    }
+  }
+  return tokens;
+}
+
+CardReader::CardReader(CardChannel& channel, const EcKey& issuerPublic)
+    : m_channel(channel), m_issuer(issuerPublic) {}
+
+Result<Response, CardError> CardReader::exchange(ByteView command) {
+  ++m_apdus;
+  auto raw = m_channel.transmit(command);
+  if (!raw) return fail(raw.error());
+  return parseResponse(*raw);
+}
+
+Result<void, CardError> CardReader::select() {
+  auto selected = exchange(commands::selectAid());
+  if (!selected) return fail(selected.error());
+  // Any refusal of our AID means the application is not there: another card.
+  if (selected->sw == sw::kFileNotFound || selected->sw == sw::kFunctionNotSupported ||
+      selected->sw == sw::kInsNotSupported || selected->sw == sw::kClaNotSupported) {
+    return fail(CardError::ForeignCard);
+  }
+  if (!selected->ok()) return fail(statusWordError(selected->sw));
+  return {};
+}
+
+Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
+  const std::size_t before = m_apdus;
+  Transaction transaction(m_channel);
+  if (auto begun = transaction.begin(); !begun) return fail(begun.error());
+  if (auto selected = select(); !selected) return fail(selected.error());
+
+  CardSnapshot snapshot;
+  auto idData = exchange(commands::readBinary(profile::kSfiId));
+  if (!idData) return fail(idData.error());
+  if (!idData->ok()) return fail(statusWordError(idData->sw));
+  auto id = decodeIdFile(idData->data);
+  if (!id) return fail(CardError::BadData);
+  if (!verifyIdFile(*id, m_issuer)) return fail(CardError::NotAuthentic);
+  auto cardKey = EcKey::fromPublicPoint(id->cardPublicKey);
+  if (!cardKey) return fail(CardError::NotAuthentic);
+
+  // The card proves it holds the private key the issuer certified: a copied ID file
+  // without that key cannot answer.
+  const Bytes challenge = randomBytes(kAuthChallengeSize);
+  auto auth = exchange(commands::internalAuthenticate(challenge));
+  if (!auth) return fail(auth.error());
+  if (!auth->ok() ||
+      !cardKey->verify(internalAuthMessage(id->cardNumber, challenge), auth->data)) {
+    return fail(CardError::NotAuthentic);
+  }
+
+  auto credit = exchange(commands::readAllRecords(profile::kSfiCredit));
+  if (!credit) return fail(credit.error());
+  if (!credit->ok()) return fail(statusWordError(credit->sw));
+  auto tokens = decodeCreditRecords(credit->data);
+  if (!tokens) return fail(tokens.error());
+  for (auto& [record, token] : *tokens) {
+    snapshot.creditRecords.push_back(record);
+    snapshot.credits.push_back(token);
+  }
+  snapshot.freeRecords = profile::kCreditRecords - snapshot.credits.size();
+
+  auto ret = exchange(commands::readBinary(profile::kSfiReturn));
+  if (!ret) return fail(ret.error());
+  if (!ret->ok()) return fail(statusWordError(ret->sw));
+  auto meterReturn = decodeReturnFile(ret->data);
+  if (!meterReturn) return fail(meterReturn.error());
+  snapshot.meterReturn = *meterReturn;
+
+  if (options.readParams) {
+    auto params = exchange(commands::readBinary(profile::kSfiParams));
+    if (!params) return fail(params.error());
+    if (!params->ok()) return fail(statusWordError(params->sw));
+    auto decoded = decodeParams(params->data);
+    if (!decoded) return fail(decoded.error());
+    snapshot.params = *decoded;
+  }
+  snapshot.id = std::move(*id);
+  snapshot.apdus = m_apdus - before;
+  return snapshot;
+}
+
+Result<Bytes, CardError> CardReader::getChallenge() {
+  Transaction transaction(m_channel);
+  if (auto begun = transaction.begin(); !begun) return fail(begun.error());
+  auto challenge = exchange(commands::getChallenge());
+  if (!challenge) return fail(challenge.error());
+  if (!challenge->ok()) return fail(statusWordError(challenge->sw));
+  if (challenge->data.size() != profile::kChallengeSize) return fail(CardError::Protocol);
+  return challenge->data;
+}
+
+Result<void, CardError> CardReader::runScript(const WriteScript& script) {
+  Transaction transaction(m_channel);
+  if (auto begun = transaction.begin(); !begun) return fail(begun.error());
+  for (const ScriptStep& step : script.steps) {
+    auto response = exchange(step.apdu);
+    if (!response) return fail(response.error());
+    if (response->sw != step.expectSw) return fail(statusWordError(response->sw));
+    if (step.expectRecord && !containsRecord(response->data, *step.expectRecord)) {
+      return fail(CardError::BadData);  // the read-back does not show what was written
+    }
+  }
+  return {};
+}
+
+Result<bool, CardError> CardReader::tokenOnCard(const CreditToken& token) {
+  Transaction transaction(m_channel);
+  if (auto begun = transaction.begin(); !begun) return fail(begun.error());
+  if (auto selected = select(); !selected) return fail(selected.error());
+  auto credit = exchange(commands::readAllRecords(profile::kSfiCredit));
+  if (!credit) return fail(credit.error());
+  if (!credit->ok()) return fail(statusWordError(credit->sw));
+  auto tokens = decodeCreditRecords(credit->data);
+  if (!tokens) return fail(tokens.error());
+  return std::any_of(tokens->begin(), tokens->end(),
+                     [&](const auto& entry) { return entry.second == token; });
+}
+
+}  // namespace kiosk::card

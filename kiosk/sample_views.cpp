@@ -1,0 +1,101 @@
+#include "kiosk/sample_views.hpp"
+
+namespace kiosk::app::samples {
+
+namespace {
+constexpr std::int64_t kNov2026 = 1'795'000'000;  // 2026-11-18, a fixed instant for screenshots
+constexpr std::int64_t kDay = 86'400;
+}  // namespace
+
+AccountView account() {
+  AccountView v;
+  v.utility = Utility::Electricity;
+  v.cardNumber = "3101000012345678";
+  v.meterNumber = "0031-2025-88164";
+  v.holderMasked = "张*明";
+  v.addressMasked = "3栋 2单元 ***室";
+  v.balanceMinor = 1'834;
+  v.balanceTime = kNov2026 - 2 * kDay;
+  v.alarm = AlarmLevel::Low;
+  v.recent = {{kNov2026 - 20 * kDay, 20'000}, {kNov2026 - 51 * kDay, 10'000},
+              {kNov2026 - 83 * kDay, 20'000}};
+  v.usage = {{"2026-06", 182'400}, {"2026-07", 265'100}, {"2026-08", 288'900},
+             {"2026-09", 201'300}, {"2026-10", 156'700}, {"2026-11", 98'200}};
+  v.fees = {{"property", 12'000}};
+  v.pendingTokens = 1;
+  return v;
+}
+
+AmountView amount() {
+  AmountView v;
+  v.utility = Utility::Electricity;
+  v.presetsMinor = {5'000, 10'000, 20'000, 30'000, 50'000, 100'000};
+  v.entered = "100";
+  v.minMinor = 1'000;
+  v.maxMinor = 200'000;
+  v.feesOwedMinor = 12'000;
+  v.feeShareMinor = 3'000;
+  v.priceMinorPerUnit = 56;
+  return v;
+}
+
+PayView pay() {
+  PayView v;
+  v.payUrl = "http://127.0.0.1:8443/pay/ord_7Q2K9X4M1C";
+  v.orderId = "ord_7Q2K9X4M1C";
+  v.amountMinor = 10'000;
+  v.feesMinor = 3'000;
+  v.creditMinor = 7'000;
+  v.secondsLeft = 173;
+  return v;
+}
+
+WritingView writing() { return WritingView{2, 3}; }
+
+DoneView done() {
+  DoneView v;
+  v.utility = Utility::Electricity;
+  v.creditMinor = 7'000;
+  v.feesPaidMinor = 3'000;
+  v.receiptUrl = "http://127.0.0.1:8443/receipt/ord_7Q2K9X4M1C";
+  v.receiptText =
+      "ord_7Q2K9X4M1C\n2026-11-18 09:41\nK-0001\n¥100.00\n= ¥30.00 + ¥70.00";
+  return v;
+}
+
+ErrorView error(const std::string& kind) {
+  ErrorView v;
+  v.titleKey = "error." + kind + ".title";
+  v.detailKey = "error." + kind + ".detail";
+  v.actionKey = "error." + kind + ".action";
+  v.code = "E-" + kind;
+  v.canRetry = kind == "network" || kind == "declined" || kind == "expired";
+  return v;
+}
+
+ReinsertView reinsert() { return ReinsertView{"3101000012345678", 52, false}; }
+
+OutOfServiceView outOfService() { return OutOfServiceView{"oos.reader"}; }
+
+std::vector<std::string> screenNames() {
+  return {"attract",
+          "reading",
+          "account",
+          "amount",
+          "pay",
+          "writing",
+          "done",
+          "reinsert",
+          "out_of_service",
+          "error:card_unreadable",
+          "error:foreign_card",
+          "error:not_authentic",
+          "error:blocked",
+          "error:network",
+          "error:declined",
+          "error:expired",
+          "error:write_failed",
+          "error:card_full"};
+}
+
+}  // namespace kiosk::app::samples

@@ -1,0 +1,24 @@
+#pragma once
+// Sample contents for every screen: the screen gallery (`kiosk --screen NAME`) and the
+// screenshot tests draw them without a card, a cloud or a flow behind.
+
+#include "kiosk/views.hpp"
+
+#include <string>
+#include <vector>
+
+namespace kiosk::app::samples {
+
+AccountView account();
+AmountView amount();
+PayView pay();
+WritingView writing();
+DoneView done();
+ErrorView error(const std::string& kind);  // "network", "declined", "foreign_card", ...
+ReinsertView reinsert();
+OutOfServiceView outOfService();
+
+// Every screen name the gallery knows, errors as "error:KIND".
+std::vector<std::string> screenNames();
+
+}  // namespace kiosk::app::samples

@@ -1,0 +1,18 @@
+#pragma once
+// Date and quantity formatting shared by the screens.
+
+#include "kiosk/views.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace kiosk::ui {
+
+std::string formatDate(std::int64_t unixSeconds);      // "2026-11-20" (local time)
+std::string formatDateTime(std::int64_t unixSeconds);  // "2026-11-20 14:05"
+// Units (kWh or m3) that `minor` buys at `priceMinorPerUnit`, one decimal: "66.7".
+std::string formatUnits(std::int64_t minor, std::int64_t priceMinorPerUnit);
+const char* utilityKey(app::Utility utility);
+const char* unitKey(app::Utility utility);
+
+}  // namespace kiosk::ui

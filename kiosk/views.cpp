@@ -1,0 +1,45 @@
+#include "kiosk/views.hpp"
+
+#include <fmt/format.h>
+
+namespace kiosk::app {
+
+std::int64_t AmountView::amountMinor() const {
+  std::int64_t yuan = 0;
+  for (const char c : entered) {
+    if (c < '0' || c > '9') return 0;
+    yuan = yuan * 10 + (c - '0');
+    if (yuan > 1'000'000) return 0;  // the keypad caps input well below this
+  }
+  return yuan * 100;
+}
+
+std::string formatMoney(std::int64_t minor) {
+  const bool negative = minor < 0;
+  const std::uint64_t magnitude =
+      negative ? static_cast<std::uint64_t>(-(minor + 1)) + 1U : static_cast<std::uint64_t>(minor);
+  std::string whole = std::to_string(magnitude / 100U);
+  for (auto i = static_cast<std::ptrdiff_t>(whole.size()) - 3; i > 0; i -= 3) {
+    whole.insert(static_cast<std::size_t>(i), ",");
+  }
+  return fmt::format("{}¥{}.{:02}", negative ? "-" : "", whole, magnitude % 100U);
+}
+
+std::string formatMoneyShort(std::int64_t minor) {
+  std::string text = formatMoney(minor);
+  if (minor % 100 == 0) text.resize(text.size() - 3);
+  return text;
+}
+
+std::string maskCardNumber(const std::string& number) {
+  if (number.size() <= 4) return number;
+  std::string masked;
+  const std::size_t hidden = number.size() - 4;
+  for (std::size_t i = 0; i < number.size(); ++i) {
+    if (i > 0 && i % 4 == 0) masked.push_back(' ');
+    masked.push_back(i < hidden ? '*' : number[i]);
+  }
+  return masked;
+}
+
+}  // namespace kiosk::app

@@ -1,0 +1,107 @@
+#pragma once
+// View models of the resident screens: plain data the flow fills in and the screens draw.
+// No ImGui here, so the flow, tests and scripts use them headless.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiosk::app {
+
+enum class Utility { Electricity, Water };
+
+// Meter alarm state as last reported on the card's RETURN file.
+enum class AlarmLevel { None, Low, VeryLow, Critical, CutOff };
+
+struct Purchase {
+  std::int64_t time = 0;  // Unix seconds
+  std::int64_t amountMinor = 0;
+};
+
+struct MonthUsage {
+  std::string month;           // "2026-10"
+  std::int64_t milliUnits = 0; // consumption in 1/1000 kWh or 1/1000 m3
+};
+
+struct FeeOwed {
+  std::string kind;  // "property", "rent", "water", "other": key under "fee."
+  std::int64_t amountMinor = 0;
+};
+
+struct AccountView {
+  Utility utility = Utility::Electricity;
+  std::string cardNumber;     // shown masked
+  std::string meterNumber;
+  std::string holderMasked;   // "张*明"
+  std::string addressMasked;  // "3栋 *** 室"
+  std::int64_t balanceMinor = 0;  // as last reported by the meter
+  std::int64_t balanceTime = 0;   // when the meter reported it (Unix seconds)
+  AlarmLevel alarm = AlarmLevel::None;
+  std::vector<Purchase> recent;
+  std::vector<MonthUsage> usage;  // oldest first
+  std::vector<FeeOwed> fees;
+  int pendingTokens = 0;          // paid credit waiting to be written to this card
+};
+
+struct AmountView {
+  Utility utility = Utility::Electricity;
+  std::vector<std::int64_t> presetsMinor;
+  std::string entered;            // digits typed on the keypad, in whole yuan
+  std::int64_t minMinor = 0;
+  std::int64_t maxMinor = 0;
+  std::int64_t feesOwedMinor = 0; // taken first from the amount, per the account's policy
+  std::int64_t feeShareMinor = 0; // of the chosen amount: what goes to fees
+  std::int64_t priceMinorPerUnit = 0;  // current tariff, per kWh or m3
+  std::optional<std::string> problemKey;  // "amount.too_low", "amount.too_high"
+  std::int64_t amountMinor() const;       // the entered amount (whole yuan) in minor units
+};
+
+struct PayView {
+  std::string payUrl;
+  std::string orderId;
+  std::int64_t amountMinor = 0;
+  std::int64_t creditMinor = 0;
+  std::int64_t feesMinor = 0;
+  int secondsLeft = 0;
+};
+
+struct WritingView {
+  int step = 0;   // 0..steps
+  int steps = 3;
+};
+
+struct DoneView {
+  Utility utility = Utility::Electricity;
+  std::int64_t creditMinor = 0;
+  std::int64_t feesPaidMinor = 0;
+  std::string receiptUrl;
+  std::string receiptText;  // printable receipt, one line per row
+};
+
+struct ErrorView {
+  std::string titleKey;   // "error.network.title"
+  std::string detailKey;  // what happened
+  std::string actionKey;  // what to do
+  std::string code;       // shown small, for staff ("E-NET-01")
+  bool canRetry = false;
+};
+
+struct ReinsertView {
+  std::string cardNumber;
+  int secondsLeft = 0;
+  bool wrongCard = false;  // a different card was inserted
+};
+
+struct OutOfServiceView {
+  std::string reasonKey;
+};
+
+// Formatting shared by screens and receipts: "¥1,234.50" from 123450 minor units.
+std::string formatMoney(std::int64_t minor);
+// The same without ".00" when there are no cents: "¥1,000" (preset buttons).
+std::string formatMoneyShort(std::int64_t minor);
+// "6222 **** **** 1234"-style masking that keeps the last four characters.
+std::string maskCardNumber(const std::string& number);
+
+}  // namespace kiosk::app

@@ -1,0 +1,211 @@
+#include <gtest/gtest.h>
+
+#include "card/apdu.hpp"
+#include "card/card_reader.hpp"
+#include "card/write_script.hpp"
+#include "fixtures.hpp"
+
+namespace kiosk::card {
+namespace {
+
+using namespace test;
+
+// A card of another application (a bank card): it knows no profile command.
+class ForeignEmulator : public CardEmulator {
+ public:
+  Bytes atr() const override { return hex("3B6800000073C84013009000"); }
+  void powerOn() override {}
+  void powerOff() override {}
+  Bytes process(ByteView command) override {
+    if (command.size() >= 2 && command[1] == profile::kInsSelect) {
+      return encodeResponse(sw::kFileNotFound);
+    }
+    return encodeResponse(sw::kInsNotSupported);
+  }
+};
+
+class SessionTest : public ::testing::Test {
+ public:
+  SessionTest()
+      : issuer(loadKey(kIssuerPem).publicOnly()), card(standardCard()), channel(card) {}
+
+  // What the cloud does for a kiosk: mint the token and build the script for the challenge.
+  WriteScript scriptFor(const CreditToken& token, ByteView challenge) {
+    return buildCreditWriteScript(kSmMaster, kCardNumber, challenge, token,
+                                  creditRecordFor(token.sequence))
+        .value();
+  }
+
+  EcKey issuer;
+  VirtualCard card;
+  LocalChannel channel;
+};
+
+TEST_F(SessionTest, ReadVerifiesTheCardInFiveApdus) {
+  CardReader reader(channel, issuer);
+  auto snapshot = reader.read();
+  ASSERT_TRUE(snapshot) << describe(snapshot.error());
+  EXPECT_EQ(channel.transmitted(), 5U);
+  EXPECT_EQ(snapshot->apdus, 5U);
+  EXPECT_EQ(snapshot->id.cardNumber, kCardNumber);
+  EXPECT_EQ(snapshot->id.meterNumber, kMeterNumber);
+  EXPECT_EQ(snapshot->id.accountNumber, kAccount);
+  EXPECT_TRUE(snapshot->credits.empty());
+  EXPECT_EQ(snapshot->freeRecords, 8U);
+  EXPECT_FALSE(snapshot->meterReturn.has_value());
+  EXPECT_FALSE(snapshot->params.has_value());
+
+  auto withParams = reader.read({.readParams = true});
+  ASSERT_TRUE(withParams);
+  EXPECT_EQ(withParams->apdus, 6U);
+  EXPECT_EQ(withParams->params.value(), standardParams());
+}
+
+TEST_F(SessionTest, ForeignCardIsReportedAsSuch) {
+  ForeignEmulator bankCard;
+  LocalChannel foreign(bankCard);
+  CardReader reader(foreign, issuer);
+  auto snapshot = reader.read();
+  ASSERT_FALSE(snapshot);
+  EXPECT_EQ(snapshot.error(), CardError::ForeignCard);
+  EXPECT_EQ(foreign.transmitted(), 1U);
+}
+
+TEST_F(SessionTest, ClonedIdFileWithoutTheCardKeyIsNotAuthentic) {
+  // The cloner copies the ID file byte for byte but cannot extract the private key, so the
+  // clone carries a key of its own.
+  CardImage clone = card.image();
+  clone.cardPrivateKey = loadKey(kOtherPem).privateScalar();
+  VirtualCard cloned(clone);
+  LocalChannel clonedChannel(cloned);
+  CardReader reader(clonedChannel, issuer);
+  auto snapshot = reader.read();
+  ASSERT_FALSE(snapshot);
+  EXPECT_EQ(snapshot.error(), CardError::NotAuthentic);
+}
+
+TEST_F(SessionTest, IdFileSignedByAnotherIssuerIsNotAuthentic) {
+  auto fake = issueCard(standardRequest(), loadKey(kOtherPem), kSmMaster, loadKey(kCardPem));
+  ASSERT_TRUE(fake);
+  VirtualCard fakeCard(*fake);
+  LocalChannel fakeChannel(fakeCard);
+  CardReader reader(fakeChannel, issuer);
+  EXPECT_EQ(reader.read().error(), CardError::NotAuthentic);
+}
+
+TEST_F(SessionTest, EditedIdFileIsNotAuthentic) {
+  IdFile id = decodeIdFile(card.image().id).value();
+  id.accountNumber = "ACC-9999-9999";  // signature kept from the real card
+  card.image().id = encodeIdFile(id).value();
+  CardReader reader(channel, issuer);
+  EXPECT_EQ(reader.read().error(), CardError::NotAuthentic);
+}
+
+TEST_F(SessionTest, GarbledIdFileIsBadData) {
+  card.image().id[5] ^= 0xFF;
+  CardReader reader(channel, issuer);
+  EXPECT_EQ(reader.read().error(), CardError::BadData);
+}
+
+TEST_F(SessionTest, WriteIsThreeApdusAndReadsBack) {
+  CardReader reader(channel, issuer);
+  ASSERT_TRUE(reader.read());
+  const std::size_t before = channel.transmitted();
+  const CreditToken token = mintedToken(1, 5000);
+  auto challenge = reader.getChallenge();
+  ASSERT_TRUE(challenge);
+  const WriteScript script = scriptFor(token, *challenge);
+  // Through its JSON form, as the cloud sends it.
+  auto relayed = writeScriptFromJson(writeScriptToJson(script));
+  ASSERT_TRUE(relayed);
+  ASSERT_TRUE(reader.runScript(*relayed));
+  EXPECT_EQ(channel.transmitted() - before, 3U);
+
+  auto snapshot = reader.read();
+  ASSERT_TRUE(snapshot);
+  ASSERT_EQ(snapshot->credits.size(), 1U);
+  EXPECT_EQ(snapshot->credits[0], token);
+  EXPECT_EQ(snapshot->creditRecords[0], 1);
+  EXPECT_EQ(snapshot->freeRecords, 7U);
+}
+
+TEST_F(SessionTest, ScriptForAnotherChallengeIsRefusedAndWritesNothing) {
+  CardReader reader(channel, issuer);
+  ASSERT_TRUE(reader.read());
+  ASSERT_TRUE(reader.getChallenge());
+  const WriteScript script = scriptFor(mintedToken(1, 5000), hex("0102030405060708"));
+  EXPECT_EQ(reader.runScript(script).error(), CardError::AccessDenied);
+  EXPECT_EQ(card.image().credit[0], Bytes(32, 0));
+  // A replay of an old script after a fresh challenge is refused too.
+  auto challenge = reader.getChallenge();
+  const WriteScript good = scriptFor(mintedToken(1, 5000), *challenge);
+  ASSERT_TRUE(reader.runScript(good));
+  ASSERT_TRUE(reader.getChallenge());
+  const WriteScript again = scriptFor(mintedToken(2, 5000), *challenge);
+  EXPECT_EQ(reader.runScript(again).error(), CardError::AccessDenied);
+}
+
+TEST_F(SessionTest, FullRingIsReported) {
+  CardReader reader(channel, issuer);
+  ASSERT_TRUE(reader.read());
+  for (std::uint32_t seq = 1; seq <= 8; ++seq) {
+    auto challenge = reader.getChallenge();
+    ASSERT_TRUE(reader.runScript(scriptFor(mintedToken(seq, 100), *challenge)));
+  }
+  auto challenge = reader.getChallenge();
+  EXPECT_EQ(reader.runScript(scriptFor(mintedToken(9, 100), *challenge)).error(),
+            CardError::Full);
+  EXPECT_EQ(reader.read()->credits.size(), 8U);
+}
+
+// Card pulled during the UPDATE, before or after it commits; then reinserted. The kiosk
+// asks the card whether the token is there, rewrites if not, and in the end the card holds
+// the token exactly once.
+void tearAndRecover(SessionTest& t, TearPoint point, bool expectOnCard) {
+  CardReader reader(t.channel, t.issuer);
+  ASSERT_TRUE(reader.read());
+  const CreditToken token = mintedToken(1, 5000);
+  auto challenge = reader.getChallenge();
+  ASSERT_TRUE(challenge);
+  t.card.armTear(point, profile::kInsUpdateRecord);
+  auto written = reader.runScript(t.scriptFor(token, *challenge));
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error(), CardError::Removed);
+  EXPECT_FALSE(t.channel.present());
+  EXPECT_EQ(reader.tokenOnCard(token).error(), CardError::NoCard);
+
+  t.channel.insert();
+  auto onCard = reader.tokenOnCard(token);
+  ASSERT_TRUE(onCard);
+  EXPECT_EQ(*onCard, expectOnCard);
+  if (!*onCard) {
+    auto fresh = reader.getChallenge();
+    ASSERT_TRUE(fresh);
+    ASSERT_TRUE(reader.runScript(t.scriptFor(token, *fresh)));
+  } else {
+    // A rewrite anyway (the kiosk cannot always tell) is harmless.
+    auto fresh = reader.getChallenge();
+    ASSERT_TRUE(reader.runScript(t.scriptFor(token, *fresh)));
+  }
+  auto snapshot = reader.read();
+  ASSERT_TRUE(snapshot);
+  ASSERT_EQ(snapshot->credits.size(), 1U);
+  EXPECT_EQ(snapshot->credits[0], token);
+}
+
+TEST_F(SessionTest, TearBeforeCommitThenReinsertNoLoss) {
+  tearAndRecover(*this, TearPoint::BeforeCommit, false);
+}
+
+TEST_F(SessionTest, TearAfterCommitThenReinsertNoDouble) {
+  tearAndRecover(*this, TearPoint::AfterCommit, true);
+}
+
+TEST_F(SessionTest, RemovedCardBeforeReadIsNoCard) {
+  channel.remove();
+  CardReader reader(channel, issuer);
+  EXPECT_EQ(reader.read().error(), CardError::NoCard);
+}
+
+}  // namespace
+}  // namespace kiosk::card
