@@ -1,9 +1,14 @@
 #include "cloud/profile_format.hpp"
 
 #include "card/bytes.hpp"
+#include "card/issuance.hpp"
 #include "card/profile.hpp"
+#include "card/virtual_card.hpp"
 #include "card/write_script.hpp"
 
+#include <filesystem>
+
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <stdexcept>
@@ -100,10 +105,80 @@ CloudResult<MeterReturn> ProfileFormat::verifyReturn(const std::string& returnHe
                      static_cast<std::int64_t>(record->flags)};
 }
 
-CloudResult<nlohmann::json> issueCardFiles(Store& /*store*/, const ServerConfig& /*config*/,
-                                           const std::string& /*cardNumber*/,
-                                           const std::string& /*outDir*/) {
-  return failWith(CloudError::CardFormat, "card issuance is not available in this build yet");
+namespace {
+
+// The price the meter shows and uses offline: the single rate, the first tier, or the flat
+// band (the cloud's tariff stays the reference for bills).
+std::uint32_t meterPrice(const nlohmann::json& tariff) {
+  std::int64_t price = 60;
+  if (tariff.is_object()) {
+    const std::string kind = tariff.value("kind", "");
+    if (kind == "single") price = tariff.value("rate", price);
+    if (kind == "tiered" && !tariff["tiers"].empty()) price = tariff["tiers"][0].value("rate", price);
+    if (kind == "time_of_use") {
+      for (const auto& band : tariff["bands"]) {
+        if (band.value("name", "") == "flat") price = band.value("rate", price);
+      }
+    }
+  }
+  return static_cast<std::uint32_t>(std::clamp<std::int64_t>(price, 1, 1000000));
+}
+
+}  // namespace
+
+CloudResult<nlohmann::json> issueCardFiles(Store& store, const ServerConfig& config,
+                                           const std::string& cardNumber, const std::string& outDir) {
+  card::EcKey issuer;
+  card::SymKey smMaster{};
+  try {
+    if (config.issuerKeyFile.empty()) throw std::runtime_error("issuer_key_file is not configured");
+    checkPrivateFile(config.issuerKeyFile);
+    auto loaded = card::EcKey::loadPem(config.issuerKeyFile);
+    if (!loaded || !loaded->hasPrivate()) {
+      throw std::runtime_error(config.issuerKeyFile + " is not an ECDSA private key");
+    }
+    issuer = std::move(loaded).value();
+    smMaster = loadKey(config.smMasterKeyFile, "SM master key");
+  } catch (const std::exception& e) {
+    return failWith(CloudError::CardFormat, e.what());
+  }
+  auto info = store.cardForIssue(cardNumber);
+  if (!info) return Unexpected<Failure>{info.error()};
+  card::IssueRequest request;
+  if (!parseNumber(cardNumber, request.cardNumber)) {
+    return failWith(CloudError::BadRequest, "card number must be digits");
+  }
+  const auto kind = card::cardKindFromString((*info)["kind"].get<std::string>());
+  const auto utility = card::utilityFromString((*info)["utility"].get<std::string>());
+  if (!kind || !utility) return failWith(CloudError::BadRequest, "card kind or utility unknown");
+  request.kind = *kind;
+  request.utility = *utility;
+  const std::string meter = (*info)["meter_number"].get<std::string>();
+  if (!meter.empty() && !parseNumber(meter, request.meterNumber)) {
+    return failWith(CloudError::BadRequest, "meter number must be digits");
+  }
+  request.accountNumber = (*info)["account_id"].get<std::string>();
+  if (request.accountNumber.empty()) request.accountNumber = "STAFF";
+  request.params.utility = *utility;
+  request.params.pricePerUnit = meterPrice((*info)["tariff"]);
+  request.params.alarmLevels = {2000, 1000, 500};
+  auto image = card::issueCard(request, issuer, smMaster);
+  if (!image) return Unexpected<Failure>{cardFailure(image.error(), "issuance")};
+  std::error_code ec;
+  std::filesystem::create_directories(outDir, ec);
+  const auto file = std::filesystem::path(outDir) / ("card-" + cardNumber + ".json");
+  if (!card::saveCardFile(file, *image)) {
+    return failWith(CloudError::Internal, "cannot write " + file.string());
+  }
+  auto id = card::decodeIdFile(image->id);
+  if (!id) return Unexpected<Failure>{cardFailure(id.error(), "issued ID file")};
+  const std::string publicKey = card::toHex(id->cardPublicKey);
+  auto recorded = store.setCardPublicKey(cardNumber, publicKey);
+  if (!recorded) return Unexpected<Failure>{recorded.error()};
+  return nlohmann::json{{"card_number", cardNumber},
+                        {"file", file.string()},
+                        {"public_key", publicKey},
+                        {"price_per_unit", request.params.pricePerUnit}};
 }
 
 }  // namespace kiosk::cloud

@@ -862,6 +862,27 @@ CloudResult<json> Store::setStatus(const std::string& table, const std::string& 
   return json{{"id", id}, {"status", status}};
 }
 
+CloudResult<json> Store::cardForIssue(const std::string& cardNumber) {
+  KIOSK_TRY(rows, runOnce(m_db,
+                          "SELECT c.kind, c.account_id, c.meter_number, m.utility, t.spec FROM cards c "
+                          "LEFT JOIN meters m ON m.number = c.meter_number LEFT JOIN tariffs t ON "
+                          "t.id = m.tariff_id WHERE c.number = $1",
+                          {cardNumber}));
+  if (rows->rows.empty()) return failWith(CloudError::UnknownCard, "unknown card " + cardNumber);
+  const auto& r = rows->rows[0];
+  json out{{"number", cardNumber}, {"kind", r.text(0)}, {"account_id", r.text(1)},
+           {"meter_number", r.text(2)}, {"utility", r.isNull(3) ? "electricity" : r.text(3)}};
+  out["tariff"] = r.isNull(4) ? json(nullptr) : json::parse(r.text(4), nullptr, false);
+  return out;
+}
+
+CloudResult<bool> Store::setCardPublicKey(const std::string& cardNumber,
+                                          const std::string& publicKeyHex) {
+  KIOSK_TRY(rows, runOnce(m_db, "UPDATE cards SET public_key = $1 WHERE number = $2",
+                          {publicKeyHex, cardNumber}));
+  return rows->affected == 1;
+}
+
 CloudResult<json> Store::listOrders(const std::string& stateFilter, const std::string& kioskFilter,
                                     int limit) {
   KIOSK_TRY(rows, runOnce(m_db,

@@ -178,6 +178,9 @@ class Store {
   // table: accounts, cards, kiosks, staff, meters; status: ACTIVE, BLOCKED, LOST.
   CloudResult<nlohmann::json> setStatus(const std::string& table, const std::string& id,
                                         const std::string& status);
+  // What card issuance needs: kind, account, meter, utility and the meter's tariff spec.
+  CloudResult<nlohmann::json> cardForIssue(const std::string& cardNumber);
+  CloudResult<bool> setCardPublicKey(const std::string& cardNumber, const std::string& publicKeyHex);
   CloudResult<nlohmann::json> listOrders(const std::string& stateFilter,
                                          const std::string& kioskFilter, int limit);
   CloudResult<nlohmann::json> requestRefund(const std::string& orderId, std::int64_t now);

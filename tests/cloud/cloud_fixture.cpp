@@ -174,6 +174,12 @@ CloudProcess::CloudProcess(Options options, std::filesystem::path dir) {
       chmod(vendingFile.c_str(), 0600);
       chmod(smFile.c_str(), 0600);
     }
+    const auto issuerFile = m_dir / "issuer.key.pem";
+    if (!std::filesystem::exists(issuerFile)) {
+      std::ofstream(issuerFile) << card::EcKey::generate()->privatePem();
+      chmod(issuerFile.c_str(), 0600);
+    }
+    config["issuer_key_file"] = issuerFile.string();
     m_vending = *card::loadSymKey(vendingFile);
     m_smMaster = *card::loadSymKey(smFile);
     config["vending_key_file"] = vendingFile.string();

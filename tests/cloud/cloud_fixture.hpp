@@ -64,6 +64,7 @@ class CloudProcess {
   const card::SymKey& vendingKey() const { return m_vending; }
   const card::SymKey& smMasterKey() const { return m_smMaster; }
   const std::string& database() const { return m_database; }
+  std::filesystem::path issuerKeyFile() const { return m_dir / "issuer.key.pem"; }
   static constexpr const char* kAdminToken = "test-admin-token-0123456789";
   static constexpr const char* kProviderSecret = "test-provider-secret-0123456789";
   static constexpr const char* kKioskSecret = "0123456789abcdef0123456789abcdef";

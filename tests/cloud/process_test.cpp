@@ -3,6 +3,8 @@
 
 #include "cloud_fixture.hpp"
 
+#include "card/virtual_card.hpp"
+#include "card/write_script.hpp"
 #include "cloud/crypto.hpp"
 
 #include <gtest/gtest.h>
@@ -138,6 +140,66 @@ TEST(CloudProcesses, MigrationsAndSeedAreRepeatable) {
   auto dangling = admin.post("/v1/admin/meters", {{"number", "99"}, {"account_id", "NOPE"},
                                                   {"utility", "water"}});
   EXPECT_EQ(dangling.errorCode(), "BAD_REQUEST") << dangling.text;
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+// The card the cloud issues takes the write script the cloud builds: the virtual card checks
+// the secure-messaging MAC itself and the token reads back from its CREDIT ring.
+TEST(CloudCards, IssuedCardAcceptsTheCloudsWriteScript) {
+  CloudProcess cloud({});
+  cloud.seedDemo();
+  const auto out = cloud.dir() / "cards";
+  auto [rc, output] = cloud.runTool({"issue-card", "--card", kCard, "--out", out.string()});
+  ASSERT_EQ(rc, 0) << output;
+  auto image = card::loadCardFile(out / (std::string("card-") + kCard + ".json"));
+  ASSERT_TRUE(image);
+  auto id = card::decodeIdFile(image->id);
+  ASSERT_TRUE(id);
+  auto issuer = card::EcKey::loadPem(cloud.issuerKeyFile());
+  ASSERT_TRUE(issuer);
+  EXPECT_TRUE(card::verifyIdFile(*id, issuer->publicOnly()));
+  EXPECT_EQ(id->meterNumber, 52000001U);
+  EXPECT_EQ(id->accountNumber, "ACC-2001");
+
+  card::VirtualCard virtualCard(*image);
+  virtualCard.powerOn();
+  auto answer = [&](const card::Bytes& apdu) { return virtualCard.process(apdu); };
+  auto selected = answer(card::commands::selectAid());
+  ASSERT_EQ(card::toHex(card::ByteView(selected).last(2)), "9000");
+
+  KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  const std::string order = newOrder(kiosk);
+  ASSERT_EQ(pressPayButton(cloud.port(), order, "pay").status, 200);
+  auto challenge = answer(card::commands::getChallenge());
+  ASSERT_EQ(challenge.size(), 10U);
+  const std::string challengeHex = card::toHex(card::ByteView(challenge).first(8));
+  auto reply = kiosk.post("/v1/kiosk/orders/" + order + "/script",
+                          {{"card_number", kCard}, {"challenge", challengeHex}});
+  ASSERT_EQ(reply.status, 200) << reply.text;
+  auto script = card::writeScriptFromJson(reply.body["script"].dump());
+  ASSERT_TRUE(script);
+  for (const auto& step : script->steps) {
+    auto response = answer(step.apdu);
+    ASSERT_GE(response.size(), 2U);
+    const auto sw = static_cast<std::uint16_t>(response[response.size() - 2] << 8 | response.back());
+    EXPECT_EQ(sw, step.expectSw) << card::toHex(step.apdu);
+  }
+  const auto record = virtualCard.image().credit[card::creditRecordFor(1) - 1];
+  EXPECT_EQ(card::toHex(record), reply.body["token"]["hex"].get<std::string>());
+
+  // A script for an old challenge is refused by the card: the MAC binds it to one challenge.
+  auto stale = kiosk.post("/v1/kiosk/orders/" + order + "/script",
+                          {{"card_number", kCard}, {"challenge", challengeHex}});
+  auto replayScript = card::writeScriptFromJson(stale.body["script"].dump());
+  ASSERT_TRUE(replayScript);
+  (void)answer(card::commands::getChallenge());
+  auto refused = answer(replayScript->steps[0].apdu);
+  EXPECT_NE(card::toHex(card::ByteView(refused).last(2)), "9000");
 }
 
 }  // namespace
