@@ -131,7 +131,10 @@ std::string PgServer::url(const std::string& database) const {
 }
 
 std::string PgServer::createDatabase() {
-  const std::string name = "kiosk_" + std::to_string(++m_databases);
+  return url(createDatabaseNamed("kiosk_" + std::to_string(++m_databases)));
+}
+
+std::string PgServer::createDatabaseNamed(const std::string& name) const {
   PGconn* conn = PQconnectdb(url("postgres").c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = PQerrorMessage(conn);
@@ -144,7 +147,7 @@ std::string PgServer::createDatabase() {
   PQclear(res);
   PQfinish(conn);
   if (!ok) throw std::runtime_error("CREATE DATABASE failed: " + message);
-  return url(name);
+  return name;
 }
 
 // ---------------------------------------------------------------------------------------
