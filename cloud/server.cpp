@@ -165,6 +165,8 @@ struct Server::Impl {
   std::mutex sweepMutex;
   std::condition_variable sweepCv;
   int port = 0;
+  std::mutex authMutex;
+  std::map<std::string, std::pair<KioskAuth, std::chrono::steady_clock::time_point>> authCache;
 
   Impl(const ServerConfig& config, Store& s, CardFormat* f, SimulatedProvider& p,
        const platform::Clock& c)
@@ -219,7 +221,7 @@ struct Server::Impl {
       return failWith(CloudError::Unauthorized,
                       "X-Kiosk-Id, X-Timestamp, X-Nonce and X-Signature are required");
     }
-    KIOSK_TRY(kiosk, store.kioskAuth(kioskId));
+    KIOSK_TRY(kiosk, cachedKioskAuth(kioskId));
     const std::string expected =
         hmacSha256Hex(kiosk->secret, canonicalRequest(req.method, req.target, timestamp, nonce, req.body));
     if (!constantTimeEqual(expected, signature)) {
@@ -239,6 +241,22 @@ struct Server::Impl {
     KIOSK_TRY(fresh, store.rememberNonce(kioskId, nonce, now()));
     if (!*fresh) return failWith(CloudError::ReplayedNonce, "nonce was already used");
     return kioskId;
+  }
+
+  // Kiosk secrets and status change rarely; a two-second cache saves a query per request,
+  // and a blocked kiosk is refused at most two seconds later.
+  CloudResult<KioskAuth> cachedKioskAuth(const std::string& kioskId) {
+    const auto nowTime = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(authMutex);
+      auto it = authCache.find(kioskId);
+      if (it != authCache.end() && it->second.second > nowTime) return it->second.first;
+    }
+    KIOSK_TRY(auth, store.kioskAuth(kioskId));
+    std::lock_guard lock(authMutex);
+    if (authCache.size() > 10000) authCache.clear();
+    authCache[kioskId] = {*auth, nowTime + std::chrono::seconds(2)};
+    return auth;
   }
 
   CloudResult<bool> authenticateAdmin(const httplib::Request& req) {
@@ -668,7 +686,7 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
   };
   impl.http->set_tcp_nodelay(true);
   impl.http->set_payload_max_length(1024 * 1024);
-  impl.http->set_keep_alive_max_count(1000);
+  impl.http->set_keep_alive_max_count(100000);
   impl.http->set_read_timeout(std::chrono::seconds(10));
   impl.http->set_write_timeout(std::chrono::seconds(10));
   impl.registerRoutes();

@@ -541,3 +541,20 @@ INSTANTIATE_TEST_SUITE_P(Backends, CloudApiTest, ::testing::Values(Backend::Sqli
 
 }  // namespace
 }  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+TEST_P(CloudApiTest, BlockedKioskIsRefusedWithinTwoSeconds) {
+  ASSERT_EQ(m_kiosk->get("/v1/kiosk/config").status, 200);
+  ASSERT_EQ(m_admin->post("/v1/admin/kiosks/kiosk-demo/status", {{"status", "BLOCKED"}}).status, 200);
+  std::this_thread::sleep_for(2100ms);
+  auto refused = m_kiosk->get("/v1/kiosk/config");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.errorCode(), "KIOSK_DISABLED");
+  KioskClient stranger(m_cloud->port(), "kiosk-nobody", CloudProcess::kKioskSecret);
+  EXPECT_EQ(stranger.get("/v1/kiosk/config").errorCode(), "UNKNOWN_KIOSK");
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
