@@ -2,6 +2,7 @@
 // The kiosk's screens. A screen is a function of a view model that returns what the resident
 // pressed; it never blocks, does no I/O and owns no domain state.
 
+#include "kiosk/intent.hpp"
 #include "kiosk/views.hpp"
 #include "kiosk/ui/widgets.hpp"
 
@@ -10,26 +11,7 @@
 
 namespace kiosk::ui {
 
-struct Intent {
-  enum class Kind {
-    None,
-    SwitchLanguage,
-    Back,
-    Cancel,
-    TopUp,          // account -> amount
-    Preset,         // value: index into the presets
-    Digit,          // value: 0..9
-    Backspace,
-    Clear,
-    ConfirmAmount,
-    Retry,
-    Finish,
-  };
-  Kind kind = Kind::None;
-  int value = 0;
-  bool operator==(const Intent&) const = default;
-};
-
+using Intent = app::Intent;
 
 struct AttractView {
   std::string kioskId;

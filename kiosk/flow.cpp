@@ -1,0 +1,378 @@
+#include "kiosk/flow.hpp"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace kiosk::app {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+ErrorView errorView(const std::string& kind, bool canRetry) {
+  ErrorView view;
+  view.titleKey = "error." + kind + ".title";
+  view.detailKey = "error." + kind + ".detail";
+  view.actionKey = "error." + kind + ".action";
+  view.code = kind;
+  view.canRetry = canRetry;
+  return view;
+}
+
+const char* faultKind(CardFault fault) {
+  switch (fault) {
+    case CardFault::Unreadable: return "card_unreadable";
+    case CardFault::Foreign: return "foreign_card";
+    case CardFault::NotAuthentic: return "not_authentic";
+    case CardFault::Blocked: return "blocked";
+    case CardFault::Full: return "card_full";
+  }
+  return "card_unreadable";
+}
+
+int secondsUntil(Millis deadline, Millis now) {
+  return static_cast<int>(std::max<Millis>(0, (deadline - now + 999) / 1000));
+}
+
+// Validates the entered amount against the limits; sets the problem shown under the keypad.
+bool amountAcceptable(AmountView& view) {
+  const auto amount = view.amountMinor();
+  view.problemKey.reset();
+  if (amount < view.minMinor) {
+    view.problemKey = "amount.too_low";
+  } else if (amount > view.maxMinor) {
+    view.problemKey = "amount.too_high";
+  }
+  return !view.problemKey;
+}
+
+// The share of `amount` that pays fees owed first (the account's policy is applied by the
+// cloud; the kiosk shows the same rule: fees first, up to what is owed).
+void updateSplit(AmountView& view) {
+  view.feeShareMinor = std::min(view.feesOwedMinor, view.amountMinor());
+}
+
+class Stepper {
+ public:
+  Stepper(const FlowState& state, Millis now, const FlowConfig& config)
+      : m_next{state, {}}, m_now(now), m_config(config) {}
+
+  Transition result() && { return std::move(m_next); }
+
+  void go(Screen screen) {
+    m_next.state.screen = std::move(screen);
+    m_next.state.enteredAt = m_now;
+    m_next.state.lastInput = m_now;
+  }
+  void ask(Command command) { m_next.commands.push_back(std::move(command)); }
+  void fail(const std::string& kind, bool canRetry, const screen::Amount* fromAmount = nullptr) {
+    screen::Error error{errorView(kind, canRetry), fromAmount != nullptr, {}, {}};
+    if (fromAmount != nullptr) {
+      error.account = fromAmount->account;
+      error.amount = fromAmount->view;
+    }
+    go(std::move(error));
+  }
+
+  void on(const event::CardInserted&) {
+    m_next.state.cardPresent = true;
+    std::visit(Overloaded{
+                   [&](const screen::Reinsert&) { ask(command::ReadCard{}); },
+                   [&](const screen::OutOfService&) {},
+                   [&](const screen::Writing&) {},
+                   [&](const auto&) {
+                     go(screen::Reading{});
+                     ask(command::ReadCard{});
+                   },
+               },
+               m_next.state.screen);
+  }
+
+  void on(const event::CardRemoved&) {
+    m_next.state.cardPresent = false;
+    m_next.state.cardNumber.clear();
+    std::visit(Overloaded{
+                   [&](const screen::Writing& s) {
+                     // A pulled card mid-write: ask for the same card back.
+                     go(screen::Reinsert{s.orderId,
+                                         ReinsertView{s.cardNumber,
+                                                      secondsUntil(m_now + m_config.reinsert, m_now),
+                                                      false},
+                                         m_now + m_config.reinsert});
+                   },
+                   [&](const screen::Reinsert& s) {
+                     screen::Reinsert next = s;
+                     next.view.wrongCard = false;
+                     m_next.state.screen = next;
+                   },
+                   [&](const screen::Paying& s) {
+                     // The resident left: cancel. A payment that still arrives becomes credit
+                     // pending on the account (the cloud's rule), written at the next insertion.
+                     if (!s.cancelling) ask(command::CancelOrder{s.view.orderId});
+                     go(screen::Attract{});
+                   },
+                   [&](const screen::OutOfService&) {},
+                   [&](const auto&) { go(screen::Attract{}); },
+               },
+               m_next.state.screen);
+  }
+
+  void on(const event::CardRead& e) {
+    m_next.state.cardNumber = e.cardNumber;
+    std::visit(Overloaded{
+                   [&](const screen::Reading&) { ask(command::LookupAccount{e.cardNumber}); },
+                   [&](const screen::Reinsert& s) {
+                     if (e.cardNumber == s.view.cardNumber) {
+                       go(screen::Writing{s.orderId, e.cardNumber, WritingView{0, 3}});
+                       ask(command::WriteToken{s.orderId, e.cardNumber});
+                     } else {
+                       screen::Reinsert next = s;
+                       next.view.wrongCard = true;
+                       m_next.state.screen = next;
+                     }
+                   },
+                   [&](const auto&) {},
+               },
+               m_next.state.screen);
+  }
+
+  void on(const event::CardFailed& e) {
+    if (auto* s = std::get_if<screen::Reinsert>(&m_next.state.screen)) {
+      s->view.wrongCard = true;  // not the card being written: keep waiting for it
+      return;
+    }
+    if (std::holds_alternative<screen::Reading>(m_next.state.screen)) {
+      fail(faultKind(e.fault), false);
+    }
+  }
+
+  void on(const event::AccountLoaded& e) {
+    if (!std::holds_alternative<screen::Reading>(m_next.state.screen)) return;
+    screen::Account account{e.account, e.amount, !e.offline};
+    updateSplit(account.amount);
+    go(std::move(account));
+  }
+
+  void on(const event::PendingWrite& e) {
+    const auto& screen = m_next.state.screen;
+    if (!std::holds_alternative<screen::Reading>(screen) &&
+        !std::holds_alternative<screen::Account>(screen)) {
+      return;
+    }
+    go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{0, 3}});
+    ask(command::WriteToken{e.orderId, m_next.state.cardNumber});
+  }
+
+  void on(const event::OrderCreated& e) {
+    const auto* amount = std::get_if<screen::Amount>(&m_next.state.screen);
+    if (amount == nullptr) {
+      // The resident left while the order was being created: cancel it.
+      ask(command::CancelOrder{e.pay.orderId});
+      return;
+    }
+    go(screen::Paying{amount->account, amount->view, e.pay,
+                      m_now + static_cast<Millis>(e.pay.secondsLeft) * 1000, false});
+  }
+
+  void on(const event::OrderFailed& e) {
+    if (const auto* amount = std::get_if<screen::Amount>(&m_next.state.screen)) {
+      const screen::Amount from = *amount;
+      fail(e.fault == CloudFault::Network ? "network" : "declined", true, &from);
+    }
+  }
+
+  void on(const event::OrderPaid& e) {
+    const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
+    if (paying == nullptr || paying->view.orderId != e.orderId) return;
+    go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{0, 3}});
+    ask(command::WriteToken{e.orderId, m_next.state.cardNumber});
+  }
+
+  void on(const event::OrderDeclined& e) { paymentEnded(e.orderId, "declined"); }
+  void on(const event::OrderExpired& e) { paymentEnded(e.orderId, "expired"); }
+
+  void on(const event::OrderCancelled& e) {
+    const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
+    if (paying == nullptr || paying->view.orderId != e.orderId) return;
+    go(screen::Amount{paying->account, paying->amount});
+  }
+
+  void on(const event::WriteProgress& e) {
+    if (auto* s = std::get_if<screen::Writing>(&m_next.state.screen)) {
+      s->view.step = e.step;
+      s->view.steps = e.steps;
+    }
+  }
+
+  void on(const event::WriteDone& e) {
+    if (std::holds_alternative<screen::Writing>(m_next.state.screen)) go(screen::Done{e.done});
+  }
+
+  void on(const event::WriteFailed&) {
+    const auto& screen = m_next.state.screen;
+    if (std::holds_alternative<screen::Writing>(screen) ||
+        std::holds_alternative<screen::Reinsert>(screen)) {
+      fail("write_failed", false);
+    }
+  }
+
+  void on(const event::Input& e) {
+    m_next.state.lastInput = m_now;
+    using Kind = Intent::Kind;
+    const Intent& intent = e.intent;
+    std::visit(
+        Overloaded{
+            [&](screen::Account& s) {
+              if (intent.kind == Kind::Back) go(screen::Attract{});
+              if (intent.kind == Kind::TopUp) {
+                if (!s.paymentsAvailable) {
+                  fail("network", false);
+                } else {
+                  go(screen::Amount{s.account, s.amount});
+                }
+              }
+            },
+            [&](screen::Amount& s) { onAmountInput(s, intent); },
+            [&](screen::Paying& s) {
+              if (intent.kind == Kind::Cancel && !s.cancelling) {
+                s.cancelling = true;
+                ask(command::CancelOrder{s.view.orderId});
+              }
+            },
+            [&](screen::Error& s) {
+              if (intent.kind == Kind::Retry && s.view.canRetry && s.backToAmount) {
+                go(screen::Amount{s.account, s.amount});
+              } else if (intent.kind == Kind::Finish || intent.kind == Kind::Retry) {
+                go(screen::Attract{});
+              }
+            },
+            [&](screen::Done&) {
+              if (intent.kind == Kind::Finish) go(screen::Attract{});
+            },
+            [&](auto&) {},
+        },
+        m_next.state.screen);
+  }
+
+  void on(const event::Tick&) {
+    const Millis idle = m_now - m_next.state.lastInput;
+    const Millis shown = m_now - m_next.state.enteredAt;
+    std::visit(Overloaded{
+                   [&](screen::Account&) {
+                     if (idle >= m_config.inactivity) go(screen::Attract{});
+                   },
+                   [&](screen::Amount&) {
+                     if (idle >= m_config.inactivity) go(screen::Attract{});
+                   },
+                   [&](screen::Paying& s) { s.view.secondsLeft = secondsUntil(s.deadline, m_now); },
+                   [&](screen::Reinsert& s) {
+                     s.view.secondsLeft = secondsUntil(s.deadline, m_now);
+                     if (m_now >= s.deadline) fail("write_failed", false);
+                   },
+                   [&](screen::Done&) {
+                     if (shown >= m_config.resultScreen) go(screen::Attract{});
+                   },
+                   [&](screen::Error&) {
+                     if (shown >= m_config.resultScreen) go(screen::Attract{});
+                   },
+                   [&](auto&) {},
+               },
+               m_next.state.screen);
+  }
+
+  void on(const event::ServiceFault& e) {
+    // A transaction in progress is never interrupted; the engine reports the fault again once
+    // the kiosk is idle.
+    const auto& screen = m_next.state.screen;
+    if (std::holds_alternative<screen::Attract>(screen) ||
+        std::holds_alternative<screen::OutOfService>(screen)) {
+      go(screen::OutOfService{OutOfServiceView{e.reasonKey}});
+    }
+  }
+
+  void on(const event::ServiceRestored&) {
+    if (std::holds_alternative<screen::OutOfService>(m_next.state.screen)) go(screen::Attract{});
+  }
+
+ private:
+  void paymentEnded(const std::string& orderId, const char* kind) {
+    const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
+    if (paying == nullptr || paying->view.orderId != orderId) return;
+    const screen::Amount from{paying->account, paying->amount};
+    fail(kind, true, &from);
+  }
+
+  void onAmountInput(screen::Amount& s, const Intent& intent) {
+    using Kind = Intent::Kind;
+    auto& view = s.view;
+    switch (intent.kind) {
+      case Kind::Back: go(screen::Account{s.account, s.view, true}); return;
+      case Kind::Digit:
+        if (intent.value < 0 || intent.value > 9) return;
+        if (view.entered.empty() && intent.value == 0) return;  // no leading zero
+        if (static_cast<int>(view.entered.size()) >= m_config.maxDigits) return;
+        view.entered.push_back(static_cast<char>('0' + intent.value));
+        break;
+      case Kind::Backspace:
+        if (!view.entered.empty()) view.entered.pop_back();
+        break;
+      case Kind::Clear: view.entered.clear(); break;
+      case Kind::Preset:
+        if (intent.value < 0 || static_cast<std::size_t>(intent.value) >= view.presetsMinor.size()) {
+          return;
+        }
+        view.entered =
+            std::to_string(view.presetsMinor[static_cast<std::size_t>(intent.value)] / 100);
+        break;
+      case Kind::ConfirmAmount:
+        if (amountAcceptable(view)) {
+          ask(command::CreateOrder{m_next.state.cardNumber, view.amountMinor()});
+        }
+        return;
+      default: return;
+    }
+    view.problemKey.reset();
+    updateSplit(view);
+  }
+
+  Transition m_next;
+  Millis m_now;
+  const FlowConfig& m_config;
+};
+
+}  // namespace
+
+Transition step(const FlowState& state, const Event& event, Millis now, const FlowConfig& config) {
+  Stepper stepper(state, now, config);
+  std::visit([&](const auto& e) { stepper.on(e); }, event);
+  return std::move(stepper).result();
+}
+
+std::string screenName(const Screen& screen) {
+  return std::visit(Overloaded{
+                        [](const screen::Attract&) -> std::string { return "attract"; },
+                        [](const screen::Reading&) -> std::string { return "reading"; },
+                        [](const screen::Account&) -> std::string { return "account"; },
+                        [](const screen::Amount&) -> std::string { return "amount"; },
+                        [](const screen::Paying&) -> std::string { return "pay"; },
+                        [](const screen::Writing&) -> std::string { return "writing"; },
+                        [](const screen::Reinsert&) -> std::string { return "reinsert"; },
+                        [](const screen::Done&) -> std::string { return "done"; },
+                        [](const screen::Error& s) -> std::string { return "error:" + s.view.code; },
+                        [](const screen::OutOfService&) -> std::string { return "out_of_service"; },
+                    },
+                    screen);
+}
+
+std::vector<Command> Flow::handle(const Event& event, Millis now) {
+  Transition next = step(m_state, event, now, m_config);
+  m_state = std::move(next.state);
+  return std::move(next.commands);
+}
+
+}  // namespace kiosk::app

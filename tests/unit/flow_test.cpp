@@ -1,0 +1,270 @@
+// The resident flow, driven the way the screens and the engine drive it.
+#include "kiosk/flow.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace kiosk::app;
+using Kind = Intent::Kind;
+
+namespace {
+
+AccountView sampleAccount() {
+  AccountView a;
+  a.cardNumber = "3101000012345678";
+  a.balanceMinor = 1834;
+  return a;
+}
+
+AmountView sampleAmount() {
+  AmountView v;
+  v.presetsMinor = {5'000, 10'000, 20'000};
+  v.minMinor = 1'000;
+  v.maxMinor = 200'000;
+  v.feesOwedMinor = 3'000;
+  v.priceMinorPerUnit = 56;
+  return v;
+}
+
+class FlowTest : public ::testing::Test {
+ protected:
+  std::vector<Command> send(const Event& e) { return flow.handle(e, now); }
+  std::vector<Command> press(Kind kind, int value = 0) {
+    return send(event::Input{Intent{kind, value}});
+  }
+  std::string screen() const { return screenName(flow.state().screen); }
+
+  // Card in, read, account loaded: the account screen.
+  void toAccount(bool offline = false) {
+    auto commands = send(event::CardInserted{});
+    ASSERT_EQ(screen(), "reading");
+    ASSERT_EQ(commands.size(), 1U);
+    ASSERT_TRUE(std::holds_alternative<command::ReadCard>(commands[0]));
+    commands = send(event::CardRead{"3101000012345678"});
+    ASSERT_EQ(commands.size(), 1U);
+    ASSERT_EQ(std::get<command::LookupAccount>(commands[0]).cardNumber, "3101000012345678");
+    send(event::AccountLoaded{sampleAccount(), sampleAmount(), offline});
+    ASSERT_EQ(screen(), "account");
+  }
+
+  // ... then ¥100 and an order: the pay screen.
+  void toPay() {
+    toAccount();
+    press(Kind::TopUp);
+    ASSERT_EQ(screen(), "amount");
+    press(Kind::Preset, 1);
+    auto commands = press(Kind::ConfirmAmount);
+    ASSERT_EQ(commands.size(), 1U);
+    const auto& order = std::get<command::CreateOrder>(commands[0]);
+    EXPECT_EQ(order.amountMinor, 10'000);
+    EXPECT_EQ(order.cardNumber, "3101000012345678");
+    PayView pay;
+    pay.orderId = "ord_1";
+    pay.amountMinor = 10'000;
+    pay.secondsLeft = 180;
+    send(event::OrderCreated{pay});
+    ASSERT_EQ(screen(), "pay");
+  }
+
+  Flow flow;
+  Millis now = 1'000'000;
+};
+
+}  // namespace
+
+TEST_F(FlowTest, FullTopUpWritesTheTokenAfterPayment) {
+  toPay();
+  auto commands = send(event::OrderPaid{"ord_1"});
+  EXPECT_EQ(screen(), "writing");
+  ASSERT_EQ(commands.size(), 1U);
+  EXPECT_EQ(std::get<command::WriteToken>(commands[0]).orderId, "ord_1");
+  send(event::WriteProgress{2, 3});
+  EXPECT_EQ(std::get<screen::Writing>(flow.state().screen).view.step, 2);
+  DoneView done;
+  done.creditMinor = 7'000;
+  send(event::WriteDone{done});
+  EXPECT_EQ(screen(), "done");
+  press(Kind::Finish);
+  EXPECT_EQ(screen(), "attract");
+}
+
+TEST_F(FlowTest, PaymentForAnotherOrderIsIgnored) {
+  toPay();
+  EXPECT_TRUE(send(event::OrderPaid{"ord_other"}).empty());
+  EXPECT_EQ(screen(), "pay");
+}
+
+TEST_F(FlowTest, DeclineAndExpiryOfferToChooseAgain) {
+  toPay();
+  send(event::OrderDeclined{"ord_1"});
+  EXPECT_EQ(screen(), "error:declined");
+  press(Kind::Retry);
+  EXPECT_EQ(screen(), "amount");
+  EXPECT_EQ(std::get<screen::Amount>(flow.state().screen).view.entered, "100");
+
+  press(Kind::ConfirmAmount);
+  PayView pay;
+  pay.orderId = "ord_2";
+  pay.secondsLeft = 180;
+  send(event::OrderCreated{pay});
+  send(event::OrderExpired{"ord_2"});
+  EXPECT_EQ(screen(), "error:expired");
+}
+
+TEST_F(FlowTest, CancelWaitsForTheCloudAndAPaymentCanStillWin) {
+  toPay();
+  auto commands = press(Kind::Cancel);
+  ASSERT_EQ(commands.size(), 1U);
+  EXPECT_EQ(std::get<command::CancelOrder>(commands[0]).orderId, "ord_1");
+  EXPECT_EQ(screen(), "pay");
+  EXPECT_TRUE(press(Kind::Cancel).empty()) << "cancel sent twice";
+  // The payment arrived before the cancel: the credit is written, not lost.
+  send(event::OrderPaid{"ord_1"});
+  EXPECT_EQ(screen(), "writing");
+}
+
+TEST_F(FlowTest, CancelledOrderReturnsToTheAmount) {
+  toPay();
+  press(Kind::Cancel);
+  send(event::OrderCancelled{"ord_1"});
+  EXPECT_EQ(screen(), "amount");
+}
+
+TEST_F(FlowTest, CardPulledOnThePayScreenCancelsTheOrder) {
+  toPay();
+  auto commands = send(event::CardRemoved{});
+  EXPECT_EQ(screen(), "attract");
+  ASSERT_EQ(commands.size(), 1U);
+  EXPECT_EQ(std::get<command::CancelOrder>(commands[0]).orderId, "ord_1");
+}
+
+TEST_F(FlowTest, CardPulledMidWriteAsksForTheSameCardBack) {
+  toPay();
+  send(event::OrderPaid{"ord_1"});
+  send(event::CardRemoved{});
+  ASSERT_EQ(screen(), "reinsert");
+  EXPECT_EQ(std::get<screen::Reinsert>(flow.state().screen).view.cardNumber, "3101000012345678");
+
+  // Another card: refused, still waiting.
+  send(event::CardInserted{});
+  EXPECT_TRUE(send(event::CardRead{"9999000000000001"}).empty());
+  ASSERT_EQ(screen(), "reinsert");
+  EXPECT_TRUE(std::get<screen::Reinsert>(flow.state().screen).view.wrongCard);
+  send(event::CardRemoved{});
+
+  // The same card: the engine resumes the same order's write.
+  now += 10'000;
+  auto commands = send(event::CardInserted{});
+  ASSERT_EQ(commands.size(), 1U);
+  EXPECT_TRUE(std::holds_alternative<command::ReadCard>(commands[0]));
+  commands = send(event::CardRead{"3101000012345678"});
+  EXPECT_EQ(screen(), "writing");
+  ASSERT_EQ(commands.size(), 1U);
+  EXPECT_EQ(std::get<command::WriteToken>(commands[0]).orderId, "ord_1");
+}
+
+TEST_F(FlowTest, CardThatNeverComesBackLeavesTheCreditPending) {
+  toPay();
+  send(event::OrderPaid{"ord_1"});
+  send(event::CardRemoved{});
+  now += 30'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "reinsert");
+  EXPECT_EQ(std::get<screen::Reinsert>(flow.state().screen).view.secondsLeft, 60);
+  now += 60'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "error:write_failed");
+}
+
+TEST_F(FlowTest, PendingCreditIsWrittenBeforeAnythingElse) {
+  send(event::CardInserted{});
+  send(event::CardRead{"3101000012345678"});
+  auto commands = send(event::PendingWrite{"ord_old"});
+  EXPECT_EQ(screen(), "writing");
+  ASSERT_EQ(commands.size(), 1U);
+  EXPECT_EQ(std::get<command::WriteToken>(commands[0]).orderId, "ord_old");
+  EXPECT_EQ(std::get<command::WriteToken>(commands[0]).cardNumber, "3101000012345678");
+}
+
+TEST_F(FlowTest, OfflineAccountShowsButRefusesPayment) {
+  toAccount(/*offline=*/true);
+  EXPECT_TRUE(press(Kind::TopUp).empty());
+  EXPECT_EQ(screen(), "error:network");
+}
+
+TEST_F(FlowTest, BadCardsGetTheirOwnErrorScreens) {
+  const std::pair<CardFault, const char*> cases[] = {
+      {CardFault::Foreign, "error:foreign_card"},
+      {CardFault::NotAuthentic, "error:not_authentic"},
+      {CardFault::Blocked, "error:blocked"},
+      {CardFault::Unreadable, "error:card_unreadable"},
+      {CardFault::Full, "error:card_full"},
+  };
+  for (const auto& [fault, expected] : cases) {
+    Flow fresh;
+    fresh.handle(event::CardInserted{}, now);
+    EXPECT_TRUE(fresh.handle(event::CardFailed{fault}, now).empty());
+    EXPECT_EQ(screenName(fresh.state().screen), expected);
+    fresh.handle(event::CardRemoved{}, now);
+    EXPECT_EQ(screenName(fresh.state().screen), "attract");
+  }
+}
+
+TEST_F(FlowTest, KeypadRefusesLeadingZerosLongInputAndOutOfLimitAmounts) {
+  toAccount();
+  press(Kind::TopUp);
+  press(Kind::Digit, 0);
+  for (int i = 0; i < 8; ++i) press(Kind::Digit, 9);
+  const auto& amount = std::get<screen::Amount>(flow.state().screen).view;
+  EXPECT_EQ(amount.entered, "99999");  // five digits at most, no leading zero
+  EXPECT_TRUE(press(Kind::ConfirmAmount).empty());
+  EXPECT_EQ(std::get<screen::Amount>(flow.state().screen).view.problemKey, "amount.too_high");
+
+  press(Kind::Clear);
+  press(Kind::Digit, 5);
+  EXPECT_TRUE(press(Kind::ConfirmAmount).empty());
+  EXPECT_EQ(std::get<screen::Amount>(flow.state().screen).view.problemKey, "amount.too_low");
+
+  press(Kind::Digit, 0);
+  EXPECT_FALSE(std::get<screen::Amount>(flow.state().screen).view.problemKey.has_value());
+  const auto commands = press(Kind::ConfirmAmount);
+  ASSERT_EQ(commands.size(), 1U);
+  EXPECT_EQ(std::get<command::CreateOrder>(commands[0]).amountMinor, 5'000);
+}
+
+TEST_F(FlowTest, FeesOwedAreTakenFirstFromTheAmount) {
+  toAccount();
+  press(Kind::TopUp);
+  press(Kind::Digit, 2);
+  press(Kind::Digit, 0);
+  const auto& amount = std::get<screen::Amount>(flow.state().screen).view;
+  EXPECT_EQ(amount.feeShareMinor, 2'000);  // all of ¥20 goes to the ¥30 owed
+  press(Kind::Digit, 0);
+  EXPECT_EQ(std::get<screen::Amount>(flow.state().screen).view.feeShareMinor, 3'000);
+}
+
+TEST_F(FlowTest, InactivityReturnsToAttract) {
+  toAccount();
+  press(Kind::TopUp);
+  now += 59'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "amount");
+  press(Kind::Digit, 1);  // any touch restarts the timer
+  now += 59'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "amount");
+  now += 2'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "attract");
+}
+
+TEST_F(FlowTest, OutOfServiceOnlyWhenIdle) {
+  toAccount();
+  send(event::ServiceFault{"oos.reader"});
+  EXPECT_EQ(screen(), "account");
+  send(event::CardRemoved{});
+  send(event::ServiceFault{"oos.reader"});
+  EXPECT_EQ(screen(), "out_of_service");
+  EXPECT_TRUE(send(event::CardInserted{}).empty()) << "a card was read while out of service";
+  send(event::ServiceRestored{});
+  EXPECT_EQ(screen(), "attract");
+}
