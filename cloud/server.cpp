@@ -85,10 +85,13 @@ class Metrics {
 // on PostgreSQL, so a change made by another process wakes this one too).
 class Waiters {
  public:
+  // Only orders someone is polling are tracked, so the map stays as small as the polls.
   void changed(const std::string& orderId) {
     {
       std::lock_guard lock(m_mutex);
-      ++m_generation[orderId];
+      auto it = m_generation.find(orderId);
+      if (it == m_generation.end()) return;
+      ++it->second;
     }
     m_cv.notify_all();
   }
@@ -159,7 +162,8 @@ struct Server::Impl {
   const platform::Clock& clock;
   std::unique_ptr<httplib::Server> http;
   Metrics metrics;
-  Waiters waiters;
+  // Shared with the database's listener thread, which may outlive this server by a moment.
+  std::shared_ptr<Waiters> waiters = std::make_shared<Waiters>();
   std::thread sweeper;
   std::atomic<bool> stopping{false};
   std::mutex sweepMutex;
@@ -355,8 +359,12 @@ struct Server::Impl {
               wait = std::clamp<std::int64_t>(std::atoll(req.get_param_value("wait").c_str()), 0,
                                               cfg.maxLongPollSeconds);
             }
-            std::uint64_t seen = waiters.generation(id);
-            KIOSK_TRY(order, kioskOrder(*kiosk, id));
+            std::uint64_t seen = waiters->generation(id);
+            auto order = kioskOrder(*kiosk, id);
+            if (!order) {
+              waiters->forget(id);
+              return Unexpected<Failure>{order.error()};
+            }
             // Long poll: answer as soon as the state differs from what the kiosk last saw.
             const std::string since = req.has_param("since") ? req.get_param_value("since")
                                                              : order->state;
@@ -369,16 +377,18 @@ struct Server::Impl {
               // wake-ups bounded to a second.
               const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                   deadline - std::chrono::steady_clock::now());
-              waiters.wait(id, seen, std::min(left, std::chrono::milliseconds(1000)));
-              seen = waiters.generation(id);
+              waiters->wait(id, seen, std::min(left, std::chrono::milliseconds(1000)));
+              seen = waiters->generation(id);
               auto fresh = store.order(id);
               if (!fresh) {
                 metrics.waiting(-1);
+                waiters->forget(id);
                 return Unexpected<Failure>{fresh.error()};
               }
               current = *fresh;
             }
             metrics.waiting(-1);
+            waiters->forget(id);
             return Reply{200, orderReply(current)};
           });
 
@@ -690,8 +700,9 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
   impl.http->set_read_timeout(std::chrono::seconds(10));
   impl.http->set_write_timeout(std::chrono::seconds(10));
   impl.registerRoutes();
-  store.database().listen(Store::kOrderChannel,
-                          [this](const std::string& orderId) { m_impl->waiters.changed(orderId); });
+  store.database().listen(Store::kOrderChannel, [waiters = impl.waiters](const std::string& orderId) {
+    waiters->changed(orderId);
+  });
 }
 
 Server::~Server() {
