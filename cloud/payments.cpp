@@ -92,6 +92,13 @@ CloudResult<bool> SimulatedProvider::deliver(const WebhookRequest& request) cons
   auto response = client->Post(m_webhookUrl.substr(pathStart).c_str(), headers, request.body,
                               "application/json");
   if (!response) {
+    // The kept-alive connection may have been closed while idle: once more on a fresh one.
+    // The event id makes a notification that did arrive count once.
+    client->stop();
+    response = client->Post(m_webhookUrl.substr(pathStart).c_str(), headers, request.body,
+                            "application/json");
+  }
+  if (!response) {
     return failWith(CloudError::PaymentFailed,
                     "webhook unreachable: " + httplib::to_string(response.error()));
   }
