@@ -410,6 +410,9 @@ struct Server::Impl {
             }
             if (format == nullptr) return failWith(CloudError::CardFormat, "no vending key loaded");
             KIOSK_TRY(order, deliverableOrder(*kiosk, req.matches[1], *card));
+            // A card reported lost or blocked after paying gets no credit; the operator
+            // refunds the order instead.
+            KIOSK_TRY(active, store.requireActiveCard(*card));
             KIOSK_TRY(token, store.issueToken(order->id, *format, now()));
             if (token->minted) metrics.count("kiosk_cloud_tokens_minted_total");
             KIOSK_TRY(script, format->creditWriteScript(*card, token->tokenHex, *challenge));
