@@ -42,7 +42,10 @@ Strings Strings::parse(std::string_view json, const std::string& origin) {
   }
   if (!doc.is_object()) throw std::runtime_error(origin + ": expected an object of keys");
   Strings strings;
-  for (const auto& [key, value] : doc.items()) {
+  for (const auto& item : doc.items()) {
+    // Named references, not a structured binding: clang before 16 cannot capture bindings.
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     const auto text = [&](const char* lang) {
       if (!value.is_object() || !value.contains(lang) || !value[lang].is_string() ||
           value[lang].get_ref<const std::string&>().empty()) {

@@ -117,7 +117,7 @@ TEST(Tlv, RejectsMalformedInputWithoutReadingPastTheEnd) {
       "DF",            // tag cut
       "9F8181",        // tag longer than three bytes / cut
       "5A8101AA",      // long form for a short length
-      "5A820010" "AA",  // long form two bytes for a length under 256
+      "5A820010AA",    // long form two bytes for a length under 256
       "5A80",          // indefinite length
       "5A83000001AA",  // three-byte length
       "5A8185AA",      // long form, value cut

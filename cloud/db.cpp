@@ -1,0 +1,428 @@
+#include "cloud/db.hpp"
+
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+#include <sys/select.h>
+
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace kiosk::cloud {
+
+std::int64_t SqlRow::integer(std::size_t i) const {
+  const auto& column = columns.at(i);
+  if (!column) return 0;
+  std::int64_t value = 0;
+  std::from_chars(column->data(), column->data() + column->size(), value);
+  return value;
+}
+
+std::optional<std::int64_t> SqlRow::optInteger(std::size_t i) const {
+  if (isNull(i)) return std::nullopt;
+  return integer(i);
+}
+
+Failure toFailure(const DbFailure& failure) {
+  switch (failure.kind) {
+    case DbErrorKind::Unique: return {CloudError::Conflict, failure.message};
+    case DbErrorKind::Retry: return {CloudError::Unavailable, "retry"};
+    case DbErrorKind::Unavailable: return {CloudError::Unavailable, failure.message};
+    case DbErrorKind::Other: break;
+  }
+  return {CloudError::Internal, failure.message};
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// SQLite: one connection per process, serialised by the lease; WAL so readers in other
+// processes (operators' tools) are not blocked, and a busy timeout for several writers.
+
+class SqliteConnection final : public SqlConnection {
+ public:
+  explicit SqliteConnection(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &m_db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string message = m_db ? sqlite3_errmsg(m_db) : "out of memory";
+      sqlite3_close(m_db);
+      throw std::runtime_error("cannot open SQLite database " + path + ": " + message);
+    }
+    sqlite3_extended_result_codes(m_db, 1);
+    sqlite3_busy_timeout(m_db, 5000);
+    auto pragmas = execScript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    if (!pragmas) throw std::runtime_error("SQLite setup failed: " + pragmas.error().message);
+  }
+  ~SqliteConnection() override {
+    for (auto& [sql, stmt] : m_statements) sqlite3_finalize(stmt);
+    sqlite3_close(m_db);
+  }
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+  Result<SqlResult, DbFailure> exec(std::string_view sql,
+                                    const std::vector<SqlValue>& params) override {
+    sqlite3_stmt* stmt = nullptr;
+    const std::string key(sql);
+    if (auto it = m_statements.find(key); it != m_statements.end()) {
+      stmt = it->second;
+    } else {
+      if (sqlite3_prepare_v2(m_db, key.c_str(), static_cast<int>(key.size()), &stmt, nullptr) !=
+          SQLITE_OK) {
+        return fail(DbFailure{DbErrorKind::Other, std::string(sqlite3_errmsg(m_db)) + " in " + key});
+      }
+      m_statements.emplace(key, stmt);
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      // Placeholders are written $1, $2... for both dialects; SQLite treats them as named
+      // parameters, so look each one up by name.
+      const std::string name = "$" + std::to_string(i + 1);
+      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (index == 0) continue;
+      const auto& value = params[i];
+      if (std::holds_alternative<std::nullptr_t>(value)) {
+        sqlite3_bind_null(stmt, index);
+      } else if (const auto* number = std::get_if<std::int64_t>(&value)) {
+        sqlite3_bind_int64(stmt, index, *number);
+      } else {
+        const auto& text = std::get<std::string>(value);
+        sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()),
+                          SQLITE_TRANSIENT);
+      }
+    }
+    SqlResult result;
+    const int columns = sqlite3_column_count(stmt);
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        DbFailure failure = mapError(rc);
+        sqlite3_reset(stmt);
+        return fail(failure);
+      }
+      SqlRow row;
+      row.columns.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) {
+          row.columns.emplace_back(std::nullopt);
+        } else {
+          const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+          row.columns.emplace_back(
+              std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, c))));
+        }
+      }
+      result.rows.push_back(std::move(row));
+    }
+    result.affected = sqlite3_changes(m_db);
+    sqlite3_reset(stmt);
+    return result;
+  }
+
+  Result<void, DbFailure> execScript(std::string_view sql) override {
+    char* error = nullptr;
+    const std::string script(sql);
+    const int rc = sqlite3_exec(m_db, script.c_str(), nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+      DbFailure failure = mapError(rc);
+      if (error != nullptr) {
+        failure.message = error;
+        sqlite3_free(error);
+      }
+      return fail(failure);
+    }
+    return {};
+  }
+
+  // IMMEDIATE: take the write lock up front, so two writers never deadlock on an upgrade.
+  Result<void, DbFailure> begin() override { return execScript("BEGIN IMMEDIATE"); }
+  Result<void, DbFailure> commit() override { return execScript("COMMIT"); }
+  void rollback() override {
+    if (sqlite3_get_autocommit(m_db) == 0) (void)execScript("ROLLBACK");
+  }
+
+ private:
+  DbFailure mapError(int rc) const {
+    const int primary = rc & 0xFF;
+    DbErrorKind kind = DbErrorKind::Other;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) kind = DbErrorKind::Retry;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      kind = DbErrorKind::Unique;
+    }
+    if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) {
+      kind = DbErrorKind::Unavailable;
+    }
+    return {kind, sqlite3_errmsg(m_db)};
+  }
+
+  sqlite3* m_db = nullptr;
+  std::map<std::string, sqlite3_stmt*, std::less<>> m_statements;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  explicit SqliteDatabase(const std::string& path) : m_connection(path) {}
+
+  Dialect dialect() const override { return Dialect::Sqlite; }
+  Lease acquire() override {
+    m_mutex.lock();
+    return Lease(this, &m_connection);
+  }
+  Result<void, DbFailure> notify(SqlConnection& /*conn*/, std::string_view channel,
+                                 std::string_view payload) override {
+    // Deliver after the caller's transaction: the lease is held, so queue it and let
+    // release() hand it to the listeners once the change is committed.
+    m_pending.emplace_back(std::string(channel), std::string(payload));
+    return {};
+  }
+  void listen(std::string channel, std::function<void(const std::string&)> callback) override {
+    std::lock_guard lock(m_listenMutex);
+    m_listeners.emplace_back(std::move(channel), std::move(callback));
+  }
+
+ protected:
+  void release(SqlConnection* /*connection*/) override {
+    auto pending = std::move(m_pending);
+    m_pending.clear();
+    m_mutex.unlock();
+    if (pending.empty()) return;
+    std::lock_guard lock(m_listenMutex);
+    for (const auto& [channel, payload] : pending) {
+      for (const auto& [listened, callback] : m_listeners) {
+        if (listened == channel) callback(payload);
+      }
+    }
+  }
+
+ private:
+  std::mutex m_mutex;
+  SqliteConnection m_connection;
+  std::vector<std::pair<std::string, std::string>> m_pending;
+  std::mutex m_listenMutex;
+  std::vector<std::pair<std::string, std::function<void(const std::string&)>>> m_listeners;
+};
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL: a pool of connections, one per concurrent request; LISTEN on a dedicated one.
+
+class PgConnection final : public SqlConnection {
+ public:
+  explicit PgConnection(const std::string& url) : m_conn(PQconnectdb(url.c_str())) {
+    if (PQstatus(m_conn) != CONNECTION_OK) {
+      std::string message = PQerrorMessage(m_conn);
+      PQfinish(m_conn);
+      throw std::runtime_error("cannot connect to PostgreSQL: " + message);
+    }
+    PQsetNoticeProcessor(m_conn, [](void*, const char*) {}, nullptr);
+  }
+  ~PgConnection() override { PQfinish(m_conn); }
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  PGconn* raw() { return m_conn; }
+
+  Result<SqlResult, DbFailure> exec(std::string_view sql,
+                                    const std::vector<SqlValue>& params) override {
+    std::vector<std::string> texts(params.size());
+    std::vector<const char*> values(params.size(), nullptr);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (const auto* number = std::get_if<std::int64_t>(&params[i])) {
+        texts[i] = std::to_string(*number);
+        values[i] = texts[i].c_str();
+      } else if (const auto* text = std::get_if<std::string>(&params[i])) {
+        values[i] = text->c_str();
+      }
+    }
+    const std::string query(sql);
+    PGresult* res = PQexecParams(m_conn, query.c_str(), static_cast<int>(params.size()), nullptr,
+                                 values.data(), nullptr, nullptr, 0);
+    return collect(res);
+  }
+
+  Result<void, DbFailure> execScript(std::string_view sql) override {
+    const std::string script(sql);
+    auto result = collect(PQexec(m_conn, script.c_str()));
+    if (!result) return fail(result.error());
+    return {};
+  }
+  Result<void, DbFailure> begin() override { return execScript("BEGIN"); }
+  Result<void, DbFailure> commit() override { return execScript("COMMIT"); }
+  void rollback() override {
+    if (PQtransactionStatus(m_conn) != PQTRANS_IDLE) (void)execScript("ROLLBACK");
+  }
+
+  bool healthy() const { return PQstatus(m_conn) == CONNECTION_OK; }
+  void reset() { PQreset(m_conn); }
+
+ private:
+  Result<SqlResult, DbFailure> collect(PGresult* res) {
+    const auto status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      DbFailure failure{DbErrorKind::Other, PQresultErrorMessage(res)};
+      const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      const std::string sqlstate = state ? state : "";
+      if (sqlstate == "23505") failure.kind = DbErrorKind::Unique;
+      if (sqlstate == "40001" || sqlstate == "40P01") failure.kind = DbErrorKind::Retry;
+      if (res == nullptr || PQstatus(m_conn) != CONNECTION_OK || sqlstate.starts_with("08")) {
+        failure.kind = DbErrorKind::Unavailable;
+        if (res == nullptr) failure.message = PQerrorMessage(m_conn);
+      }
+      PQclear(res);
+      return fail(failure);
+    }
+    SqlResult result;
+    const int rows = PQntuples(res);
+    const int columns = PQnfields(res);
+    result.rows.reserve(static_cast<std::size_t>(rows));
+    for (int r = 0; r < rows; ++r) {
+      SqlRow row;
+      row.columns.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        if (PQgetisnull(res, r, c) != 0) {
+          row.columns.emplace_back(std::nullopt);
+        } else {
+          row.columns.emplace_back(std::string(PQgetvalue(res, r, c),
+                                               static_cast<std::size_t>(PQgetlength(res, r, c))));
+        }
+      }
+      result.rows.push_back(std::move(row));
+    }
+    const char* tuples = PQcmdTuples(res);
+    if (tuples != nullptr && *tuples != '\0') result.affected = std::stoll(tuples);
+    PQclear(res);
+    return result;
+  }
+
+  PGconn* m_conn;
+};
+
+class PgDatabase final : public Database {
+ public:
+  PgDatabase(std::string url, int poolSize) : m_url(std::move(url)) {
+    for (int i = 0; i < poolSize; ++i) {
+      m_all.push_back(std::make_unique<PgConnection>(m_url));
+      m_free.push_back(m_all.back().get());
+    }
+  }
+  ~PgDatabase() override {
+    m_stop = true;
+    if (m_listener.joinable()) m_listener.join();
+  }
+  PgDatabase(const PgDatabase&) = delete;
+  PgDatabase& operator=(const PgDatabase&) = delete;
+
+  Dialect dialect() const override { return Dialect::Postgres; }
+
+  Lease acquire() override {
+    std::unique_lock lock(m_mutex);
+    m_available.wait(lock, [this] { return !m_free.empty(); });
+    auto* connection = m_free.back();
+    m_free.pop_back();
+    lock.unlock();
+    if (!connection->healthy()) connection->reset();
+    return Lease(this, connection);
+  }
+
+  Result<void, DbFailure> notify(SqlConnection& conn, std::string_view channel,
+                                 std::string_view payload) override {
+    auto result = conn.exec("SELECT pg_notify($1, $2)",
+                            {std::string(channel), std::string(payload)});
+    if (!result) return fail(result.error());
+    return {};
+  }
+
+  void listen(std::string channel, std::function<void(const std::string&)> callback) override {
+    {
+      std::lock_guard lock(m_listenMutex);
+      m_listeners.emplace_back(channel, std::move(callback));
+      m_channels.push_back(std::move(channel));
+    }
+    if (!m_listener.joinable()) m_listener = std::thread([this] { listenLoop(); });
+  }
+
+ protected:
+  void release(SqlConnection* connection) override {
+    {
+      std::lock_guard lock(m_mutex);
+      m_free.push_back(static_cast<PgConnection*>(connection));
+    }
+    m_available.notify_one();
+  }
+
+ private:
+  void listenLoop() {
+    std::unique_ptr<PgConnection> conn;
+    std::size_t listening = 0;
+    while (!m_stop) {
+      if (!conn || !conn->healthy()) {
+        try {
+          conn = std::make_unique<PgConnection>(m_url);
+          listening = 0;
+        } catch (const std::exception& e) {
+          spdlog::warn("db listen: {}", e.what());
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+          continue;
+        }
+      }
+      {
+        std::lock_guard lock(m_listenMutex);
+        for (; listening < m_channels.size(); ++listening) {
+          (void)conn->execScript("LISTEN \"" + m_channels[listening] + "\"");
+        }
+      }
+      const int socket = PQsocket(conn->raw());
+      fd_set set;
+      FD_ZERO(&set);
+      FD_SET(socket, &set);
+      timeval timeout{0, 200000};
+      if (select(socket + 1, &set, nullptr, nullptr, &timeout) < 0) continue;
+      PQconsumeInput(conn->raw());
+      while (PGnotify* note = PQnotifies(conn->raw())) {
+        const std::string channel = note->relname;
+        const std::string payload = note->extra;
+        PQfreemem(note);
+        std::lock_guard lock(m_listenMutex);
+        for (const auto& [listened, callback] : m_listeners) {
+          if (listened == channel) callback(payload);
+        }
+      }
+    }
+  }
+
+  std::string m_url;
+  std::mutex m_mutex;
+  std::condition_variable m_available;
+  std::vector<std::unique_ptr<PgConnection>> m_all;
+  std::vector<PgConnection*> m_free;
+  std::atomic<bool> m_stop{false};
+  std::thread m_listener;
+  std::mutex m_listenMutex;
+  std::vector<std::string> m_channels;
+  std::vector<std::pair<std::string, std::function<void(const std::string&)>>> m_listeners;
+};
+
+}  // namespace
+
+std::unique_ptr<Database> openDatabase(const std::string& url, int poolSize) {
+  if (url.starts_with("sqlite://")) {
+    std::string path = url.substr(std::string_view("sqlite://").size());
+    if (path.empty()) throw std::runtime_error("database URL has no path: " + url);
+    return std::make_unique<SqliteDatabase>(path);
+  }
+  if (url == "sqlite::memory:") return std::make_unique<SqliteDatabase>(":memory:");
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return std::make_unique<PgDatabase>(url, poolSize < 1 ? 1 : poolSize);
+  }
+  throw std::runtime_error("unsupported database URL (want sqlite:///path or postgresql://...): " +
+                           url);
+}
+
+}  // namespace kiosk::cloud

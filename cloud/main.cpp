@@ -1,0 +1,141 @@
+// kiosk-cloud: the cloud API service and central billing store. See docs/cloud.md.
+
+#include "cloud/config.hpp"
+#include "cloud/crypto.hpp"
+#include "cloud/profile_format.hpp"
+#include "cloud/schema.hpp"
+#include "cloud/seed.hpp"
+#include "cloud/server.hpp"
+#include "platform/log.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+namespace {
+
+kiosk::cloud::Server* g_server = nullptr;
+
+void onSignal(int /*signal*/) {
+  if (g_server != nullptr) g_server->stop();
+}
+
+std::unique_ptr<kiosk::cloud::Database> openAndMigrate(const kiosk::cloud::ServerConfig& config) {
+  auto db = kiosk::cloud::openDatabase(config.database, config.dbPool);
+  auto version = kiosk::cloud::migrate(*db);
+  if (!version) throw std::runtime_error("migration failed: " + version.error().message);
+  spdlog::info("database ready, schema version {}", *version);
+  return db;
+}
+
+int serve(kiosk::cloud::ServerConfig config) {
+  using namespace kiosk::cloud;
+  resolveSecrets(config);
+  std::unique_ptr<ProfileFormat> format;
+  if (!config.vendingKeyFile.empty() || !config.smMasterKeyFile.empty()) {
+    // The keys that mint credit: refuse to start if anyone else could read them.
+    format = ProfileFormat::load(config.vendingKeyFile, config.smMasterKeyFile);
+  } else {
+    spdlog::warn("no vending key configured: write scripts and RETURN data are refused");
+  }
+  auto db = openAndMigrate(config);
+  Store store(*db);
+  kiosk::platform::SystemClock clock;
+  SimulatedProvider provider("", "", config.providerSecret);
+  Server server(config, store, format.get(), provider, clock);
+  const int port = server.bind();
+  const std::string scheme = config.tlsCert.empty() ? "http" : "https";
+  const std::string host = config.listen.find(':') != std::string::npos ? "[" + config.listen + "]"
+                                                                        : config.listen;
+  const std::string local = scheme + "://" + (host == "0.0.0.0" ? "127.0.0.1" : host) + ":" +
+                            std::to_string(port);
+  provider.setUrls(config.publicUrl.empty() ? local : config.publicUrl,
+                   local + "/v1/payments/sim/notify");
+  if (!config.portFile.empty()) {
+    std::ofstream(config.portFile) << port << "\n";
+  }
+  spdlog::info("kiosk-cloud listening on {}", local);
+  g_server = &server;
+  std::signal(SIGTERM, onSignal);
+  std::signal(SIGINT, onSignal);
+  server.run();
+  g_server = nullptr;
+  spdlog::info("kiosk-cloud stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace kiosk::cloud;
+  CLI::App app{"kiosk-cloud: cloud API and central billing store for the recharge kiosks"};
+  ServerConfig config;
+  std::string configFile;
+  ServerConfig overrides;
+  app.add_option("-c,--config", configFile, "JSON configuration file (see docs/cloud.md)");
+  app.add_option("--listen", overrides.listen, "address to listen on");
+  app.add_option("--port", overrides.port, "port (0: any free port)");
+  app.add_option("--database", overrides.database, "sqlite:///path or postgresql://...");
+  app.add_option("--tls-cert", overrides.tlsCert, "TLS certificate (PEM)");
+  app.add_option("--tls-key", overrides.tlsKey, "TLS private key (PEM)");
+  app.add_option("--public-url", overrides.publicUrl, "base URL of QR links");
+  app.add_option("--port-file", overrides.portFile, "write the bound port to this file");
+  app.add_option("--log-level", overrides.logLevel, "trace, debug, info, warn, error");
+  app.require_subcommand(0, 1);
+
+  auto* migrateCmd = app.add_subcommand("migrate", "apply schema migrations and exit");
+  auto* seedCmd = app.add_subcommand("seed-demo", "load demo tariffs, accounts, cards and a kiosk");
+  std::string seedSecret;
+  seedCmd->add_option("--kiosk-secret", seedSecret, "secret of the demo kiosk (default: random)");
+  auto* issueCmd = app.add_subcommand("issue-card", "write card files for the virtual card");
+  std::string cardNumber;
+  std::string outDir;
+  issueCmd->add_option("--card", cardNumber, "card number (must exist in the store)")->required();
+  issueCmd->add_option("--out", outDir, "folder for the card files")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (!configFile.empty()) loadConfigFile(configFile, config);
+    // Command-line values win over the file where given.
+    const ServerConfig defaults;
+    if (overrides.listen != defaults.listen) config.listen = overrides.listen;
+    if (app.count("--port") > 0) config.port = overrides.port;
+    if (overrides.database != defaults.database) config.database = overrides.database;
+    if (!overrides.tlsCert.empty()) config.tlsCert = overrides.tlsCert;
+    if (!overrides.tlsKey.empty()) config.tlsKey = overrides.tlsKey;
+    if (!overrides.publicUrl.empty()) config.publicUrl = overrides.publicUrl;
+    if (!overrides.portFile.empty()) config.portFile = overrides.portFile;
+    if (overrides.logLevel != defaults.logLevel) config.logLevel = overrides.logLevel;
+    kiosk::platform::initLogging({config.logLevel, config.logFile, "kiosk-cloud"});
+
+    if (*migrateCmd) {
+      openAndMigrate(config);
+      return 0;
+    }
+    if (*seedCmd) {
+      auto db = openAndMigrate(config);
+      Store store(*db);
+      auto seeded = seedDemo(store, seedSecret.empty() ? randomHex(32) : seedSecret,
+                             kiosk::platform::SystemClock{}.unixSeconds());
+      if (!seeded) throw std::runtime_error("seeding failed: " + seeded.error().message);
+      std::cout << seeded->dump(2) << "\n";
+      return 0;
+    }
+    if (*issueCmd) {
+      auto db = openAndMigrate(config);
+      Store store(*db);
+      auto issued = issueCardFiles(store, config, cardNumber, outDir);
+      if (!issued) throw std::runtime_error("issue-card failed: " + issued.error().message);
+      std::cout << issued->dump(2) << "\n";
+      return 0;
+    }
+    return serve(config);
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    std::cerr << "kiosk-cloud: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,61 @@
+#pragma once
+// Payment providers behind one interface. A provider turns an order into a QR URL, checks the
+// signature of its own webhook notifications and sends refunds. The simulated provider serves
+// a real pay page and notifies the cloud through the same signed webhook a real one would;
+// WeChat Pay Native v3 and Alipay precreate adapters implement the same interface.
+
+#include "cloud/error.hpp"
+#include "cloud/store.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace kiosk::cloud {
+
+struct WebhookRequest {
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+class PaymentProvider {
+ public:
+  virtual ~PaymentProvider() = default;
+  virtual std::string name() const = 0;
+  // The URL the kiosk shows as a QR code for this order.
+  virtual CloudResult<std::string> paymentUrl(const Order& order) = 0;
+  // Verifies a notification's signature and reads the event from it.
+  virtual CloudResult<PaymentEvent> parseWebhook(const WebhookRequest& request,
+                                                 std::int64_t now) = 0;
+  // Sends the order's money back to the payer.
+  virtual CloudResult<bool> refund(const Order& order) = 0;
+};
+
+// The simulated provider: the QR URL opens the cloud's own pay page; pressing Pay or Decline
+// posts a signed notification to the provider's webhook URL, as a real provider's servers do.
+class SimulatedProvider final : public PaymentProvider {
+ public:
+  SimulatedProvider(std::string publicBaseUrl, std::string webhookUrl, std::string secret);
+  // Set once the listening port is known, before serving.
+  void setUrls(std::string publicBaseUrl, std::string webhookUrl);
+  std::string name() const override { return "sim"; }
+  CloudResult<std::string> paymentUrl(const Order& order) override;
+  CloudResult<PaymentEvent> parseWebhook(const WebhookRequest& request, std::int64_t now) override;
+  CloudResult<bool> refund(const Order& order) override;
+
+  // The signed notification for a press of Pay (SUCCESS) or Decline (DECLINED), and sending
+  // it to the webhook URL over HTTP(S).
+  WebhookRequest notification(const Order& order, const std::string& status, std::int64_t now) const;
+  CloudResult<bool> deliver(const WebhookRequest& request) const;
+  // The HTML page for the order (amount, masked account, Pay and Decline).
+  static std::string payPage(const Order& order, const std::string& maskedAccount,
+                             const std::string& formAction);
+  static std::string resultPage(const std::string& title, const std::string& message);
+
+ private:
+  std::string m_publicBaseUrl;
+  std::string m_webhookUrl;
+  std::string m_secret;
+};
+
+}  // namespace kiosk::cloud

@@ -1,0 +1,543 @@
+// The kiosk API over real HTTP against a real kiosk-cloud process, on SQLite and on a
+// PostgreSQL server the fixture starts itself.
+
+#include "cloud_fixture.hpp"
+
+#include "card/bytes.hpp"
+#include "card/profile.hpp"
+#include "card/write_script.hpp"
+#include "cloud/crypto.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace kiosk::cloud::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kCard = "8800000003";      // water, CREDIT_ONLY: the whole amount is credit
+constexpr const char* kFeeCard = "8800000001";   // FEES_FIRST with 35.00 owed
+constexpr const char* kKiosk = "kiosk-demo";
+
+class CloudApiTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { start({}); }
+
+  void start(CloudProcess::Options options) {
+    if (GetParam() == Backend::Postgres) options.database = PgServer::instance().createDatabase();
+    m_cloud = std::make_unique<CloudProcess>(options);
+    m_cloud->seedDemo();
+    m_kiosk = std::make_unique<KioskClient>(m_cloud->port(), kKiosk, CloudProcess::kKioskSecret);
+    m_admin = std::make_unique<AdminClient>(m_cloud->port());
+  }
+
+  Reply createOrder(const std::string& card, std::int64_t amount, const std::string& key = "") {
+    return m_kiosk->post("/v1/kiosk/orders", {{"idempotency_key", key.empty() ? randomHex(8) : key},
+                                              {"card_number", card},
+                                              {"amount", amount},
+                                              {"challenge", randomChallenge()}});
+  }
+  std::string newOrder(const std::string& card = kCard, std::int64_t amount = 2000) {
+    auto reply = createOrder(card, amount);
+    EXPECT_EQ(reply.status, 201) << reply.text;
+    return reply.body.value("order_id", "");
+  }
+  Reply state(const std::string& id, int wait = 0, const std::string& since = "") {
+    std::string target = "/v1/kiosk/orders/" + id;
+    if (wait > 0) target += "?wait=" + std::to_string(wait) + (since.empty() ? "" : "&since=" + since);
+    return m_kiosk->get(target);
+  }
+  void pay(const std::string& id) {
+    auto reply = pressPayButton(m_cloud->port(), id, "pay");
+    ASSERT_EQ(reply.status, 200) << reply.text;
+  }
+  Reply script(const std::string& id, const std::string& challenge, const std::string& card = kCard,
+               KioskClient* client = nullptr) {
+    return (client ? client : m_kiosk.get())
+        ->post("/v1/kiosk/orders/" + id + "/script", {{"card_number", card}, {"challenge", challenge}});
+  }
+  Reply deliver(const std::string& id, std::int64_t sequence, const std::string& card = kCard) {
+    return m_kiosk->post("/v1/kiosk/orders/" + id + "/delivered",
+                         {{"card_number", card}, {"sequence", sequence}});
+  }
+  // Waits (long poll) until the order leaves `from`.
+  std::string awaitChange(const std::string& id, const std::string& from, int seconds = 10) {
+    auto reply = state(id, seconds, from);
+    return reply.body.value("state", "");
+  }
+  std::unique_ptr<KioskClient> secondKiosk() {
+    auto created = m_admin->post("/v1/admin/kiosks", {{"id", "kiosk-b"}, {"location", "Building B"},
+                                                      {"building", "B"}});
+    EXPECT_EQ(created.status, 201) << created.text;
+    return std::make_unique<KioskClient>(m_cloud->port(), "kiosk-b",
+                                         created.body.value("secret", ""));
+  }
+
+  std::unique_ptr<CloudProcess> m_cloud;
+  std::unique_ptr<KioskClient> m_kiosk;
+  std::unique_ptr<AdminClient> m_admin;
+};
+
+// Checks the write script the way the card will: the UPDATE carries the token, and its MAC
+// verifies under the card's SM key for this challenge.
+void expectScriptForCard(const json& script, const card::SymKey& smMaster, const std::string& cardNumber,
+                         const std::string& challengeHex, const std::string& tokenHex) {
+  ASSERT_TRUE(script.contains("steps")) << script.dump();
+  const auto apdu = card::fromHex(script["steps"][0]["apdu"].get<std::string>());
+  ASSERT_TRUE(apdu);
+  ASSERT_GE(apdu->size(), 5U + card::profile::kTokenSize + card::profile::kSmMacSize);
+  const card::ByteView bytes(*apdu);
+  const auto plain = bytes.subspan(5, card::profile::kTokenSize);
+  const auto mac = bytes.subspan(5 + card::profile::kTokenSize, card::profile::kSmMacSize);
+  EXPECT_EQ(card::toHex(plain), tokenHex);
+  const auto key = card::deriveCardSmKey(smMaster, std::stoull(cardNumber));
+  const auto expected = card::smMac(key, *card::fromHex(challengeHex), bytes[0], bytes[1], bytes[2],
+                                    bytes[3], plain);
+  EXPECT_EQ(card::toHex(mac), card::toHex(expected));
+}
+
+TEST_P(CloudApiTest, FullOrderLifecycleWritesAVerifiableTokenAndBalances) {
+  auto lookup = m_kiosk->get(std::string("/v1/kiosk/cards/") + kCard);
+  ASSERT_EQ(lookup.status, 200) << lookup.text;
+  EXPECT_EQ(lookup.body["meter"]["number"], "52000001");
+  EXPECT_EQ(lookup.body["account"]["building"], "B");
+  EXPECT_EQ(lookup.body["account"]["resident"], "W**");  // masked on the lobby screen
+
+  auto created = createOrder(kCard, 2000);
+  ASSERT_EQ(created.status, 201) << created.text;
+  const std::string id = created.body["order_id"];
+  EXPECT_EQ(created.body["state"], "CREATED");
+  EXPECT_EQ(created.body["split"]["credit"], 2000);
+  EXPECT_EQ(created.body["qr_url"], m_cloud->baseUrl() + "/pay/" + id);
+  EXPECT_GT(created.body["expires_at"].get<std::int64_t>(), std::time(nullptr));
+
+  pay(id);
+  EXPECT_EQ(state(id).body["state"], "PAID");
+
+  const std::string challenge = randomChallenge();
+  auto written = script(id, challenge);
+  ASSERT_EQ(written.status, 200) << written.text;
+  const auto& token = written.body["token"];
+  EXPECT_EQ(token["sequence"], 1);
+  EXPECT_EQ(token["amount"], 2000);
+  const auto decoded = card::decodeToken(*card::fromHex(token["hex"].get<std::string>()));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->meterNumber, 52000001U);
+  EXPECT_EQ(decoded->amount, 2000U);
+  EXPECT_TRUE(card::verifyToken(*decoded, card::deriveTokenKey(m_cloud->vendingKey(), 52000001, 1)));
+  EXPECT_FALSE(card::verifyToken(*decoded, card::deriveTokenKey(card::randomKey(), 52000001, 1)));
+  expectScriptForCard(written.body["script"], m_cloud->smMasterKey(), kCard, challenge,
+                      token["hex"].get<std::string>());
+
+  auto done = deliver(id, 1);
+  ASSERT_EQ(done.status, 200) << done.text;
+  EXPECT_EQ(done.body["state"], "DELIVERED");
+
+  auto report = m_admin->get("/v1/admin/reconciliation");
+  ASSERT_EQ(report.status, 200);
+  EXPECT_TRUE(report.body["balanced"].get<bool>()) << report.text;
+  EXPECT_EQ(report.body["money"]["received"], 2000);
+  EXPECT_EQ(report.body["tokens"]["delivered"]["amount"], 2000);
+}
+
+TEST_P(CloudApiTest, LongPollAnswersAsSoonAsTheOrderIsPaid) {
+  const std::string id = newOrder();
+  const auto started = std::chrono::steady_clock::now();
+  auto poll = std::async(std::launch::async, [&] {
+    KioskClient client(m_cloud->port(), kKiosk, CloudProcess::kKioskSecret);
+    return client.get("/v1/kiosk/orders/" + id + "?wait=20&since=CREATED");
+  });
+  std::this_thread::sleep_for(300ms);
+  pay(id);
+  const auto reply = poll.get();
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(reply.body["state"], "PAID") << reply.text;
+  EXPECT_LT(took, 3s);
+}
+
+TEST_P(CloudApiTest, WrongSignatureIsRejected) {
+  auto reply = m_kiosk->send("GET", std::string("/v1/kiosk/cards/") + kCard, "", std::time(nullptr),
+                             randomHex(16), "ffffffffffffffffffffffffffffffff");
+  EXPECT_EQ(reply.status, 401);
+  EXPECT_EQ(reply.errorCode(), "BAD_SIGNATURE");
+  // A body changed after signing fails too.
+  const std::string nonce = randomHex(16);
+  const auto ts = std::time(nullptr);
+  const std::string body = R"({"idempotency_key":"a","card_number":"8800000003","amount":100,"challenge":"0011223344556677"})";
+  const std::string signature = hmacSha256Hex(CloudProcess::kKioskSecret,
+                                              canonicalRequest("POST", "/v1/kiosk/orders", std::to_string(ts), nonce, body));
+  httplib::Client raw("127.0.0.1", m_cloud->port());
+  auto tampered = raw.Post("/v1/kiosk/orders",
+                           {{"X-Kiosk-Id", kKiosk}, {"X-Timestamp", std::to_string(ts)},
+                            {"X-Nonce", nonce}, {"X-Signature", signature}},
+                           R"({"idempotency_key":"a","card_number":"8800000003","amount":900,"challenge":"0011223344556677"})",
+                           "application/json");
+  ASSERT_TRUE(tampered);
+  EXPECT_EQ(tampered->status, 401);
+  EXPECT_NE(tampered->body.find("BAD_SIGNATURE"), std::string::npos);
+  auto unsigned_ = raw.Get("/v1/kiosk/config");
+  ASSERT_TRUE(unsigned_);
+  EXPECT_EQ(unsigned_->status, 401);
+  EXPECT_NE(unsigned_->body.find("UNAUTHORIZED"), std::string::npos);
+}
+
+TEST_P(CloudApiTest, ReplayedNonceIsRejected) {
+  const std::string nonce = randomHex(16);
+  const auto ts = std::time(nullptr);
+  auto first = m_kiosk->send("GET", "/v1/kiosk/config", "", ts, nonce, CloudProcess::kKioskSecret);
+  EXPECT_EQ(first.status, 200) << first.text;
+  auto replay = m_kiosk->send("GET", "/v1/kiosk/config", "", ts, nonce, CloudProcess::kKioskSecret);
+  EXPECT_EQ(replay.status, 401);
+  EXPECT_EQ(replay.errorCode(), "REPLAYED_NONCE");
+}
+
+TEST_P(CloudApiTest, StaleOrFutureTimestampIsRejected) {
+  for (const std::int64_t skew : {-301, 400}) {
+    auto reply = m_kiosk->send("GET", "/v1/kiosk/config", "", std::time(nullptr) + skew, randomHex(16),
+                               CloudProcess::kKioskSecret);
+    EXPECT_EQ(reply.status, 401) << skew;
+    EXPECT_EQ(reply.errorCode(), "STALE_TIMESTAMP") << skew;
+  }
+  auto within = m_kiosk->send("GET", "/v1/kiosk/config", "", std::time(nullptr) - 200, randomHex(16),
+                              CloudProcess::kKioskSecret);
+  EXPECT_EQ(within.status, 200);
+}
+
+TEST_P(CloudApiTest, UnknownCardIsReported) {
+  auto lookup = m_kiosk->get("/v1/kiosk/cards/1234567890");
+  EXPECT_EQ(lookup.status, 404);
+  EXPECT_EQ(lookup.errorCode(), "UNKNOWN_CARD");
+  auto order = createOrder("1234567890", 1000);
+  EXPECT_EQ(order.status, 404);
+  EXPECT_EQ(order.errorCode(), "UNKNOWN_CARD");
+}
+
+TEST_P(CloudApiTest, BlockedAndLostCardsCannotBuy) {
+  ASSERT_EQ(m_admin->post(std::string("/v1/admin/cards/") + kCard + "/status", {{"status", "BLOCKED"}}).status, 200);
+  auto lookup = m_kiosk->get(std::string("/v1/kiosk/cards/") + kCard);
+  EXPECT_EQ(lookup.status, 403);
+  EXPECT_EQ(lookup.errorCode(), "CARD_BLOCKED");
+  auto order = createOrder(kCard, 1000);
+  EXPECT_EQ(order.status, 403);
+  EXPECT_EQ(order.errorCode(), "CARD_BLOCKED");
+  ASSERT_EQ(m_admin->post(std::string("/v1/admin/cards/") + kFeeCard + "/status", {{"status", "LOST"}}).status, 200);
+  EXPECT_EQ(createOrder(kFeeCard, 1000).errorCode(), "CARD_LOST");
+  auto config = m_kiosk->get("/v1/kiosk/config");
+  ASSERT_EQ(config.status, 200);
+  EXPECT_EQ(config.body["blocked_cards"].size(), 2U) << config.text;
+}
+
+TEST_P(CloudApiTest, AmountOutsideLimitsIsRefused) {
+  for (const std::int64_t amount : {99, 0, -500, 50001}) {
+    auto reply = createOrder(kCard, amount);
+    EXPECT_EQ(reply.status, 422) << amount;
+    EXPECT_EQ(reply.errorCode(), "AMOUNT_OUT_OF_LIMITS") << amount;
+  }
+  EXPECT_EQ(createOrder(kCard, 100).status, 201);
+  EXPECT_EQ(createOrder(kCard, 50000).status, 201);
+}
+
+TEST_P(CloudApiTest, MalformedJsonAndMissingFieldsAreClearErrors) {
+  auto broken = m_kiosk->postRaw("/v1/kiosk/orders", R"({"amount": 100,)");
+  EXPECT_EQ(broken.status, 400);
+  EXPECT_EQ(broken.errorCode(), "MALFORMED_JSON");
+  auto array = m_kiosk->postRaw("/v1/kiosk/orders", "[1,2]");
+  EXPECT_EQ(array.errorCode(), "MALFORMED_JSON");
+  auto missing = m_kiosk->post("/v1/kiosk/orders", {{"card_number", kCard}, {"amount", 100}});
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(missing.errorCode(), "BAD_REQUEST");
+  auto floatAmount = m_kiosk->post("/v1/kiosk/orders", {{"idempotency_key", "k"}, {"card_number", kCard},
+                                                        {"amount", 10.5}, {"challenge", randomChallenge()}});
+  EXPECT_EQ(floatAmount.errorCode(), "BAD_REQUEST");
+  auto badChallenge = m_kiosk->post("/v1/kiosk/orders", {{"idempotency_key", "k"}, {"card_number", kCard},
+                                                         {"amount", 100}, {"challenge", "xyz"}});
+  EXPECT_EQ(badChallenge.errorCode(), "BAD_CHALLENGE");
+  auto journal = m_kiosk->post("/v1/kiosk/journal", {{"events", "nope"}});
+  EXPECT_EQ(journal.errorCode(), "BAD_REQUEST");
+}
+
+TEST_P(CloudApiTest, AnotherKioskCannotTouchTheOrder) {
+  const std::string id = newOrder();
+  auto other = secondKiosk();
+  auto read = other->get("/v1/kiosk/orders/" + id);
+  EXPECT_EQ(read.status, 403);
+  EXPECT_EQ(read.errorCode(), "FOREIGN_ORDER");
+  auto cancel = other->post("/v1/kiosk/orders/" + id + "/cancel", json::object());
+  EXPECT_EQ(cancel.errorCode(), "FOREIGN_ORDER");
+  auto early = script(id, randomChallenge(), kCard, other.get());
+  EXPECT_EQ(early.errorCode(), "FOREIGN_ORDER");
+  EXPECT_EQ(state(id).body["state"], "CREATED");
+}
+
+TEST_P(CloudApiTest, DoubleDeliveryConfirmationChangesNothing) {
+  const std::string id = newOrder();
+  pay(id);
+  auto written = script(id, randomChallenge());
+  ASSERT_EQ(written.status, 200) << written.text;
+  const auto sequence = written.body["token"]["sequence"].get<std::int64_t>();
+  EXPECT_EQ(deliver(id, sequence + 1).errorCode(), "BAD_REQUEST");  // not this order's token
+  ASSERT_EQ(deliver(id, sequence).status, 200);
+  auto again = deliver(id, sequence);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(again.errorCode(), "ALREADY_DELIVERED");
+  auto report = m_admin->get("/v1/admin/reconciliation");
+  EXPECT_EQ(report.body["tokens"]["delivered"]["count"], 1);
+  EXPECT_TRUE(report.body["balanced"].get<bool>()) << report.text;
+}
+
+TEST_P(CloudApiTest, WebhookWithBadSignatureIsRejected) {
+  const std::string id = newOrder();
+  httplib::Client raw("127.0.0.1", m_cloud->port());
+  const std::string body = json{{"event_id", "evt-forged"}, {"order_id", id}, {"status", "SUCCESS"},
+                                {"amount", 2000}}.dump();
+  const std::string ts = std::to_string(std::time(nullptr));
+  auto forged = raw.Post("/v1/payments/sim/notify",
+                         {{"X-Provider-Timestamp", ts},
+                          {"X-Provider-Signature", hmacSha256Hex("not-the-secret-at-all", ts + "\n" + body)}},
+                         body, "application/json");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401);
+  EXPECT_NE(forged->body.find("BAD_SIGNATURE"), std::string::npos);
+  auto unsigned_ = raw.Post("/v1/payments/sim/notify", body, "application/json");
+  EXPECT_EQ(unsigned_->status, 401);
+  EXPECT_EQ(state(id).body["state"], "CREATED");
+  // The genuine signature is accepted, once.
+  const std::string good = hmacSha256Hex(CloudProcess::kProviderSecret, ts + "\n" + body);
+  auto real = raw.Post("/v1/payments/sim/notify", {{"X-Provider-Timestamp", ts}, {"X-Provider-Signature", good}},
+                       body, "application/json");
+  EXPECT_EQ(real->status, 200) << real->body;
+  auto repeat = raw.Post("/v1/payments/sim/notify", {{"X-Provider-Timestamp", ts}, {"X-Provider-Signature", good}},
+                         body, "application/json");
+  EXPECT_NE(repeat->body.find("DUPLICATE"), std::string::npos);
+  EXPECT_EQ(state(id).body["state"], "PAID");
+  EXPECT_EQ(m_admin->get("/v1/admin/reconciliation").body["money"]["received"], 2000);
+}
+
+TEST_P(CloudApiTest, ConcurrentScriptFetchesMintOneToken) {
+  const std::string id = newOrder();
+  pay(id);
+  constexpr int kFetchers = 12;
+  std::vector<std::future<Reply>> replies;
+  for (int i = 0; i < kFetchers; ++i) {
+    replies.push_back(std::async(std::launch::async, [&] {
+      KioskClient client(m_cloud->port(), kKiosk, CloudProcess::kKioskSecret);
+      return client.post("/v1/kiosk/orders/" + id + "/script",
+                         {{"card_number", kCard}, {"challenge", randomChallenge()}});
+    }));
+  }
+  std::set<std::string> tokens;
+  for (auto& f : replies) {
+    auto reply = f.get();
+    ASSERT_EQ(reply.status, 200) << reply.text;
+    EXPECT_EQ(reply.body["token"]["sequence"], 1);
+    tokens.insert(reply.body["token"]["hex"].get<std::string>());
+  }
+  EXPECT_EQ(tokens.size(), 1U);
+  EXPECT_EQ(m_admin->get("/v1/admin/reconciliation").body["tokens"]["issued"]["count"], 1);
+  // The meter's next order gets the next sequence.
+  const std::string next = newOrder();
+  pay(next);
+  EXPECT_EQ(script(next, randomChallenge()).body["token"]["sequence"], 2);
+}
+
+TEST_P(CloudApiTest, IdempotencyKeyReturnsTheSameOrder) {
+  auto first = createOrder(kCard, 1500, "key-1");
+  ASSERT_EQ(first.status, 201);
+  auto again = m_kiosk->post("/v1/kiosk/orders", {{"idempotency_key", "key-1"}, {"card_number", kCard},
+                                                  {"amount", 1500}, {"challenge", randomChallenge()}});
+  // A different challenge is a different body: the key was reused for another request.
+  EXPECT_EQ(again.errorCode(), "IDEMPOTENCY_CONFLICT");
+  const json body{{"idempotency_key", "key-2"}, {"card_number", kCard}, {"amount", 1500},
+                  {"challenge", "0011223344556677"}};
+  auto a = m_kiosk->post("/v1/kiosk/orders", body);
+  auto b = m_kiosk->post("/v1/kiosk/orders", body);
+  EXPECT_EQ(a.status, 201);
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(a.body["order_id"], b.body["order_id"]);
+  EXPECT_EQ(m_admin->get("/v1/admin/orders").body["orders"].size(), 2U);
+}
+
+TEST_P(CloudApiTest, DeclineCancelsAndCancelStopsPayment) {
+  const std::string declined = newOrder();
+  ASSERT_EQ(pressPayButton(m_cloud->port(), declined, "decline").status, 200);
+  auto s = state(declined).body;
+  EXPECT_EQ(s["state"], "CANCELED");
+  EXPECT_EQ(s["reason"], "DECLINED");
+
+  const std::string canceled = newOrder();
+  auto reply = m_kiosk->post("/v1/kiosk/orders/" + canceled + "/cancel", json::object());
+  EXPECT_EQ(reply.body["state"], "CANCELED");
+  EXPECT_EQ(script(canceled, randomChallenge()).errorCode(), "INVALID_STATE");
+}
+
+TEST_P(CloudApiTest, LatePaymentBecomesPendingCreditAnyKioskCanWrite) {
+  const std::string id = newOrder(kCard, 3000);
+  ASSERT_EQ(m_kiosk->post("/v1/kiosk/orders/" + id + "/cancel", json::object()).status, 200);
+  pay(id);  // the resident's phone paid after the kiosk gave up
+  EXPECT_EQ(state(id).body["state"], "CANCELED");
+  auto other = secondKiosk();
+  auto lookup = other->get(std::string("/v1/kiosk/cards/") + kCard);
+  ASSERT_EQ(lookup.body["pending"].size(), 1U) << lookup.text;
+  const std::string credit = lookup.body["pending"][0]["order_id"];
+  EXPECT_EQ(lookup.body["pending"][0]["credit"], 3000);
+  auto written = script(credit, randomChallenge(), kCard, other.get());
+  ASSERT_EQ(written.status, 200) << written.text;
+  EXPECT_EQ(written.body["token"]["amount"], 3000);
+  auto report = m_admin->get("/v1/admin/reconciliation");
+  EXPECT_TRUE(report.body["balanced"].get<bool>()) << report.text;
+  EXPECT_EQ(report.body["money"]["received"], 3000);
+}
+
+TEST_P(CloudApiTest, ExpiredOrderPaidForABlockedCardIsRefunded) {
+  m_cloud.reset();
+  CloudProcess::Options options;
+  options.orderTtlSeconds = 1;
+  start(options);
+  const std::string id = newOrder(kCard, 1200);
+  EXPECT_EQ(awaitChange(id, "CREATED", 10), "EXPIRED");
+  ASSERT_EQ(m_admin->post(std::string("/v1/admin/cards/") + kCard + "/status", {{"status", "BLOCKED"}}).status, 200);
+  pay(id);
+  json report;
+  for (int i = 0; i < 50; ++i) {
+    report = m_admin->get("/v1/admin/reconciliation").body;
+    if (report["money"]["refunded"] == 1200) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(report["money"]["refunded"], 1200) << report.dump();
+  EXPECT_TRUE(report["balanced"].get<bool>()) << report.dump();
+  EXPECT_EQ(report["orders"]["EXPIRED"]["count"], 1);
+  EXPECT_EQ(report["orders"]["REFUNDED"]["count"], 1);
+}
+
+TEST_P(CloudApiTest, FeesOwedAreSettledFirstAndTheRestIsCredit) {
+  auto created = createOrder(kFeeCard, 5000);
+  ASSERT_EQ(created.status, 201) << created.text;
+  EXPECT_EQ(created.body["split"]["fees"], 3500);
+  EXPECT_EQ(created.body["split"]["credit"], 1500);
+  EXPECT_EQ(created.body["fee_items"][0]["item"], "property");
+  const std::string id = created.body["order_id"];
+  pay(id);
+  EXPECT_EQ(m_kiosk->get(std::string("/v1/kiosk/cards/") + kFeeCard).body["fees_total"], 0);
+  auto written = script(id, randomChallenge(), kFeeCard);
+  EXPECT_EQ(written.body["token"]["amount"], 1500);
+  auto report = m_admin->get("/v1/admin/reconciliation").body;
+  EXPECT_EQ(report["money"]["fees_settled"], 3500);
+  EXPECT_TRUE(report["balanced"].get<bool>()) << report.dump();
+}
+
+TEST_P(CloudApiTest, JournalUploadIsIdempotentBySequence) {
+  auto events = [](int from, int to) {
+    json list = json::array();
+    for (int s = from; s <= to; ++s) {
+      list.push_back({{"seq", s}, {"type", "order_created"}, {"at", 1700000000 + s}, {"data", {{"n", s}}}});
+    }
+    return json{{"events", list}};
+  };
+  auto first = m_kiosk->post("/v1/kiosk/journal", events(1, 3));
+  EXPECT_EQ(first.body["accepted"], 3);
+  auto overlap = m_kiosk->post("/v1/kiosk/journal", events(2, 5));
+  EXPECT_EQ(overlap.body["accepted"], 2);
+  EXPECT_EQ(overlap.body["duplicates"], 2);
+  EXPECT_EQ(overlap.body["last_seq"], 5);
+}
+
+TEST_P(CloudApiTest, ConfigCarriesTariffsStaffAndAnETag) {
+  auto config = m_kiosk->get("/v1/kiosk/config");
+  ASSERT_EQ(config.status, 200);
+  EXPECT_EQ(config.body["tariffs"].size(), 4U);
+  EXPECT_EQ(config.body["limits"]["max_amount"], 50000);
+  const auto& staff = config.body["staff"][0];
+  EXPECT_EQ(staff["pin"]["hash"], pbkdf2Hex("246810", staff["pin"]["salt"].get<std::string>(),
+                                            staff["pin"]["iterations"].get<int>()));
+  const std::string etag = httplib::detail::get_header_value(config.headers, "ETag", 0, "");
+  ASSERT_FALSE(etag.empty());
+  auto same = m_kiosk->get("/v1/kiosk/config", {{"If-None-Match", etag}});
+  EXPECT_EQ(same.status, 304);
+  ASSERT_EQ(m_admin->post(std::string("/v1/admin/cards/") + kCard + "/status", {{"status", "BLOCKED"}}).status, 200);
+  auto changed = m_kiosk->get("/v1/kiosk/config", {{"If-None-Match", etag}});
+  EXPECT_EQ(changed.status, 200);
+}
+
+TEST_P(CloudApiTest, MeterReadingsMarkTokensLoadedAndRaiseWarnings) {
+  const std::string id = newOrder();
+  pay(id);
+  ASSERT_EQ(script(id, randomChallenge()).status, 200);
+  ASSERT_EQ(deliver(id, 1).status, 200);
+  const auto returnKey = card::deriveReturnKey(m_cloud->vendingKey(), 52000001, 1);
+  auto upload = [&](std::int64_t day, std::uint64_t consumption, std::uint8_t flags,
+                    const card::SymKey& key) {
+    card::ReturnRecord record;
+    record.utility = card::Utility::Water;
+    record.meterNumber = 52000001;
+    record.lastSequence = 1;
+    record.remainingCredit = 1000;
+    record.consumption = consumption;
+    record.timestamp = 1700000000 + day * 86400;
+    record.flags = flags;
+    card::sealReturn(record, key);
+    return m_kiosk->post("/v1/kiosk/readings",
+                         {{"card_number", kCard}, {"return", card::toHex(card::encodeReturn(record))}});
+  };
+  auto forged = upload(0, 1000, 0, card::randomKey());
+  EXPECT_EQ(forged.errorCode(), "BAD_RETURN_DATA");
+  // Steady 1000 per day, then a day of 5000 (over 3x the median), then a tamper flag.
+  std::uint64_t total = 0;
+  for (int day = 0; day <= 4; ++day) {
+    auto reply = upload(day, total, 0, returnKey);
+    ASSERT_EQ(reply.status, 200) << reply.text;
+    total += 1000;
+  }
+  total += 4000;
+  ASSERT_EQ(upload(5, total, 0, returnKey).status, 200);
+  ASSERT_EQ(upload(6, total + 1000, card::return_flags::kTamper, returnKey).status, 200);
+  auto again = upload(6, total + 1000, card::return_flags::kTamper, returnKey);
+  EXPECT_FALSE(again.body["stored"].get<bool>());
+  auto warnings = m_admin->get("/v1/admin/warnings").body["warnings"];
+  std::set<std::string> kinds;
+  for (const auto& w : warnings) kinds.insert(w["kind"].get<std::string>());
+  EXPECT_TRUE(kinds.count("CONSUMPTION_HIGH")) << warnings.dump();
+  EXPECT_TRUE(kinds.count("TAMPER")) << warnings.dump();
+  EXPECT_FALSE(kinds.count("CONSUMPTION_LOW")) << warnings.dump();
+  EXPECT_EQ(m_admin->get("/v1/admin/reconciliation").body["tokens"]["loaded"]["count"], 1);
+}
+
+TEST_P(CloudApiTest, OperatorSeesRevenuePerKioskAndBuilding) {
+  for (int i = 0; i < 3; ++i) {
+    const std::string id = newOrder(kCard, 1000);
+    pay(id);
+  }
+  EXPECT_EQ(m_admin->get("/v1/admin/revenue").status, 200);
+  auto byKiosk = m_admin->get("/v1/admin/revenue?period=month&by=kiosk").body;
+  ASSERT_EQ(byKiosk["rows"].size(), 1U) << byKiosk.dump();
+  EXPECT_EQ(byKiosk["rows"][0]["kiosk"], kKiosk);
+  EXPECT_EQ(byKiosk["rows"][0]["amount"], 3000);
+  auto byBuilding = m_admin->get("/v1/admin/revenue?period=day&by=building").body;
+  EXPECT_EQ(byBuilding["rows"][0]["building"], "B");
+  EXPECT_EQ(byBuilding["rows"][0]["orders"], 3);
+  httplib::Client anonymous("127.0.0.1", m_cloud->port());
+  EXPECT_EQ(anonymous.Get("/v1/admin/revenue")->status, 401);
+}
+
+TEST_P(CloudApiTest, HealthAndMetrics) {
+  httplib::Client client("127.0.0.1", m_cloud->port());
+  auto health = client.Get("/healthz");
+  EXPECT_EQ(health->status, 200);
+  newOrder();
+  auto metrics = client.Get("/metrics");
+  EXPECT_NE(metrics->body.find("kiosk_cloud_orders_created_total 1"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("route=\"order_create\",status=\"201\""), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CloudApiTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
+                         [](const auto& param) { return backendName(param.param); });
+
+}  // namespace
+}  // namespace kiosk::cloud::test

@@ -1,0 +1,206 @@
+// kiosk-cloud as operators run it: several processes on one PostgreSQL, TLS, refusing plain
+// HTTP off loopback, refusing key files that others can read, migrations and demo data.
+
+#include "cloud_fixture.hpp"
+
+#include "card/virtual_card.hpp"
+#include "card/write_script.hpp"
+#include "cloud/crypto.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace kiosk::cloud::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kCard = "8800000003";
+
+std::string newOrder(KioskClient& kiosk) {
+  auto reply = kiosk.post("/v1/kiosk/orders", {{"idempotency_key", randomHex(8)},
+                                               {"card_number", kCard},
+                                               {"amount", 1000},
+                                               {"challenge", randomChallenge()}});
+  EXPECT_EQ(reply.status, 201) << reply.text;
+  return reply.body.value("order_id", "");
+}
+
+TEST(CloudProcesses, SeveralServersOnOnePostgresBehaveAsOne) {
+  CloudProcess::Options options;
+  options.database = PgServer::instance().createDatabase();
+  CloudProcess a(options);
+  a.seedDemo();
+  CloudProcess b(options, makeTempDir("kiosk-cloud-b-"));
+  KioskClient onA(a.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  KioskClient onB(b.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+
+  // A nonce used on one server is a replay on the other.
+  const std::string nonce = randomHex(16);
+  const auto ts = std::time(nullptr);
+  EXPECT_EQ(onA.send("GET", "/v1/kiosk/config", "", ts, nonce, CloudProcess::kKioskSecret).status, 200);
+  auto replay = onB.send("GET", "/v1/kiosk/config", "", ts, nonce, CloudProcess::kKioskSecret);
+  EXPECT_EQ(replay.errorCode(), "REPLAYED_NONCE");
+
+  // A long poll on B wakes when the payment lands on A (LISTEN/NOTIFY), well before its
+  // one-second fallback slice would matter.
+  const std::string id = newOrder(onA);
+  auto poll = std::async(std::launch::async, [&] {
+    KioskClient client(b.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+    const auto started = std::chrono::steady_clock::now();
+    auto reply = client.get("/v1/kiosk/orders/" + id + "?wait=20&since=CREATED");
+    return std::make_pair(reply, std::chrono::steady_clock::now() - started);
+  });
+  std::this_thread::sleep_for(400ms);
+  ASSERT_EQ(pressPayButton(a.port(), id, "pay").status, 200);
+  auto [reply, took] = poll.get();
+  EXPECT_EQ(reply.body["state"], "PAID") << reply.text;
+  EXPECT_LT(took, 2s);
+
+  // Script fetches racing on both servers still mint one token.
+  std::vector<std::future<Reply>> fetches;
+  for (int i = 0; i < 10; ++i) {
+    const int port = i % 2 == 0 ? a.port() : b.port();
+    fetches.push_back(std::async(std::launch::async, [&, port] {
+      KioskClient client(port, "kiosk-demo", CloudProcess::kKioskSecret);
+      return client.post("/v1/kiosk/orders/" + id + "/script",
+                         {{"card_number", kCard}, {"challenge", randomChallenge()}});
+    }));
+  }
+  std::set<std::string> tokens;
+  for (auto& f : fetches) {
+    auto r = f.get();
+    ASSERT_EQ(r.status, 200) << r.text;
+    tokens.insert(r.body["token"]["hex"].get<std::string>());
+  }
+  EXPECT_EQ(tokens.size(), 1U);
+  AdminClient admin(b.port());
+  EXPECT_EQ(admin.get("/v1/admin/reconciliation").body["tokens"]["issued"]["count"], 1);
+}
+
+TEST(CloudProcesses, RefusesPlainHttpOffLoopback) {
+  CloudProcess local({});
+  auto [rc, output] = local.runTool({"--listen", "0.0.0.0", "--port", "0"});
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(output.find("refusing plain HTTP on 0.0.0.0"), std::string::npos) << output;
+}
+
+TEST(CloudProcesses, ServesTlsOnAnyAddressWithACertificate) {
+  const auto dir = makeTempDir("kiosk-tls-");
+  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                          "-subj /CN=localhost -keyout " + (dir / "key.pem").string() + " -out " +
+                          (dir / "cert.pem").string() + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  CloudProcess::Options options;
+  options.extraJson = json{{"listen", "0.0.0.0"},
+                           {"tls_cert", (dir / "cert.pem").string()},
+                           {"tls_key", (dir / "key.pem").string()}}.dump();
+  CloudProcess tls(options);
+  httplib::SSLClient client("127.0.0.1", tls.port());
+  client.enable_server_certificate_verification(false);
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
+  EXPECT_EQ(health->status, 200);
+  httplib::Client plain("127.0.0.1", tls.port());
+  EXPECT_FALSE(plain.Get("/healthz"));  // no plain HTTP on a TLS port
+}
+
+TEST(CloudProcesses, RefusesAVendingKeyOthersCanRead) {
+  const auto dir = makeTempDir("kiosk-keys-");
+  { CloudProcess first({}, dir); }
+  chmod((dir / "vending.key").c_str(), 0644);
+  try {
+    CloudProcess second({}, dir);
+    FAIL() << "kiosk-cloud started with a world-readable vending key";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("readable by others"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CloudProcesses, MigrationsAndSeedAreRepeatable) {
+  CloudProcess cloud({});
+  auto first = cloud.seedDemo();
+  auto second = cloud.seedDemo();
+  EXPECT_EQ(first["kiosk_secret"], second["kiosk_secret"]);
+  auto [rc, output] = cloud.runTool({"migrate"});
+  EXPECT_EQ(rc, 0) << output;
+  AdminClient admin(cloud.port());
+  auto dup = admin.post("/v1/admin/accounts", {{"id", "ACC-1001"}, {"resident", "X"}, {"building", "A"},
+                                               {"room", "1"}, {"household", "H"}});
+  EXPECT_EQ(dup.status, 409);
+  EXPECT_EQ(dup.errorCode(), "CONFLICT");
+  auto dangling = admin.post("/v1/admin/meters", {{"number", "99"}, {"account_id", "NOPE"},
+                                                  {"utility", "water"}});
+  EXPECT_EQ(dangling.errorCode(), "BAD_REQUEST") << dangling.text;
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+// The card the cloud issues takes the write script the cloud builds: the virtual card checks
+// the secure-messaging MAC itself and the token reads back from its CREDIT ring.
+TEST(CloudCards, IssuedCardAcceptsTheCloudsWriteScript) {
+  CloudProcess cloud({});
+  cloud.seedDemo();
+  const auto out = cloud.dir() / "cards";
+  auto [rc, output] = cloud.runTool({"issue-card", "--card", kCard, "--out", out.string()});
+  ASSERT_EQ(rc, 0) << output;
+  auto image = card::loadCardFile(out / (std::string("card-") + kCard + ".json"));
+  ASSERT_TRUE(image);
+  auto id = card::decodeIdFile(image->id);
+  ASSERT_TRUE(id);
+  auto issuer = card::EcKey::loadPem(cloud.issuerKeyFile());
+  ASSERT_TRUE(issuer);
+  EXPECT_TRUE(card::verifyIdFile(*id, issuer->publicOnly()));
+  EXPECT_EQ(id->meterNumber, 52000001U);
+  EXPECT_EQ(id->accountNumber, "ACC-2001");
+
+  card::VirtualCard virtualCard(*image);
+  virtualCard.powerOn();
+  auto answer = [&](const card::Bytes& apdu) { return virtualCard.process(apdu); };
+  auto selected = answer(card::commands::selectAid());
+  ASSERT_EQ(card::toHex(card::ByteView(selected).last(2)), "9000");
+
+  KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  const std::string order = newOrder(kiosk);
+  ASSERT_EQ(pressPayButton(cloud.port(), order, "pay").status, 200);
+  auto challenge = answer(card::commands::getChallenge());
+  ASSERT_EQ(challenge.size(), 10U);
+  const std::string challengeHex = card::toHex(card::ByteView(challenge).first(8));
+  auto reply = kiosk.post("/v1/kiosk/orders/" + order + "/script",
+                          {{"card_number", kCard}, {"challenge", challengeHex}});
+  ASSERT_EQ(reply.status, 200) << reply.text;
+  auto script = card::writeScriptFromJson(reply.body["script"].dump());
+  ASSERT_TRUE(script);
+  for (const auto& step : script->steps) {
+    auto response = answer(step.apdu);
+    ASSERT_GE(response.size(), 2U);
+    const auto sw = static_cast<std::uint16_t>(response[response.size() - 2] << 8 | response.back());
+    EXPECT_EQ(sw, step.expectSw) << card::toHex(step.apdu);
+  }
+  const auto record = virtualCard.image().credit[card::creditRecordFor(1) - 1];
+  EXPECT_EQ(card::toHex(record), reply.body["token"]["hex"].get<std::string>());
+
+  // A script for an old challenge is refused by the card: the MAC binds it to one challenge.
+  auto stale = kiosk.post("/v1/kiosk/orders/" + order + "/script",
+                          {{"card_number", kCard}, {"challenge", challengeHex}});
+  auto replayScript = card::writeScriptFromJson(stale.body["script"].dump());
+  ASSERT_TRUE(replayScript);
+  (void)answer(card::commands::getChallenge());
+  auto refused = answer(replayScript->steps[0].apdu);
+  EXPECT_NE(card::toHex(card::ByteView(refused).last(2)), "9000");
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
