@@ -263,6 +263,11 @@ Journaled<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& f
     if (auto done = journal->exec(pragma); !done) return fail(done.error());
   }
   if (auto done = journal->exec(kSchema); !done) return fail(done.error());
+  if (journal->m_options.maxPageCount > 0) {
+    const std::string cap =
+        "PRAGMA max_page_count=" + std::to_string(journal->m_options.maxPageCount);
+    if (auto done = journal->exec(cap); !done) return fail(done.error());
+  }
   auto& check = journal->prepare("PRAGMA journal_mode");
   check.reset();
   const bool wal = check.step() == SQLITE_ROW && check.text(0) == "wal";
@@ -567,6 +572,17 @@ Journaled<std::int64_t> Journal::lastSequence() {
   const std::int64_t last = s.integer(0);
   s.reset();
   return last;
+}
+
+std::pair<std::string, std::int64_t> Journal::durability() {
+  std::lock_guard lock(m_mutex);
+  auto& mode = prepare("PRAGMA journal_mode");
+  std::string journalMode = mode.step() == SQLITE_ROW ? mode.text(0) : std::string{};
+  mode.reset();
+  auto& sync = prepare("PRAGMA synchronous");
+  const std::int64_t synchronous = sync.step() == SQLITE_ROW ? sync.integer(0) : -1;
+  sync.reset();
+  return {journalMode, synchronous};
 }
 
 Journaled<void> Journal::saveConfig(const std::string& body, const std::string& etag) {

@@ -109,6 +109,9 @@ class Journal {
     // Test hook for crash tests: the process kills itself (SIGKILL) right after this step is
     // committed, before its side effect. Empty: never.
     std::string crashAfter;
+    // A cap on the journal's size in database pages (0: none), for a disk quota; reaching it
+    // is DiskFull, like a full disk.
+    std::int64_t maxPageCount = 0;
   };
 
   static Journaled<std::unique_ptr<Journal>> open(const std::filesystem::path& file,
@@ -164,6 +167,8 @@ class Journal {
   Journaled<std::optional<std::pair<std::string, std::string>>> loadConfig();
 
   const std::filesystem::path& file() const { return m_file; }
+  // The durability in force: SQLite's journal_mode and synchronous settings ("wal", 2 = FULL).
+  std::pair<std::string, std::int64_t> durability();
 
  private:
   Journal(sqlite3* db, std::filesystem::path file, Options options);
