@@ -81,6 +81,11 @@ void Engine::post(const Notice& notice) {
 }
 
 bool Engine::journalOk(const JournalError& error, const char* what) {
+  if (error == JournalError::Closed || error == JournalError::NotFound) {
+    // The transaction ended meanwhile (another worker settled it): nothing is broken.
+    spdlog::info("engine: {}: {}", what, describe(error));
+    return false;
+  }
   spdlog::error("engine: journal failed while {}: {}", what, describe(error));
   bool wasOk = false;
   {
@@ -376,6 +381,13 @@ void Engine::doLookup(const std::string& cardNumber) {
   }
   if (!facts || facts->cardNumber() != cardNumber) return;  // another card by now
 
+  bool haveConfig = false;
+  {
+    std::lock_guard lock(m_mutex);
+    haveConfig = m_config.has_value();
+  }
+  // Limits and tariffs come from the config: a kiosk that never got one asks now.
+  if (!haveConfig) refreshConfig(true);
   auto summary = m_cloud.lookupCard(cardNumber);
   if (!summary) {
     const PayError error = summary.error().error;
@@ -539,18 +551,19 @@ void Engine::doCreateOrder(const std::string& cardNumber, std::int64_t amount) {
     return;
   }
   tx = *recorded;
-  post(notice::OrderOpened{order.id, order.qrUrl, order.amount, order.credit, order.fees,
-                           static_cast<int>(std::max<std::int64_t>(0, order.expiresAt - now()))});
-  waitForPayment(tx, order);
-}
-
-void Engine::waitForPayment(TxRecord tx, Order order) {
+  // Registered before the pay screen appears, so that a Cancel pressed at once finds it.
   auto waiting = std::make_shared<Waiting>();
   waiting->orderId = order.id;
   {
     std::lock_guard lock(m_mutex);
     m_waiting = waiting;
   }
+  post(notice::OrderOpened{order.id, order.qrUrl, order.amount, order.credit, order.fees,
+                           static_cast<int>(std::max<std::int64_t>(0, order.expiresAt - now()))});
+  waitForPayment(tx, order, waiting);
+}
+
+void Engine::waitForPayment(TxRecord tx, Order order, std::shared_ptr<Waiting> waiting) {
   auto delay = m_options.retryInitial;
   bool cancelSent = false;
   bool ended = false;
@@ -575,7 +588,15 @@ void Engine::waitForPayment(TxRecord tx, Order order) {
       }
       noteCloud(!isOffline(cancelled.error().error));
       // INVALID_STATE: the payment won the race; the state below says what happened.
-      if (cancelled.error().error == PayError::InvalidState) cancelSent = true;
+      if (cancelled.error().error == PayError::InvalidState) {
+        cancelSent = true;
+      } else if (isTransient(cancelled.error().error) && now() - order.expiresAt <= m_options.paymentGrace.count()) {
+        std::this_thread::sleep_for(delay);
+        delay = std::min(delay * 2, m_options.retryMax);
+        continue;  // the cancel again, before anything else
+      } else {
+        cancelSent = true;  // the sync loop cancels it later; meanwhile watch the state
+      }
     }
     const auto expiredFor = now() - order.expiresAt;
     auto state = m_cloud.orderState(order.id, m_options.longPoll, OrderState::Created,
@@ -706,15 +727,22 @@ void Engine::doCancelDetached(const std::string& orderId) {
     journalOk(recorded.error(), "recording a cancel");
     return;
   }
-  auto cancelled = m_cloud.cancelOrder(orderId);
-  if (!cancelled) {
+  auto delay = m_options.retryInitial;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto cancelled = m_cloud.cancelOrder(orderId);
+    if (cancelled) {
+      noteCloud(true);
+      settle(tx, *cancelled, true);
+      return;
+    }
     noteCloud(!isOffline(cancelled.error().error));
-    auto state = m_cloud.orderState(orderId);
-    if (state) settle(tx, *state, true);
-    return;  // otherwise the sync loop finishes the job
+    if (!isTransient(cancelled.error().error)) break;
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, m_options.retryMax);
   }
-  noteCloud(true);
-  settle(tx, *cancelled, true);
+  // Paid meanwhile (INVALID_STATE), or no answer: the state says which; the sync loop finishes
+  // what is left.
+  if (auto state = m_cloud.orderState(orderId)) settle(tx, *state, true);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ class Engine {
   void doReadCard();
   void doLookup(const std::string& cardNumber);
   void doCreateOrder(const std::string& cardNumber, std::int64_t amount);
-  void waitForPayment(TxRecord tx, Order order);
+  void waitForPayment(TxRecord tx, Order order, std::shared_ptr<Waiting> waiting);
   // Ends the wait: records the order's final or paid state and tells the flow.
   bool settle(TxRecord& tx, const Order& order, bool notify);
   void doCancelDetached(const std::string& orderId);

@@ -113,6 +113,7 @@ std::string_view describe(JournalError error) {
     case JournalError::Corrupt: return "journal is damaged";
     case JournalError::Busy: return "journal is in use by another process";
     case JournalError::NotFound: return "no such transaction";
+    case JournalError::Closed: return "transaction has ended";
   }
   return "journal error";
 }
@@ -409,7 +410,7 @@ Journaled<TxRecord> Journal::record(std::int64_t txId, const std::vector<Step>& 
       "fees = COALESCE(?6, fees), qr_url = COALESCE(?7, qr_url), "
       "expires_at = COALESCE(?8, expires_at), token_hex = COALESCE(?9, token_hex), "
       "token_seq = COALESCE(?10, token_seq), meter_number = COALESCE(?11, meter_number) "
-      "WHERE id = ?1");
+      "WHERE id = ?1 AND outcome = ''");
   set.bind(1, txId).bind(2, std::string(toString(last))).bind(3, at);
   auto bindText = [&set](int index, const std::optional<std::string>& value) {
     if (value) set.bind(index, *value); else set.bindNull(index);
@@ -426,7 +427,10 @@ Journaled<TxRecord> Journal::record(std::int64_t txId, const std::vector<Step>& 
   bindInt(10, update.tokenSeq);
   bindText(11, update.meterNumber);
   if (const int rc = set.step(); rc != SQLITE_DONE) return fail(fromSqlite(rc));
-  if (sqlite3_changes(m_db) != 1) return fail(JournalError::NotFound);
+  if (sqlite3_changes(m_db) != 1) {
+    auto existing = load(txId);
+    return fail(existing ? JournalError::Closed : existing.error());
+  }
   auto tx = load(txId);
   if (!tx) return tx;
   for (const Step step : steps) {
@@ -452,11 +456,12 @@ Journaled<TxRecord> Journal::finish(std::int64_t txId, Outcome outcome, const st
   if (const int rc = transaction.begun(); rc != SQLITE_OK) return fail(fromSqlite(rc));
   const Step step = outcome == Outcome::Delivered ? Step::Confirmed : Step::Closed;
   auto& set = prepare(
-      "UPDATE transactions SET step = ?2, outcome = ?3, updated_at = ?4 WHERE id = ?1");
+      "UPDATE transactions SET step = ?2, outcome = ?3, updated_at = ?4 "
+      "WHERE id = ?1 AND outcome = ''");
   set.bind(1, txId).bind(2, std::string(toString(step)))
       .bind(3, std::string(toString(outcome))).bind(4, at);
   if (const int rc = set.step(); rc != SQLITE_DONE) return fail(fromSqlite(rc));
-  if (sqlite3_changes(m_db) != 1) return fail(JournalError::NotFound);
+  if (sqlite3_changes(m_db) != 1) return load(txId);  // ended already (or NotFound)
   auto& row = prepare("INSERT INTO steps (tx, step, at) VALUES (?1, ?2, ?3)");
   row.bind(1, txId).bind(2, std::string(toString(step))).bind(3, at);
   if (const int rc = row.step(); rc != SQLITE_DONE) return fail(fromSqlite(rc));

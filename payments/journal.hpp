@@ -28,6 +28,7 @@ enum class JournalError {
   Corrupt,    // not a journal, or damaged
   Busy,       // another process holds the journal
   NotFound,   // no such transaction
+  Closed,     // the transaction has ended: no step can follow
 };
 std::string_view describe(JournalError error);
 
@@ -134,13 +135,15 @@ class Journal {
                                 std::int64_t at);
   // Records one step (or several that happen together: the token fetched and the APDU about to
   // go out) in one commit, with its outbox event. `detail` is a JSON object for the event.
+  // Closed when the transaction has ended.
   Journaled<TxRecord> record(std::int64_t txId, const std::vector<Step>& steps,
                              const TxUpdate& update, const std::string& detail, std::int64_t at);
   Journaled<TxRecord> record(std::int64_t txId, Step step, const TxUpdate& update,
                              const std::string& detail, std::int64_t at) {
     return record(txId, std::vector<Step>{step}, update, detail, at);
   }
-  // Ends a transaction (Confirmed for Delivered, Closed otherwise).
+  // Ends a transaction (Confirmed for Delivered, Closed otherwise). Ending one that has ended
+  // already changes nothing and returns it as it is.
   Journaled<TxRecord> finish(std::int64_t txId, Outcome outcome, const std::string& detail,
                              std::int64_t at);
 

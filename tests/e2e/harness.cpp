@@ -82,6 +82,24 @@ std::filesystem::path Harness::issue(const std::string& cardNumber) {
   return out / ("card-" + cardNumber + ".json");
 }
 
+void Harness::meterWrote(const std::filesystem::path& cardFile, std::int64_t remaining,
+                         std::uint64_t consumption) {
+  auto image = card::loadCardFile(cardFile);
+  ASSERT_TRUE(image);
+  auto id = card::decodeIdFile(image->id);
+  ASSERT_TRUE(id);
+  card::ReturnRecord record;
+  record.utility = id->utility;
+  record.keyVersion = 1;
+  record.meterNumber = id->meterNumber;
+  record.remainingCredit = remaining;
+  record.consumption = consumption;
+  record.timestamp = std::time(nullptr) - 3600;
+  card::sealReturn(record, card::deriveReturnKey(m_cloud->vendingKey(), id->meterNumber, 1));
+  image->meterReturn = card::encodeReturn(record);
+  ASSERT_TRUE(card::saveCardFile(cardFile, *image));
+}
+
 payments::EngineOptions Harness::fastEngine() {
   payments::EngineOptions options;
   options.longPoll = std::chrono::seconds(5);
@@ -94,7 +112,7 @@ payments::EngineOptions Harness::fastEngine() {
   return options;
 }
 
-std::unique_ptr<app::Runtime> Harness::kiosk(payments::EngineOptions engine) {
+std::unique_ptr<app::Runtime> Harness::kiosk(payments::EngineOptions engine, app::FlowConfig flow) {
   app::RuntimeOptions options;
   options.cloudUrl = kioskUrl();
   options.kioskId = kKiosk;
@@ -103,6 +121,7 @@ std::unique_ptr<app::Runtime> Harness::kiosk(payments::EngineOptions engine) {
   options.issuerKey = m_cloud->issuerKeyFile();
   options.reader = pcscd().reader(0);
   options.engine = engine;
+  options.flow = flow;
   auto runtime = app::Runtime::create(options);
   if (!runtime) throw std::runtime_error("kiosk runtime: " + runtime.error());
   (*runtime)->start();

@@ -39,6 +39,7 @@ class CardSlot {
   // Pulls the card when the APDU `ahead` APDUs from now arrives (0: the next one).
   void tearAhead(std::uint64_t ahead, card::VpcdLink::TearPoint point);
   bool waitTorn(std::chrono::milliseconds timeout) const;
+  bool torn() const { return m_link && m_link->torn(); }
   const std::filesystem::path& file() const { return m_file; }
   card::CardImage image() const;
 
@@ -61,6 +62,9 @@ class Harness {
 
   // A fresh card file for one of the demo cards (the cloud issues it).
   std::filesystem::path issue(const std::string& cardNumber);
+  // The meter's write-back on the card: what a meter would have written after using power.
+  void meterWrote(const std::filesystem::path& cardFile, std::int64_t remaining,
+                  std::uint64_t consumption);
   cloud::test::CloudProcess& cloud() { return *m_cloud; }
   Proxy& proxy() { return *m_proxy; }
   std::string kioskUrl() const;  // what the kiosk talks to (the proxy, or the cloud)
@@ -70,7 +74,8 @@ class Harness {
   card::test::PcscdServer& pcscd() { return card::test::PcscdServer::instance(); }
 
   // An in-process kiosk on vpcd's first reader.
-  std::unique_ptr<app::Runtime> kiosk(payments::EngineOptions engine = fastEngine());
+  std::unique_ptr<app::Runtime> kiosk(payments::EngineOptions engine = fastEngine(),
+                                      app::FlowConfig flow = {});
   static payments::EngineOptions fastEngine();
 
   // The simulated payer: Pay or Decline on the order's pay page.

@@ -33,9 +33,9 @@ Proxy::~Proxy() {
 
 void Proxy::setUpstream(int port) { m_upstream = port; }
 
-void Proxy::cutNext(const std::string& method, const std::string& pathPrefix, Cut cut, int times) {
+void Proxy::cutNext(const std::string& method, const std::string& pathPattern, Cut cut, int times) {
   std::lock_guard lock(m_mutex);
-  m_rules.push_back({method, pathPrefix, cut, times});
+  m_rules.push_back({method, std::regex(pathPattern), cut, times});
 }
 
 void Proxy::setDown(bool down) { m_down = down; }
@@ -49,7 +49,7 @@ std::optional<Proxy::Cut> Proxy::takeCut(const std::string& method, const std::s
   std::lock_guard lock(m_mutex);
   m_seen.push_back(method + " " + path);
   for (auto& rule : m_rules) {
-    if (rule.times > 0 && rule.method == method && path.starts_with(rule.prefix)) {
+    if (rule.times > 0 && rule.method == method && std::regex_search(path, rule.pattern)) {
       --rule.times;
       return rule.cut;
     }

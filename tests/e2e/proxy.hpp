@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,8 +28,9 @@ class Proxy {
 
   int port() const { return m_port; }
   void setUpstream(int port);
-  // The next `times` requests with this method and path prefix are cut.
-  void cutNext(const std::string& method, const std::string& pathPrefix, Cut cut, int times = 1);
+  // The next `times` requests with this method and a path matching `pathPattern` (a regular
+  // expression, searched) are cut.
+  void cutNext(const std::string& method, const std::string& pathPattern, Cut cut, int times = 1);
   // While down, every request is cut before it reaches the cloud.
   void setDown(bool down);
   int cutsDone() const { return m_cutsDone; }
@@ -38,7 +40,7 @@ class Proxy {
  private:
   struct Rule {
     std::string method;
-    std::string prefix;
+    std::regex pattern;
     Cut cut;
     int times;
   };
