@@ -63,7 +63,11 @@ Result<std::vector<std::pair<std::uint8_t, CreditToken>>, CardError> decodeCredi
 }
 
 CardReader::CardReader(CardChannel& channel, const EcKey& issuerPublic)
-    : m_channel(channel), m_issuer(issuerPublic) {}
+    : m_channel(channel),
+      m_ownIds(std::make_unique<IdVerifier>(issuerPublic)),
+      m_ids(*m_ownIds) {}
+
+CardReader::CardReader(CardChannel& channel, IdVerifier& ids) : m_channel(channel), m_ids(ids) {}
 
 Result<Response, CardError> CardReader::exchange(ByteView command) {
   ++m_apdus;
@@ -94,19 +98,17 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
   auto idData = exchange(commands::readBinary(profile::kSfiId));
   if (!idData) return fail(idData.error());
   if (!idData->ok()) return fail(statusWordError(idData->sw));
-  auto id = decodeIdFile(idData->data);
-  if (!id) return fail(CardError::BadData);
-  if (!verifyIdFile(*id, m_issuer)) return fail(CardError::NotAuthentic);
-  auto cardKey = EcKey::fromPublicPoint(id->cardPublicKey);
-  if (!cardKey) return fail(CardError::NotAuthentic);
+  auto verified = m_ids.check(idData->data);
+  if (!verified) return fail(verified.error());
 
   // The card proves it holds the private key the issuer certified: a copied ID file
-  // without that key cannot answer.
+  // without that key cannot answer, nor can a card that replays an earlier answer. This is
+  // why the check is never cached, even for an ID file the kiosk has seen before.
   const Bytes challenge = randomBytes(kAuthChallengeSize);
   auto auth = exchange(commands::internalAuthenticate(challenge));
   if (!auth) return fail(auth.error());
-  if (!auth->ok() ||
-      !cardKey->verify(internalAuthMessage(id->cardNumber, challenge), auth->data)) {
+  if (!auth->ok() || !verified->cardKey->verify(
+                         internalAuthMessage(verified->id.cardNumber, challenge), auth->data)) {
     return fail(CardError::NotAuthentic);
   }
 
@@ -136,7 +138,7 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
     if (!decoded) return fail(decoded.error());
     snapshot.params = *decoded;
   }
-  snapshot.id = std::move(*id);
+  snapshot.id = std::move(verified->id);
   snapshot.apdus = m_apdus - before;
   return snapshot;
 }

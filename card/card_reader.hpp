@@ -4,12 +4,14 @@
 // challenge), the relay of a write script with read-back, and the check after a tear.
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "card/apdu.hpp"
 #include "card/channel.hpp"
 #include "card/crypto.hpp"
+#include "card/id_verifier.hpp"
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
 
@@ -34,11 +36,16 @@ struct ReadOptions {
 
 class CardReader {
  public:
-  // `issuerPublic` verifies the ID file's signature offline.
+  // `issuerPublic` verifies the ID file's signature offline. The reader keeps a copy of the
+  // key and its own cache of verified ID files (see IdVerifier).
   CardReader(CardChannel& channel, const EcKey& issuerPublic);
+  // Shares `ids` (the issuer key and its cache) with other readers, for a kiosk that makes a
+  // reader per operation. `ids` must outlive the reader.
+  CardReader(CardChannel& channel, IdVerifier& ids);
 
   // SELECT AID, READ BINARY ID, INTERNAL AUTHENTICATE, READ RECORD all CREDIT, READ BINARY
-  // RETURN, in one transaction. Errors: ForeignCard (AID absent), NotAuthentic (signature or
+  // RETURN, in one transaction. The issuer signature over an ID file already seen may come
+  // from the cache; the card's signature of the fresh challenge is verified every time. Errors: ForeignCard (AID absent), NotAuthentic (signature or
   // authentication fails: clone, fake, unknown issuer), BadData (malformed file), Removed,
   // Protocol, and the transport's errors.
   Result<CardSnapshot, CardError> read(const ReadOptions& options = {});
@@ -67,7 +74,8 @@ class CardReader {
   Result<void, CardError> select();
 
   CardChannel& m_channel;
-  const EcKey& m_issuer;
+  std::unique_ptr<IdVerifier> m_ownIds;
+  IdVerifier& m_ids;
   std::size_t m_apdus = 0;
 };
 

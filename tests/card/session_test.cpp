@@ -84,6 +84,63 @@ TEST_F(SessionTest, ClonedIdFileWithoutTheCardKeyIsNotAuthentic) {
   EXPECT_EQ(snapshot.error(), CardError::NotAuthentic);
 }
 
+// A clone that answers INTERNAL AUTHENTICATE with an answer it recorded from the real card.
+class ReplayingClone : public CardEmulator {
+ public:
+  ReplayingClone(CardImage image, Bytes recordedAnswer)
+      : m_card(std::move(image)), m_answer(std::move(recordedAnswer)) {}
+  Bytes atr() const override { return m_card.atr(); }
+  void powerOn() override { m_card.powerOn(); }
+  void powerOff() override { m_card.powerOff(); }
+  Bytes process(ByteView command) override {
+    if (command.size() >= 2 && command[1] == profile::kInsInternalAuthenticate) return m_answer;
+    return m_card.process(command);
+  }
+
+ private:
+  VirtualCard m_card;
+  Bytes m_answer;
+};
+
+// The issuer's check of an ID file the kiosk has seen is remembered, the card's signature of
+// the fresh challenge is not: a clone of a card read a moment ago is still refused.
+TEST_F(SessionTest, RememberedIdFileStillNeedsTheCardsOwnSignature) {
+  IdVerifier ids(issuer);
+  {
+    CardReader reader(channel, ids);
+    ASSERT_TRUE(reader.read());
+    EXPECT_EQ(ids.hits(), 0U);
+    auto again = reader.read();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(ids.hits(), 1U);  // the repeat read skipped the issuer check
+    EXPECT_EQ(again->id.cardNumber, kCardNumber);
+  }
+
+  // The same ID file byte for byte, on a card with another key.
+  CardImage copy = card.image();
+  copy.cardPrivateKey = loadKey(kOtherPem).privateScalar();
+  VirtualCard cloned(copy);
+  LocalChannel clonedChannel(cloned);
+  CardReader cloneReader(clonedChannel, ids);
+  auto snapshot = cloneReader.read();
+  ASSERT_FALSE(snapshot);
+  EXPECT_EQ(snapshot.error(), CardError::NotAuthentic);
+  EXPECT_EQ(ids.hits(), 2U);  // the ID file came from the cache: the card's signature refused it
+
+  // The same ID file, replaying the real card's answer to an earlier challenge.
+  ASSERT_EQ(card.process(commands::selectAid()), encodeResponse(sw::kOk));
+  const Bytes recorded =
+      card.process(commands::internalAuthenticate(hex("00112233445566778899AABBCCDDEEFF")));
+  ASSERT_EQ(parseResponse(recorded).value().sw, sw::kOk);
+  ReplayingClone replaying(card.image(), recorded);
+  LocalChannel replayChannel(replaying);
+  CardReader replayReader(replayChannel, ids);
+  snapshot = replayReader.read();
+  ASSERT_FALSE(snapshot);
+  EXPECT_EQ(snapshot.error(), CardError::NotAuthentic);
+  EXPECT_EQ(ids.hits(), 3U);
+}
+
 TEST_F(SessionTest, IdFileSignedByAnotherIssuerIsNotAuthentic) {
   auto fake = issueCard(standardRequest(), loadKey(kOtherPem), kSmMaster, loadKey(kCardPem));
   ASSERT_TRUE(fake);
