@@ -10,14 +10,26 @@ namespace {
 
 constexpr std::size_t kAuthChallengeSize = 16;
 
-// Ends the transaction on every path; the card's own outcome wins over a failing end.
+// Opens an exchange's transaction, or takes over the one a write's GET CHALLENGE left open,
+// and ends it on every path unless kept open for the write's script. The card's own outcome
+// wins over a failing end.
 class Transaction {
  public:
-  explicit Transaction(CardChannel& channel) : m_channel(channel) {}
+  Transaction(CardChannel& channel, bool& writeOpen) : m_channel(channel), m_writeOpen(writeOpen) {}
   Result<void, CardError> begin() {
+    if (m_writeOpen) {
+      m_writeOpen = false;
+      m_open = true;
+      return {};
+    }
     auto begun = m_channel.beginTransaction();
     m_open = static_cast<bool>(begun);
     return begun;
+  }
+  // Leaves the transaction open for the next operation of the same reader.
+  void keepForWrite() {
+    m_writeOpen = m_open;
+    m_open = false;
   }
   ~Transaction() {
     if (m_open) (void)m_channel.endTransaction();
@@ -27,6 +39,7 @@ class Transaction {
 
  private:
   CardChannel& m_channel;
+  bool& m_writeOpen;
   bool m_open = false;
 };
 
@@ -69,6 +82,14 @@ CardReader::CardReader(CardChannel& channel, const EcKey& issuerPublic)
 
 CardReader::CardReader(CardChannel& channel, IdVerifier& ids) : m_channel(channel), m_ids(ids) {}
 
+CardReader::~CardReader() { abandonWrite(); }
+
+void CardReader::abandonWrite() {
+  if (!m_writeOpen) return;
+  m_writeOpen = false;
+  (void)m_channel.endTransaction();
+}
+
 Result<Response, CardError> CardReader::exchange(ByteView command) {
   ++m_apdus;
   auto raw = m_channel.transmit(command);
@@ -90,7 +111,7 @@ Result<void, CardError> CardReader::select() {
 
 Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
   const std::size_t before = m_apdus;
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   if (auto selected = select(); !selected) return fail(selected.error());
 
@@ -144,17 +165,19 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
 }
 
 Result<Bytes, CardError> CardReader::getChallenge() {
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   auto challenge = exchange(commands::getChallenge());
   if (!challenge) return fail(challenge.error());
   if (!challenge->ok()) return fail(statusWordError(challenge->sw));
   if (challenge->data.size() != profile::kChallengeSize) return fail(CardError::Protocol);
+  // Held across the cloud's work on the script: see the header and docs/card-profile.md.
+  transaction.keepForWrite();
   return challenge->data;
 }
 
 Result<void, CardError> CardReader::runScript(const WriteScript& script) {
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   for (const ScriptStep& step : script.steps) {
     auto response = exchange(step.apdu);
@@ -170,7 +193,7 @@ Result<void, CardError> CardReader::runScript(const WriteScript& script) {
 Result<void, CardError> CardReader::writeToken(const WriteScript& script,
                                                const CreditToken& token) {
   const Bytes record = encodeToken(token);
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   bool seen = false;
   for (const ScriptStep& step : script.steps) {
@@ -193,7 +216,7 @@ Result<void, CardError> CardReader::writeToken(const WriteScript& script,
 }
 
 Result<bool, CardError> CardReader::tokenOnCard(const CreditToken& token) {
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   if (auto selected = select(); !selected) return fail(selected.error());
   auto credit = exchange(commands::readAllRecords(profile::kSfiCredit));

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "card/apdu.hpp"
 #include "card/card_reader.hpp"
 #include "card/write_script.hpp"
@@ -240,6 +243,88 @@ TEST_F(SessionTest, FullRingIsReported) {
   EXPECT_EQ(reader.runScript(scriptFor(mintedToken(9, 100), *challenge)).error(),
             CardError::Full);
   EXPECT_EQ(reader.read()->credits.size(), 8U);
+}
+
+// What crosses a channel, in order: "begin", "end", and each APDU's instruction in hex.
+class RecordingChannel : public CardChannel {
+ public:
+  explicit RecordingChannel(CardChannel& inner) : m_inner(inner) {}
+  Result<Bytes, CardError> transmit(ByteView command) override {
+    events.push_back(command.size() >= 2 ? toHex(command.subspan(1, 1)) : "?");
+    return m_inner.transmit(command);
+  }
+  Result<void, CardError> beginTransaction() override {
+    events.emplace_back("begin");
+    return m_inner.beginTransaction();
+  }
+  Result<void, CardError> endTransaction() override {
+    events.emplace_back("end");
+    return m_inner.endTransaction();
+  }
+  Bytes atr() const override { return m_inner.atr(); }
+
+  std::vector<std::string> events;
+
+ private:
+  CardChannel& m_inner;
+};
+
+using Events = std::vector<std::string>;
+
+// GET CHALLENGE, UPDATE RECORD and the read-back run in one transaction, held open while the
+// cloud builds the script; whatever happens, the transaction is ended exactly once.
+TEST_F(SessionTest, WriteIsOneTransactionFromChallengeToReadBack) {
+  RecordingChannel recording(channel);
+  IdVerifier ids(issuer);
+  {
+    CardReader reader(recording, ids);
+    ASSERT_TRUE(reader.read());
+    recording.events.clear();
+    auto challenge = reader.getChallenge();
+    ASSERT_TRUE(challenge);
+    EXPECT_EQ(recording.events, (Events{"begin", "84"}));  // still open for the script
+    ASSERT_TRUE(reader.runScript(scriptFor(mintedToken(1, 5000), *challenge)));
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "DC", "B2", "end"}));
+
+    recording.events.clear();
+    challenge = reader.getChallenge();
+    ASSERT_TRUE(reader.writeToken(scriptFor(mintedToken(2, 700), *challenge), mintedToken(2, 700)));
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "DC", "B2", "end"}));
+
+    // The cloud failed: no script comes.
+    recording.events.clear();
+    ASSERT_TRUE(reader.getChallenge());
+    reader.abandonWrite();
+    reader.abandonWrite();
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "end"}));
+
+    // A read instead of the script: it runs in the open transaction and ends it.
+    recording.events.clear();
+    ASSERT_TRUE(reader.getChallenge());
+    ASSERT_TRUE(reader.read());
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "A4", "B0", "88", "B2", "B0", "end"}));
+
+    // The card refuses the challenge: nothing is left open.
+    recording.events.clear();
+    ASSERT_TRUE(reader.getChallenge());
+    ASSERT_TRUE(reader.getChallenge());  // a second challenge for the same write
+    const WriteScript stale = scriptFor(mintedToken(3, 900), hex("0102030405060708"));
+    EXPECT_EQ(reader.runScript(stale).error(), CardError::AccessDenied);
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "84", "DC", "end"}));
+
+    recording.events.clear();
+    ASSERT_TRUE(reader.getChallenge());
+  }
+  // The reader went away with the write open.
+  EXPECT_EQ(recording.events, (Events{"begin", "84", "end"}));
+
+  // GET CHALLENGE refused (the application is not selected after a power cycle).
+  channel.insert();
+  recording.events.clear();
+  CardReader fresh(recording, ids);
+  EXPECT_EQ(fresh.getChallenge().error(), CardError::AccessDenied);
+  EXPECT_EQ(recording.events, (Events{"begin", "84", "end"}));
+  EXPECT_EQ(card.image().credit[2], Bytes(32, 0));
 }
 
 // Card pulled during the UPDATE, before or after it commits; then reinserted. The kiosk
