@@ -157,6 +157,27 @@ TEST_F(CardSessionTest, AnotherApplicationWaitsForTheWholeWrite) {
   EXPECT_EQ(toHex(*intruding), "9000");
 }
 
+// A card pulled while its write waits for the script: pcscd drops the transaction with the
+// card, so the card is usable at once when it comes back, and the first reader's late end of
+// its transaction disturbs nothing.
+TEST_F(CardSessionTest, PulledCardReleasesAWriteWaitingForItsScript) {
+  insert(card);
+  std::unique_ptr<PcscChannel> first = std::move(channel);
+  CardReader waiting(*first, issuer);
+  ASSERT_TRUE(waiting.read());
+  ASSERT_TRUE(waiting.getChallenge());
+
+  reinsert();  // connecting would wait for as long as the transaction were held
+  CardReader kiosk(*channel, issuer);
+  auto snapshot = kiosk.read();
+  ASSERT_TRUE(snapshot) << describe(snapshot.error());
+  waiting.abandonWrite();
+  const CreditToken token = mintedToken(1, 5000);
+  auto challenge = kiosk.getChallenge();
+  ASSERT_TRUE(challenge) << describe(challenge.error());
+  ASSERT_TRUE(kiosk.writeToken(scriptFor(token, *challenge), token));
+}
+
 TEST_F(CardSessionTest, ForeignCardIsReportedAsSuch) {
   insert(foreign);
   CardReader reader(*channel, issuer);
