@@ -18,6 +18,11 @@ Bytes idFileOf(std::uint64_t number) {
   return image ? image->id : Bytes{};
 }
 
+Bytes flipped(Bytes file, std::size_t index, std::uint8_t mask) {
+  if (index < file.size()) file[index] ^= mask;
+  return file;
+}
+
 TEST(IdVerifier, AcceptsTheIssuersIdFilesAndGivesTheCertifiedKey) {
   IdVerifier ids(loadKey(kIssuerPem).publicOnly());
   const Bytes file = idFileOf(kCardNumber);
@@ -39,10 +44,9 @@ TEST(IdVerifier, RemembersNoFailure) {
   auto foreign = issueCard(request, loadKey(kOtherPem), kSmMaster, loadKey(kCardPem));
   ASSERT_TRUE(foreign);
   const Bytes genuine = idFileOf(kCardNumber);
-  Bytes edited = genuine;
-  edited[edited.size() - 1] ^= 0x01;  // the last byte of the issuer's signature
-  Bytes garbled = genuine;
-  garbled[5] ^= 0xFF;
+  ASSERT_GT(genuine.size(), 5U);
+  const Bytes edited = flipped(genuine, genuine.size() - 1, 0x01);  // in the issuer's signature
+  const Bytes garbled = flipped(genuine, 5, 0xFF);
   for (int round = 0; round < 2; ++round) {
     EXPECT_EQ(ids.check(foreign->id).error(), CardError::NotAuthentic);
     EXPECT_EQ(ids.check(edited).error(), CardError::NotAuthentic);
