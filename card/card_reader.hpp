@@ -48,10 +48,10 @@ class CardReader {
   CardReader& operator=(const CardReader&) = delete;
 
   // SELECT AID, READ BINARY ID, INTERNAL AUTHENTICATE, READ RECORD all CREDIT, READ BINARY
-  // RETURN, in one transaction. The issuer signature over an ID file already seen may come
-  // from the cache; the card's signature of the fresh challenge is verified every time. Errors: ForeignCard (AID absent), NotAuthentic (signature or
-  // authentication fails: clone, fake, unknown issuer), BadData (malformed file), Removed,
-  // Protocol, and the transport's errors.
+  // RETURN, in one transaction. The issuer's check of an ID file already seen may come from
+  // the cache; the card's signature of the fresh challenge is verified every time. Errors:
+  // ForeignCard (AID absent), NotAuthentic (signature or authentication fails: clone, fake,
+  // unknown issuer), BadData (malformed file), Removed, Protocol, and the transport's errors.
   Result<CardSnapshot, CardError> read(const ReadOptions& options = {});
 
   // GET CHALLENGE for a secure-messaging write (the card must be selected: after read()).

@@ -41,8 +41,9 @@ Result<VerifiedId, CardError> IdVerifier::check(ByteView file) {
   } else if (m_entries.size() < m_capacity) {
     m_entries.push_back(Entry{digest, verified, ++m_clock});
   } else {
-    auto oldest = std::min_element(m_entries.begin(), m_entries.end(),
-                                   [](const Entry& a, const Entry& b) { return a.lastUse < b.lastUse; });
+    auto oldest =
+        std::min_element(m_entries.begin(), m_entries.end(),
+                         [](const Entry& a, const Entry& b) { return a.lastUse < b.lastUse; });
     *oldest = Entry{digest, verified, ++m_clock};
   }
   return verified;

@@ -38,8 +38,8 @@ class IdVerifier {
   // a P-256 point. Only ID files that pass are remembered.
   Result<VerifiedId, CardError> check(ByteView file);
 
-  std::size_t size() const;     // ID files remembered now
-  std::uint64_t hits() const;   // checks answered from memory so far
+  std::size_t size() const;    // ID files remembered now
+  std::uint64_t hits() const;  // checks answered from memory so far
 
  private:
   struct Entry {
