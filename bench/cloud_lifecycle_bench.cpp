@@ -70,11 +70,16 @@ LevelResult runLevel(int port, const std::vector<std::pair<std::string, std::str
   std::vector<double> requestMs;
   std::vector<double> lifecycleMs;
   std::vector<std::thread> threads;
+  auto noteFailure = [&](const char* step, int status, const std::string& text) {
+    if (failures++ < 3) std::fprintf(stderr, "  failure in %s: %d %s\n", step, status, text.c_str());
+  };
   for (int k = 0; k < level; ++k) {
     threads.emplace_back([&, k] {
       KioskClient kiosk(port, kiosks[static_cast<std::size_t>(k)].first,
                         kiosks[static_cast<std::size_t>(k)].second);
       httplib::Client phone("127.0.0.1", port);
+      phone.set_keep_alive(true);
+      phone.set_tcp_nodelay(true);
       const std::string card = std::to_string(9900000000LL + k);
       std::vector<double> myRequests;
       std::vector<double> myLifecycles;
@@ -91,7 +96,7 @@ LevelResult runLevel(int port, const std::vector<std::pair<std::string, std::str
                                                  {"amount", 1000}, {"challenge", randomHex(8)}});
         });
         if (created.status != 201) {
-          ++failures;
+          noteFailure("create", created.status, created.text);
           continue;
         }
         const std::string id = created.body["order_id"];
@@ -104,7 +109,7 @@ LevelResult runLevel(int port, const std::vector<std::pair<std::string, std::str
                             {{"card_number", card}, {"challenge", randomHex(8)}});
         });
         if (paid != 200 || script.status != 200) {
-          ++failures;
+          noteFailure(paid != 200 ? "pay" : "script", paid != 200 ? paid : script.status, script.text);
           continue;
         }
         auto delivered = timed([&] {
@@ -112,7 +117,7 @@ LevelResult runLevel(int port, const std::vector<std::pair<std::string, std::str
                             {{"card_number", card}, {"sequence", script.body["token"]["sequence"]}});
         });
         if (delivered.status != 200) {
-          ++failures;
+          noteFailure("deliver", delivered.status, delivered.text);
           continue;
         }
         ++lifecycles;
@@ -186,7 +191,8 @@ int main(int argc, char** argv) {
     for (const auto backend : {Backend::Sqlite, Backend::Postgres}) {
       CloudProcess::Options options;
       if (backend == Backend::Postgres) options.database = pg.createDatabase();
-      options.extraJson = json{{"threads", most + 32}, {"db_pool", 32}, {"log_level", "warn"}}.dump();
+      // httplib gives each open connection a thread: kiosk, phone and webhook connections.
+      options.extraJson = json{{"threads", 3 * most + 64}, {"db_pool", 32}, {"log_level", "warn"}}.dump();
       CloudProcess cloud(options);
       cloud.seedDemo();
       const auto kiosks = provision(cloud.port(), most);

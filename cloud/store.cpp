@@ -271,6 +271,20 @@ CloudResult<json> Store::cardSummary(const std::string& cardNumber, std::int64_t
 // ---------------------------------------------------------------------------------------
 // Orders
 
+CloudResult<bool> Store::requireActiveCard(const std::string& cardNumber) {
+  KIOSK_TRY(rows, runOnce(m_db,
+                          "SELECT c.status, a.status FROM cards c LEFT JOIN accounts a ON "
+                          "a.id = c.account_id WHERE c.number = $1",
+                          {cardNumber}));
+  if (rows->rows.empty()) return failWith(CloudError::UnknownCard, "unknown card " + cardNumber);
+  const auto& row = rows->rows[0];
+  if (row.text(0) == "LOST") return failWith(CloudError::CardLost, "card was reported lost");
+  if (row.text(0) != "ACTIVE" || row.text(1) == "BLOCKED") {
+    return failWith(CloudError::CardBlocked, "card or account is blocked");
+  }
+  return true;
+}
+
 CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std::int64_t now) {
   auto attempt = [&]() {
     return transact<CreatedOrder>(m_db, [&](SqlConnection& conn) -> CloudResult<CreatedOrder> {
