@@ -133,6 +133,31 @@ TEST_F(HeadlessKiosk, RunsATopUpScript) {
   expectBooks();
 }
 
+TEST_F(HeadlessKiosk, RunsTheExampleInTheOperationsGuide) {
+  std::ifstream doc(std::string(KIOSK_SOURCE_DIR) + "/docs/operations.md");
+  std::stringstream text;
+  text << doc.rdbuf();
+  const std::string guide = text.str();
+  const auto section = guide.find("## Headless mode");
+  const auto example = guide.find("Example:", section);
+  const auto open = guide.find("```\n", example);
+  const auto close = guide.find("```", open + 4);
+  ASSERT_NE(section, std::string::npos);
+  ASSERT_NE(close, std::string::npos);
+  std::string script = guide.substr(open + 4, close - open - 4);
+  const std::string placeholder = "cards/card-8800000003.json";
+  for (auto at = script.find(placeholder); at != std::string::npos;
+       at = script.find(placeholder, at + cardFile.string().size())) {
+    script.replace(at, placeholder.size(), cardFile.string());
+  }
+  const KioskRun run = runKiosk(script);
+  ASSERT_EQ(run.exitCode, 0) << run.output;
+  const auto onCard = tokens();
+  ASSERT_EQ(onCard.size(), 2U);
+  EXPECT_EQ(onCard[0].amount + onCard[1].amount, 7000U);
+  expectBooks();
+}
+
 TEST_F(HeadlessKiosk, AFailedExpectationSaysWhatWasSeen) {
   const KioskRun run = runKiosk("insert " + cardFile.string() + "\nexpect done 3\n");
   EXPECT_EQ(run.exitCode, 3) << run.output;
