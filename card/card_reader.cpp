@@ -165,6 +165,31 @@ Result<void, CardError> CardReader::runScript(const WriteScript& script) {
   return {};
 }
 
+Result<void, CardError> CardReader::writeToken(const WriteScript& script,
+                                               const CreditToken& token) {
+  const Bytes record = encodeToken(token);
+  Transaction transaction(m_channel);
+  if (auto begun = transaction.begin(); !begun) return fail(begun.error());
+  bool seen = false;
+  for (const ScriptStep& step : script.steps) {
+    auto response = exchange(step.apdu);
+    if (!response) return fail(response.error());
+    if (response->sw != step.expectSw) return fail(statusWordError(response->sw));
+    if (step.expectRecord && !containsRecord(response->data, *step.expectRecord)) {
+      return fail(CardError::BadData);
+    }
+    seen = seen || (response->data.size() % profile::kTokenSize == 0 &&
+                    containsRecord(response->data, record));
+  }
+  if (seen) return {};
+  // The script did not read the token back: the kiosk checks for itself.
+  auto credit = exchange(commands::readAllRecords(profile::kSfiCredit));
+  if (!credit) return fail(credit.error());
+  if (!credit->ok()) return fail(statusWordError(credit->sw));
+  if (!containsRecord(credit->data, record)) return fail(CardError::BadData);
+  return {};
+}
+
 Result<bool, CardError> CardReader::tokenOnCard(const CreditToken& token) {
   Transaction transaction(m_channel);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());

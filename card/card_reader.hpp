@@ -51,6 +51,11 @@ class CardReader {
   // challenge is wrong, Removed on a tear.
   Result<void, CardError> runScript(const WriteScript& script);
 
+  // Runs a credit write script and makes sure `token` is on the card afterwards: from the
+  // script's own read-back when it has one, else with one READ RECORD of all CREDIT records.
+  // BadData when the card answers but the token is not there.
+  Result<void, CardError> writeToken(const WriteScript& script, const CreditToken& token);
+
   // After a reinsertion: SELECT and READ RECORD all CREDIT (two APDUs), then whether the
   // token is on the card. The caller confirms delivery on true and rewrites on false.
   Result<bool, CardError> tokenOnCard(const CreditToken& token);

@@ -10,7 +10,7 @@
 #include <openssl/rand.h>
 
 #include <fstream>
-#include <iterator>
+#include <optional>
 #include <stdexcept>
 
 namespace kiosk::card {
@@ -58,6 +58,20 @@ bool hasPrivateHalf(EVP_PKEY* key) {
   if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &priv) != 1) return false;
   BN_clear_free(priv);
   return true;
+}
+
+// Key files are small; anything larger is not a key. (A read loop rather than
+// istreambuf_iterator, which GCC 12 -O2 flags with a false null-dereference warning.)
+std::optional<std::string> readSmallFile(const std::filesystem::path& file, std::size_t limit) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text;
+  char buffer[512];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > limit) return std::nullopt;
+  }
+  return text;
 }
 
 std::string bioToString(BIO* bio) {
@@ -151,10 +165,9 @@ Result<EcKey, CardError> EcKey::fromPrivateScalar(ByteView scalar, ByteView poin
 }
 
 Result<EcKey, CardError> EcKey::loadPem(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return fail(CardError::BadData);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return fromPem(text);
+  const auto text = readSmallFile(file, 1U << 16U);
+  if (!text) return fail(CardError::BadData);
+  return fromPem(*text);
 }
 
 Bytes EcKey::publicPoint() const {
@@ -335,15 +348,9 @@ Result<SymKey, CardError> parseSymKey(std::string_view text) {
 }
 
 Result<SymKey, CardError> loadSymKey(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return fail(CardError::BadData);
-  std::string text;
-  char buffer[128];
-  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-    text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > 1024) return fail(CardError::BadData);
-  }
-  return parseSymKey(text);
+  const auto text = readSmallFile(file, 1024);
+  if (!text) return fail(CardError::BadData);
+  return parseSymKey(*text);
 }
 
 bool saveSymKey(const std::filesystem::path& file, const SymKey& key) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <iterator>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
@@ -403,7 +402,14 @@ Result<CardImage, CardError> cardImageFromJson(std::string_view json) {
 Result<CardImage, CardError> loadCardFile(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return fail(CardError::NoCard);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // A card file is a few kilobytes; a read loop with a limit keeps a wrong path from
+  // swallowing a huge file.
+  std::string text;
+  char buffer[4096];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > (1U << 20U)) return fail(CardError::BadData);
+  }
   return cardImageFromJson(text);
 }
 

@@ -241,9 +241,18 @@ class PgConnection final : public SqlConnection {
         values[i] = text->c_str();
       }
     }
-    const std::string query(sql);
-    PGresult* res = PQexecParams(m_conn, query.c_str(), static_cast<int>(params.size()), nullptr,
-                                 values.data(), nullptr, nullptr, 0);
+    // Each statement is prepared once per connection: the server parses and plans it once.
+    auto prepared = m_prepared.find(sql);
+    if (prepared == m_prepared.end()) {
+      const std::string name = "s" + std::to_string(m_prepared.size());
+      const std::string query(sql);
+      auto made = collect(PQprepare(m_conn, name.c_str(), query.c_str(),
+                                    static_cast<int>(params.size()), nullptr));
+      if (!made) return made;
+      prepared = m_prepared.emplace(query, name).first;
+    }
+    PGresult* res = PQexecPrepared(m_conn, prepared->second.c_str(), static_cast<int>(params.size()),
+                                   values.data(), nullptr, nullptr, 0);
     return collect(res);
   }
 
@@ -260,7 +269,10 @@ class PgConnection final : public SqlConnection {
   }
 
   bool healthy() const { return PQstatus(m_conn) == CONNECTION_OK; }
-  void reset() { PQreset(m_conn); }
+  void reset() {
+    PQreset(m_conn);
+    m_prepared.clear();  // prepared statements die with the session
+  }
 
  private:
   Result<SqlResult, DbFailure> collect(PGresult* res) {
@@ -302,6 +314,7 @@ class PgConnection final : public SqlConnection {
   }
 
   PGconn* m_conn;
+  std::map<std::string, std::string, std::less<>> m_prepared;
 };
 
 class PgDatabase final : public Database {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <memory>
 
 namespace kiosk::cloud {
 namespace {
@@ -73,14 +74,30 @@ CloudResult<bool> SimulatedProvider::deliver(const WebhookRequest& request) cons
   if (scheme == std::string::npos || pathStart == std::string::npos) {
     return failWith(CloudError::Internal, "bad webhook URL " + m_webhookUrl);
   }
-  httplib::Client client(m_webhookUrl.substr(0, pathStart));
-  client.enable_server_certificate_verification(false);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(10);
+  // One kept-alive connection per worker thread, as a provider's notifier would pool them.
+  thread_local std::unique_ptr<httplib::Client> client;
+  thread_local std::string clientBase;
+  const std::string base = m_webhookUrl.substr(0, pathStart);
+  if (!client || clientBase != base) {
+    client = std::make_unique<httplib::Client>(base);
+    clientBase = base;
+    client->enable_server_certificate_verification(false);
+    client->set_connection_timeout(5);
+    client->set_read_timeout(10);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);
+  }
   httplib::Headers headers;
   for (const auto& [name, value] : request.headers) headers.emplace(name, value);
-  auto response = client.Post(m_webhookUrl.substr(pathStart).c_str(), headers, request.body,
+  auto response = client->Post(m_webhookUrl.substr(pathStart).c_str(), headers, request.body,
                               "application/json");
+  if (!response) {
+    // The kept-alive connection may have been closed while idle: once more on a fresh one.
+    // The event id makes a notification that did arrive count once.
+    client->stop();
+    response = client->Post(m_webhookUrl.substr(pathStart).c_str(), headers, request.body,
+                            "application/json");
+  }
   if (!response) {
     return failWith(CloudError::PaymentFailed,
                     "webhook unreachable: " + httplib::to_string(response.error()));

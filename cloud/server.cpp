@@ -85,10 +85,13 @@ class Metrics {
 // on PostgreSQL, so a change made by another process wakes this one too).
 class Waiters {
  public:
+  // Only orders someone is polling are tracked, so the map stays as small as the polls.
   void changed(const std::string& orderId) {
     {
       std::lock_guard lock(m_mutex);
-      ++m_generation[orderId];
+      auto it = m_generation.find(orderId);
+      if (it == m_generation.end()) return;
+      ++it->second;
     }
     m_cv.notify_all();
   }
@@ -159,12 +162,15 @@ struct Server::Impl {
   const platform::Clock& clock;
   std::unique_ptr<httplib::Server> http;
   Metrics metrics;
-  Waiters waiters;
+  // Shared with the database's listener thread, which may outlive this server by a moment.
+  std::shared_ptr<Waiters> waiters = std::make_shared<Waiters>();
   std::thread sweeper;
   std::atomic<bool> stopping{false};
   std::mutex sweepMutex;
   std::condition_variable sweepCv;
   int port = 0;
+  std::mutex authMutex;
+  std::map<std::string, std::pair<KioskAuth, std::chrono::steady_clock::time_point>> authCache;
 
   Impl(const ServerConfig& config, Store& s, CardFormat* f, SimulatedProvider& p,
        const platform::Clock& c)
@@ -219,7 +225,7 @@ struct Server::Impl {
       return failWith(CloudError::Unauthorized,
                       "X-Kiosk-Id, X-Timestamp, X-Nonce and X-Signature are required");
     }
-    KIOSK_TRY(kiosk, store.kioskAuth(kioskId));
+    KIOSK_TRY(kiosk, cachedKioskAuth(kioskId));
     const std::string expected =
         hmacSha256Hex(kiosk->secret, canonicalRequest(req.method, req.target, timestamp, nonce, req.body));
     if (!constantTimeEqual(expected, signature)) {
@@ -239,6 +245,22 @@ struct Server::Impl {
     KIOSK_TRY(fresh, store.rememberNonce(kioskId, nonce, now()));
     if (!*fresh) return failWith(CloudError::ReplayedNonce, "nonce was already used");
     return kioskId;
+  }
+
+  // Kiosk secrets and status change rarely; a two-second cache saves a query per request,
+  // and a blocked kiosk is refused at most two seconds later.
+  CloudResult<KioskAuth> cachedKioskAuth(const std::string& kioskId) {
+    const auto nowTime = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(authMutex);
+      auto it = authCache.find(kioskId);
+      if (it != authCache.end() && it->second.second > nowTime) return it->second.first;
+    }
+    KIOSK_TRY(auth, store.kioskAuth(kioskId));
+    std::lock_guard lock(authMutex);
+    if (authCache.size() > 10000) authCache.clear();
+    authCache[kioskId] = {*auth, nowTime + std::chrono::seconds(2)};
+    return auth;
   }
 
   CloudResult<bool> authenticateAdmin(const httplib::Request& req) {
@@ -337,8 +359,12 @@ struct Server::Impl {
               wait = std::clamp<std::int64_t>(std::atoll(req.get_param_value("wait").c_str()), 0,
                                               cfg.maxLongPollSeconds);
             }
-            std::uint64_t seen = waiters.generation(id);
-            KIOSK_TRY(order, kioskOrder(*kiosk, id));
+            std::uint64_t seen = waiters->generation(id);
+            auto order = kioskOrder(*kiosk, id);
+            if (!order) {
+              waiters->forget(id);
+              return Unexpected<Failure>{order.error()};
+            }
             // Long poll: answer as soon as the state differs from what the kiosk last saw.
             const std::string since = req.has_param("since") ? req.get_param_value("since")
                                                              : order->state;
@@ -351,16 +377,18 @@ struct Server::Impl {
               // wake-ups bounded to a second.
               const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                   deadline - std::chrono::steady_clock::now());
-              waiters.wait(id, seen, std::min(left, std::chrono::milliseconds(1000)));
-              seen = waiters.generation(id);
+              waiters->wait(id, seen, std::min(left, std::chrono::milliseconds(1000)));
+              seen = waiters->generation(id);
               auto fresh = store.order(id);
               if (!fresh) {
                 metrics.waiting(-1);
+                waiters->forget(id);
                 return Unexpected<Failure>{fresh.error()};
               }
               current = *fresh;
             }
             metrics.waiting(-1);
+            waiters->forget(id);
             return Reply{200, orderReply(current)};
           });
 
@@ -382,6 +410,9 @@ struct Server::Impl {
             }
             if (format == nullptr) return failWith(CloudError::CardFormat, "no vending key loaded");
             KIOSK_TRY(order, deliverableOrder(*kiosk, req.matches[1], *card));
+            // A card reported lost or blocked after paying gets no credit; the operator
+            // refunds the order instead.
+            KIOSK_TRY(active, store.requireActiveCard(*card));
             KIOSK_TRY(token, store.issueToken(order->id, *format, now()));
             if (token->minted) metrics.count("kiosk_cloud_tokens_minted_total");
             KIOSK_TRY(script, format->creditWriteScript(*card, token->tokenHex, *challenge));
@@ -668,12 +699,13 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
   };
   impl.http->set_tcp_nodelay(true);
   impl.http->set_payload_max_length(1024 * 1024);
-  impl.http->set_keep_alive_max_count(1000);
+  impl.http->set_keep_alive_max_count(100000);
   impl.http->set_read_timeout(std::chrono::seconds(10));
   impl.http->set_write_timeout(std::chrono::seconds(10));
   impl.registerRoutes();
-  store.database().listen(Store::kOrderChannel,
-                          [this](const std::string& orderId) { m_impl->waiters.changed(orderId); });
+  store.database().listen(Store::kOrderChannel, [waiters = impl.waiters](const std::string& orderId) {
+    waiters->changed(orderId);
+  });
 }
 
 Server::~Server() {

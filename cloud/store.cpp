@@ -271,6 +271,20 @@ CloudResult<json> Store::cardSummary(const std::string& cardNumber, std::int64_t
 // ---------------------------------------------------------------------------------------
 // Orders
 
+CloudResult<bool> Store::requireActiveCard(const std::string& cardNumber) {
+  KIOSK_TRY(rows, runOnce(m_db,
+                          "SELECT c.status, a.status FROM cards c LEFT JOIN accounts a ON "
+                          "a.id = c.account_id WHERE c.number = $1",
+                          {cardNumber}));
+  if (rows->rows.empty()) return failWith(CloudError::UnknownCard, "unknown card " + cardNumber);
+  const auto& row = rows->rows[0];
+  if (row.text(0) == "LOST") return failWith(CloudError::CardLost, "card was reported lost");
+  if (row.text(0) != "ACTIVE" || row.text(1) == "BLOCKED") {
+    return failWith(CloudError::CardBlocked, "card or account is blocked");
+  }
+  return true;
+}
+
 CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std::int64_t now) {
   auto attempt = [&]() {
     return transact<CreatedOrder>(m_db, [&](SqlConnection& conn) -> CloudResult<CreatedOrder> {
@@ -400,6 +414,22 @@ CloudResult<PaymentResult> Store::recordPayment(const PaymentEvent& event, std::
     if (!seen->rows.empty()) return PaymentResult{PaymentOutcome::Duplicate, seen->rows[0].text(1)};
     KIOSK_TRY(current, requireOrder(conn, event.orderId));
     PaymentResult result{PaymentOutcome::Ignored, current->id};
+    // Money that cannot go onto the card is carried by an order of its own on its way back,
+    // so that the reconciliation finds every minor unit received.
+    auto refundChild = [&](const std::string& why) -> CloudResult<std::string> {
+      const std::string childId = "ord_" + randomHex(12);
+      KIOSK_TRY(child,
+                run(conn,
+                    "INSERT INTO orders (id, kiosk_id, idempotency_key, request_hash, card_number, "
+                    "account_id, meter_number, origin, origin_order_id, amount, fee_amount, "
+                    "credit_amount, state, reason, provider, created_at, expires_at, paid_at, "
+                    "updated_at) VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, $9, 0, $9, "
+                    "'REFUND_PENDING', $7, $10, $11, $11, $11, $11)",
+                    {childId, current->kioskId, why + ":" + event.eventId, current->cardNumber,
+                     current->accountId, current->meterNumber, why, current->id, event.amount,
+                     event.provider, now}));
+      return childId;
+    };
 
     if (event.status == "DECLINED") {
       KIOSK_TRY(updated, run(conn,
@@ -408,8 +438,9 @@ CloudResult<PaymentResult> Store::recordPayment(const PaymentEvent& event, std::
                              {now, current->id}));
       if (updated->affected == 1) result.outcome = PaymentOutcome::Declined;
     } else if (event.amount != current->amount) {
-      // Never credit a different sum than the one the resident saw; the operator refunds it.
-      result.outcome = PaymentOutcome::AmountMismatch;
+      // Never credit a different sum than the one the resident saw: it goes back.
+      KIOSK_TRY(childId, refundChild("AMOUNT_MISMATCH"));
+      result = {PaymentOutcome::AmountMismatch, *childId};
     } else if (current->state == state::kCreated) {
       KIOSK_TRY(updated, run(conn,
                              "UPDATE orders SET state = 'PAID', paid_at = $1, updated_at = $1 "
@@ -467,18 +498,8 @@ CloudResult<PaymentResult> Store::recordPayment(const PaymentEvent& event, std::
       KIOSK_TRY(sent, announce(m_db, conn, childId));
     } else {
       // Paid twice for one order under two provider events: keep it and refund it.
-      const std::string childId = "ord_" + randomHex(12);
-      KIOSK_TRY(child,
-                run(conn,
-                    "INSERT INTO orders (id, kiosk_id, idempotency_key, request_hash, card_number, "
-                    "account_id, meter_number, origin, origin_order_id, amount, fee_amount, "
-                    "credit_amount, state, reason, provider, created_at, expires_at, paid_at, "
-                    "updated_at) VALUES ($1, $2, $3, '', $4, $5, $6, 'DOUBLE_PAYMENT', $7, $8, 0, "
-                    "$8, 'REFUND_PENDING', 'DOUBLE_PAYMENT', $9, $10, $10, $10, $10)",
-                    {childId, current->kioskId, "dup:" + event.eventId, current->cardNumber,
-                     current->accountId, current->meterNumber, current->id, event.amount,
-                     event.provider, now}));
-      result = {PaymentOutcome::LateRefund, childId};
+      KIOSK_TRY(childId, refundChild("DOUBLE_PAYMENT"));
+      result = {PaymentOutcome::LateRefund, *childId};
     }
     KIOSK_TRY(recorded, run(conn,
                             "INSERT INTO payments (event_id, order_id, provider, status, amount, "
@@ -944,7 +965,8 @@ CloudResult<json> Store::reconciliation(std::int64_t now) {
   out["orders_total"] = orderCount;
   KIOSK_TRY(payments, run(conn,
                           "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM payments WHERE status = "
-                          "'SUCCESS' AND outcome IN ('APPLIED', 'LATE_CREDIT', 'LATE_REFUND')"));
+                          "'SUCCESS' AND outcome IN ('APPLIED', 'LATE_CREDIT', 'LATE_REFUND', "
+                          "'AMOUNT_MISMATCH')"));
   KIOSK_TRY(mismatched, run(conn,
                             "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM payments WHERE outcome = "
                             "'AMOUNT_MISMATCH'"));

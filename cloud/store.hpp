@@ -132,6 +132,8 @@ class Store {
 
   // --- kiosk API
   CloudResult<nlohmann::json> cardSummary(const std::string& cardNumber, std::int64_t now);
+  // Fails with UnknownCard, CardBlocked or CardLost unless the card (and its account) is active.
+  CloudResult<bool> requireActiveCard(const std::string& cardNumber);
   CloudResult<CreatedOrder> createOrder(const CreateOrderRequest& request, std::int64_t now);
   CloudResult<Order> order(const std::string& orderId);
   CloudResult<Order> cancelOrder(const std::string& kioskId, const std::string& orderId,

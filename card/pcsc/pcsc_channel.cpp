@@ -128,9 +128,13 @@ CardError PcscChannel::settle(CardError error) {
     DWORD atrLength = 0;
     DWORD nameLength = 0;
     const LONG rv = SCardStatus(m_card, nullptr, &nameLength, &state, &protocol, nullptr, &atrLength);
-    if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NO_SMARTCARD) return CardError::Removed;
-    if (rv == SCARD_S_SUCCESS && (state & SCARD_ABSENT) != 0) return CardError::Removed;
-    if (rv != SCARD_S_SUCCESS && rv != SCARD_E_INSUFFICIENT_BUFFER) return error;
+    if (rv == SCARD_S_SUCCESS) {
+      if ((state & SCARD_ABSENT) != 0) return CardError::Removed;
+    } else {
+      const CardError status = fromPcsc(rv, "SCardStatus");
+      if (status == CardError::Removed || status == CardError::NoCard) return CardError::Removed;
+      if (status != CardError::Protocol) return error;  // Protocol: buffer sizes only
+    }
     if (std::chrono::steady_clock::now() >= deadline) return error;
     std::this_thread::sleep_for(kSettlePoll);
   }

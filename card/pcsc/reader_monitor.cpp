@@ -27,16 +27,18 @@ template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
 Result<std::vector<std::string>, CardError> listReaders(SCARDCONTEXT context) {
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0;; ++attempt) {
     DWORD length = 0;
     LONG rv = SCardListReaders(context, nullptr, nullptr, &length);
-    if (rv == SCARD_E_NO_READERS_AVAILABLE) return std::vector<std::string>{};
-    if (rv != SCARD_S_SUCCESS) return fail(fromPcsc(rv, "SCardListReaders"));
-    std::string buffer(length, '\0');
-    rv = SCardListReaders(context, nullptr, buffer.data(), &length);
-    if (rv == SCARD_E_NO_READERS_AVAILABLE) return std::vector<std::string>{};
-    if (rv == SCARD_E_INSUFFICIENT_BUFFER) continue;  // a reader arrived between the calls
-    if (rv != SCARD_S_SUCCESS) return fail(fromPcsc(rv, "SCardListReaders"));
+    std::string buffer(rv == SCARD_S_SUCCESS ? length : 0, '\0');
+    if (rv == SCARD_S_SUCCESS) rv = SCardListReaders(context, nullptr, buffer.data(), &length);
+    if (rv != SCARD_S_SUCCESS) {
+      const CardError error = fromPcsc(rv, "SCardListReaders");
+      if (error == CardError::NoReader) return std::vector<std::string>{};
+      // Protocol: the buffer was too small, a reader arrived between the two calls.
+      if (error == CardError::Protocol && attempt < 3) continue;
+      return fail(error);
+    }
     // A multi-string: names separated by NUL, ended by an empty name.
     std::vector<std::string> names;
     for (std::size_t at = 0; at < length && buffer[at] != '\0';) {
@@ -46,7 +48,6 @@ Result<std::vector<std::string>, CardError> listReaders(SCARDCONTEXT context) {
     }
     return names;
   }
-  return fail(fromPcsc(SCARD_E_INSUFFICIENT_BUFFER, "SCardListReaders"));
 }
 
 }  // namespace
@@ -176,7 +177,11 @@ CardError ReaderMonitor::watch(long context, std::vector<Slot>& slots) {
   pnp.szReader = kPnpReader;
   pnp.dwCurrentState = SCARD_STATE_UNAWARE;
   LONG rv = SCardGetStatusChange(context, 0, &pnp, 1);
-  if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT) return fromPcsc(rv, "SCardGetStatusChange");
+  if (rv != SCARD_S_SUCCESS) {
+    if (const CardError error = fromPcsc(rv, "SCardGetStatusChange"); error != CardError::Timeout) {
+      return error;
+    }
+  }
   const bool hotplug = m_options.useHotplug && (pnp.dwEventState & SCARD_STATE_UNKNOWN) == 0;
   DWORD pnpState = pnp.dwEventState & ~static_cast<DWORD>(SCARD_STATE_CHANGED);
   {
@@ -203,13 +208,15 @@ CardError ReaderMonitor::watch(long context, std::vector<Slot>& slots) {
     const DWORD timeout =
         hotplug ? INFINITE : static_cast<DWORD>(m_options.pollInterval.count());
     rv = SCardGetStatusChange(context, timeout, states.data(), static_cast<DWORD>(states.size()));
-    if (rv == SCARD_E_TIMEOUT || rv == SCARD_E_UNKNOWN_READER) continue;  // list again
-    if (rv == SCARD_E_CANCELLED) {
+    if (rv != SCARD_S_SUCCESS) {
+      const CardError error = fromPcsc(rv, "SCardGetStatusChange");
+      // Timeout (polling) or a reader gone between listing and waiting: list again.
+      if (error == CardError::Timeout || error == CardError::NoReader) continue;
+      if (error != CardError::Cancelled) return error;
       std::lock_guard lock(m_mutex);
       if (m_stopping) return CardError::Cancelled;
       continue;
     }
-    if (rv != SCARD_S_SUCCESS) return fromPcsc(rv, "SCardGetStatusChange");
 
     for (std::size_t i = 0; i < slots.size(); ++i) {
       const SCARD_READERSTATE& state = states[i];

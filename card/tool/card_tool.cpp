@@ -58,19 +58,21 @@ std::string isoTime(std::int64_t seconds) {
   return buffer;
 }
 
+// Zero-padded on the left to `width` digits.
+std::string padded(std::uint64_t value, std::size_t width) {
+  const std::string digits = std::to_string(value);
+  return digits.size() >= width ? digits : std::string(width - digits.size(), '0') + digits;
+}
+
 std::string money(std::int64_t minor) {
   const bool negative = minor < 0;
   const std::uint64_t magnitude =
       negative ? static_cast<std::uint64_t>(-(minor + 1)) + 1 : static_cast<std::uint64_t>(minor);
-  std::string cents = std::to_string(magnitude % 100);
-  if (cents.size() < 2) cents.insert(0, "0");
-  return (negative ? "-" : "") + std::to_string(magnitude / 100) + "." + cents;
+  return (negative ? "-" : "") + std::to_string(magnitude / 100) + "." + padded(magnitude % 100, 2);
 }
 
 std::string units(std::uint64_t milli) {
-  std::string fraction = std::to_string(milli % 1000);
-  while (fraction.size() < 3) fraction.insert(0, "0");
-  return std::to_string(milli / 1000) + "." + fraction;
+  return std::to_string(milli / 1000) + "." + padded(milli % 1000, 3);
 }
 
 nlohmann::json tokenJson(const CreditToken& token, std::uint8_t record,

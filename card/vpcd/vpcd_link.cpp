@@ -71,6 +71,7 @@ void VpcdLink::insert() {
   m_inserted = true;
   m_torn = false;
   m_apdus = 0;
+  m_cardTime = {};
   m_thread = std::thread([this] { run(); });
 }
 
@@ -108,6 +109,11 @@ void VpcdLink::tearAt(std::uint64_t apdu, TearPoint point) {
   std::lock_guard lock(m_mutex);
   m_tear = std::make_pair(apdu, point);
   m_torn = false;
+}
+
+std::chrono::nanoseconds VpcdLink::cardTime() const {
+  std::lock_guard lock(m_mutex);
+  return m_cardTime;
 }
 
 bool VpcdLink::torn() const {
@@ -221,7 +227,12 @@ bool VpcdLink::serve(int fd) {
       return true;
     };
     if (tear == TearPoint::BeforeProcess) return tearNow();
+    const auto started = std::chrono::steady_clock::now();
     const Bytes response = m_card.process(payload);
+    {
+      std::lock_guard lock(m_mutex);
+      m_cardTime += std::chrono::steady_clock::now() - started;
+    }
     // An emulator that answers nothing has left the field on its own (the virtual card's
     // armed tear): the same as a pull.
     if (tear == TearPoint::AfterProcess || response.empty()) return tearNow();

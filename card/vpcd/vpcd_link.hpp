@@ -4,6 +4,7 @@
 // pull = close. It can pull the card at a chosen APDU to tear an exchange on purpose.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -46,6 +47,9 @@ class VpcdLink {
 
   // APDUs (not control messages) received since the last insert().
   std::uint64_t apdus() const;
+  // Time the emulator spent answering APDUs since the last insert(): what a benchmark takes
+  // away from a round trip to see the transport alone.
+  std::chrono::nanoseconds cardTime() const;
   // Pulls the card when the APDU with index `apdu` (counted as apdus() counts) arrives.
   void tearAt(std::uint64_t apdu, TearPoint point);
   // Whether a tear has happened since insert() or tearAt(): a planned one, or the emulator
@@ -70,6 +74,7 @@ class VpcdLink {
   bool m_torn = false;
   int m_fd = -1;
   std::uint64_t m_apdus = 0;
+  std::chrono::nanoseconds m_cardTime{0};
   std::optional<std::pair<std::uint64_t, TearPoint>> m_tear;
 };
 

@@ -26,13 +26,10 @@ TEST(Kdf, IsSp800108CounterModeOverCmac) {
   // One block: CMAC(K, [1]_32 || label || 00 || context || [128]_32), computed by hand here
   // so that the construction documented in docs/card-profile.md is what the code runs.
   const SymKey key = kSmMaster;
-  Bytes input{0x00, 0x00, 0x00, 0x01};
   const std::string label = "KIOSK-SM-CARD";
-  input.insert(input.end(), label.begin(), label.end());
-  input.push_back(0x00);
   const Bytes context = hex("001E8DA789118001");  // 8600000000000001
-  input.insert(input.end(), context.begin(), context.end());
-  input.insert(input.end(), {0x00, 0x00, 0x00, 0x80});
+  // [1]_32 || "KIOSK-SM-CARD" || 00 || context || [128]_32
+  const Bytes input = hex("00000001" "4B494F534B2D534D2D43415244" "00" "001E8DA789118001" "00000080");
   const auto expected = aesCmac(key, input);
   EXPECT_EQ(toHex(deriveKey(key, label, context)), toHex(expected));
   EXPECT_EQ(toHex(deriveCardSmKey(kSmMaster, kCardNumber)), toHex(expected));

@@ -129,6 +129,33 @@ TEST_F(SessionTest, WriteIsThreeApdusAndReadsBack) {
   EXPECT_EQ(snapshot->freeRecords, 7U);
 }
 
+TEST_F(SessionTest, WriteTokenChecksTheTokenIsOnTheCard) {
+  CardReader reader(channel, issuer);
+  ASSERT_TRUE(reader.read());
+  const CreditToken token = mintedToken(1, 5000);
+  auto challenge = reader.getChallenge();
+  WriteScript script = scriptFor(token, *challenge);
+  const std::size_t before = channel.transmitted();
+  ASSERT_TRUE(reader.writeToken(script, token));
+  EXPECT_EQ(channel.transmitted() - before, 2U);  // the script's read-back is enough
+
+  // A script without a read-back: the kiosk reads CREDIT itself.
+  const CreditToken second = mintedToken(2, 700);
+  challenge = reader.getChallenge();
+  script = scriptFor(second, *challenge);
+  script.steps.pop_back();
+  const std::size_t mark = channel.transmitted();
+  ASSERT_TRUE(reader.writeToken(script, second));
+  EXPECT_EQ(channel.transmitted() - mark, 2U);
+
+  // A script that writes something else than the token the cloud said it minted.
+  const CreditToken promised = mintedToken(3, 900);
+  challenge = reader.getChallenge();
+  script = scriptFor(mintedToken(3, 1), *challenge);
+  script.steps.pop_back();
+  EXPECT_EQ(reader.writeToken(script, promised).error(), CardError::BadData);
+}
+
 TEST_F(SessionTest, ScriptForAnotherChallengeIsRefusedAndWritesNothing) {
   CardReader reader(channel, issuer);
   ASSERT_TRUE(reader.read());

@@ -541,3 +541,45 @@ INSTANTIATE_TEST_SUITE_P(Backends, CloudApiTest, ::testing::Values(Backend::Sqli
 
 }  // namespace
 }  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+TEST_P(CloudApiTest, BlockedKioskIsRefusedWithinTwoSeconds) {
+  ASSERT_EQ(m_kiosk->get("/v1/kiosk/config").status, 200);
+  ASSERT_EQ(m_admin->post("/v1/admin/kiosks/kiosk-demo/status", {{"status", "BLOCKED"}}).status, 200);
+  std::this_thread::sleep_for(2100ms);
+  auto refused = m_kiosk->get("/v1/kiosk/config");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.errorCode(), "KIOSK_DISABLED");
+  KioskClient stranger(m_cloud->port(), "kiosk-nobody", CloudProcess::kKioskSecret);
+  EXPECT_EQ(stranger.get("/v1/kiosk/config").errorCode(), "UNKNOWN_KIOSK");
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+TEST_P(CloudApiTest, CardBlockedAfterPayingGetsNoTokenButARefund) {
+  const std::string id = newOrder(kCard, 2500);
+  pay(id);
+  ASSERT_EQ(m_admin->post(std::string("/v1/admin/cards/") + kCard + "/status", {{"status", "LOST"}}).status, 200);
+  EXPECT_EQ(script(id, randomChallenge()).errorCode(), "CARD_LOST");
+  auto refund = m_admin->post("/v1/admin/orders/" + id + "/refund", json::object());
+  ASSERT_EQ(refund.status, 200) << refund.text;
+  EXPECT_EQ(refund.body["state"], "REFUND_PENDING");
+  json report;
+  for (int i = 0; i < 50; ++i) {
+    report = m_admin->get("/v1/admin/reconciliation").body;
+    if (report["money"]["refunded"] == 2500) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(report["money"]["refunded"], 2500) << report.dump();
+  EXPECT_EQ(report["tokens"]["issued"]["count"], 0);
+  EXPECT_TRUE(report["balanced"].get<bool>());
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test

@@ -131,7 +131,10 @@ std::string PgServer::url(const std::string& database) const {
 }
 
 std::string PgServer::createDatabase() {
-  const std::string name = "kiosk_" + std::to_string(++m_databases);
+  return url(createDatabaseNamed("kiosk_" + std::to_string(++m_databases)));
+}
+
+std::string PgServer::createDatabaseNamed(const std::string& name) const {
   PGconn* conn = PQconnectdb(url("postgres").c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = PQerrorMessage(conn);
@@ -144,7 +147,7 @@ std::string PgServer::createDatabase() {
   PQclear(res);
   PQfinish(conn);
   if (!ok) throw std::runtime_error("CREATE DATABASE failed: " + message);
-  return url(name);
+  return name;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -269,6 +272,9 @@ KioskClient::KioskClient(int port, std::string kioskId, std::string secret)
       m_secret(std::move(secret)),
       m_client(std::make_unique<httplib::Client>("127.0.0.1", port)) {
   m_client->set_read_timeout(std::chrono::seconds(60));
+  m_client->set_keep_alive(true);
+  // Headers and body leave in separate writes: without this, Nagle and delayed ACKs add 40 ms.
+  m_client->set_tcp_nodelay(true);
 }
 
 Reply KioskClient::send(const std::string& method, const std::string& target, const std::string& body,
@@ -282,8 +288,18 @@ Reply KioskClient::send(const std::string& method, const std::string& target, co
                                                                                    nonce, body))}};
   headers.insert(extra.begin(), extra.end());
   m_lastNonce = nonce;
-  if (method == "GET") return toReply(m_client->Get(target.c_str(), headers));
-  return toReply(m_client->Post(target.c_str(), headers, body, "application/json"));
+  auto once = [&] {
+    if (method == "GET") return toReply(m_client->Get(target.c_str(), headers));
+    return toReply(m_client->Post(target.c_str(), headers, body, "application/json"));
+  };
+  Reply reply = once();
+  if (reply.status == -1) {
+    // A kept-alive connection the server closed while idle: as a kiosk would, send again (the
+    // same nonce, so a request that did arrive shows up as a replay instead of counting twice).
+    m_client->stop();
+    reply = once();
+  }
+  return reply;
 }
 
 Reply KioskClient::get(const std::string& target, httplib::Headers extra) {

@@ -25,6 +25,8 @@ class PgServer {
   static PgServer& instance();
   // A fresh, empty database; returns its libpq URL.
   std::string createDatabase();
+  // Creates the database `name` if needed; returns the name (for pgbench).
+  std::string createDatabaseNamed(const std::string& name) const;
   std::string url(const std::string& database) const;
   const std::string& socketDir() const { return m_socketDir; }
   int port() const { return m_port; }

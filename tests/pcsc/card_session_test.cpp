@@ -73,7 +73,9 @@ class CardSessionTest : public ::testing::Test {
   struct LinkSlot {
     PcscdServer& server;
     std::unique_ptr<VpcdLink> link;
-    void emplace(CardEmulator& card) { link = std::make_unique<VpcdLink>(card, server.link(0)); }
+    void emplace(CardEmulator& emulator) {
+      link = std::make_unique<VpcdLink>(emulator, server.link(0));
+    }
     VpcdLink& get() { return *link; }
     void pull() {
       if (link) link->pull();
@@ -206,6 +208,11 @@ struct TearCase {
   std::size_t apdu;  // 0 GET CHALLENGE, 1 UPDATE RECORD, 2 READ RECORD (read-back)
   VpcdLink::TearPoint point;
 };
+
+void PrintTo(const TearCase& tear, std::ostream* out) {
+  *out << "APDU " << tear.apdu
+       << (tear.point == VpcdLink::TearPoint::BeforeProcess ? " before" : " after");
+}
 
 class TornWriteTest : public CardSessionTest, public ::testing::WithParamInterface<TearCase> {};
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -16,8 +17,11 @@ namespace {
 using namespace std::chrono_literals;
 
 Bytes selectTestAid() {
-  Bytes command{0x00, 0xA4, 0x04, 0x00, static_cast<std::uint8_t>(kTestAid.size())};
-  command.insert(command.end(), kTestAid.begin(), kTestAid.end());
+  Bytes command(5 + kTestAid.size());
+  command[1] = 0xA4;
+  command[2] = 0x04;
+  command[4] = static_cast<std::uint8_t>(kTestAid.size());
+  std::copy(kTestAid.begin(), kTestAid.end(), command.begin() + 5);
   return command;
 }
 
@@ -178,6 +182,25 @@ TEST_F(PcscChannelTest, TransactionsKeepOtherApplicationsOut) {
   ASSERT_TRUE(channel->endTransaction());
   second.join();
   EXPECT_TRUE(otherIn);
+}
+
+TEST_F(PcscChannelTest, PcscdGoneIsNoServiceAndANewChannelWorksAfterRestart) {
+  connect(card);
+  ASSERT_TRUE(channel->transmit(selectTestAid()));
+  server.kill();
+  auto response = channel->transmit(selectTestAid());
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error(), CardError::NoService);
+  auto refused = PcscChannel::connect(server.reader(0));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), CardError::NoService);
+
+  server.start();
+  ASSERT_TRUE(server.waitCard(0, true, 5s));  // the card reconnects to the new vpcd by itself
+  openChannel();
+  auto selected = channel->transmit(selectTestAid());
+  ASSERT_TRUE(selected);
+  EXPECT_EQ(toHex(*selected), "9000");
 }
 
 }  // namespace

@@ -1,0 +1,78 @@
+#include "kiosk/staff_access.hpp"
+
+#include "card/bytes.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+namespace kiosk::app {
+
+bool verifyPin(const StaffCredential& staff, std::string_view pin) {
+  const auto salt = card::fromHex(staff.saltHex);
+  const auto expected = card::fromHex(staff.hashHex);
+  if (!salt || !expected || expected->empty() || staff.iterations <= 0) return false;
+  std::vector<unsigned char> derived(expected->size());
+  if (PKCS5_PBKDF2_HMAC(pin.data(), static_cast<int>(pin.size()), salt->data(),
+                        static_cast<int>(salt->size()), staff.iterations, EVP_sha256(),
+                        static_cast<int>(derived.size()), derived.data()) != 1) {
+    return false;
+  }
+  return CRYPTO_memcmp(derived.data(), expected->data(), derived.size()) == 0;
+}
+
+PinGate::Result PinGate::attempt(std::string_view pin, const std::vector<StaffCredential>& staff,
+                                 Millis now) {
+  Result result;
+  if (lockedOut(now)) {
+    result.verdict = Verdict::LockedOut;
+    result.lockedUntil = m_lockedUntil;
+    return result;
+  }
+  for (const auto& member : staff) {
+    if (verifyPin(member, pin)) {
+      m_failures = 0;
+      result.verdict = Verdict::Accepted;
+      result.staffId = member.id;
+      return result;
+    }
+  }
+  ++m_failures;
+  if (m_failures >= m_config.freeAttempts) {
+    // 30 s after the third failure, 60 s after the fourth, and so on.
+    Millis lockout = m_config.firstLockout;
+    for (int i = m_config.freeAttempts; i < m_failures && lockout < m_config.maxLockout; ++i) {
+      lockout *= 2;
+    }
+    m_lockedUntil = now + std::min(lockout, m_config.maxLockout);
+    result.lockedUntil = m_lockedUntil;
+  }
+  result.verdict = Verdict::Rejected;
+  return result;
+}
+
+std::optional<StaffCredential> staffForCard(const std::vector<StaffCredential>& staff,
+                                            std::string_view cardNumber) {
+  for (const auto& member : staff) {
+    if (member.cardNumber && *member.cardNumber == cardNumber) return member;
+  }
+  return std::nullopt;
+}
+
+bool HiddenGesture::tap(float x, float y, Millis now) {
+  constexpr float kCorner = 0.12F;
+  if (x > kCorner || y > kCorner) {
+    m_taps.clear();
+    return false;
+  }
+  m_taps.push_back(now);
+  std::erase_if(m_taps, [now](Millis t) { return now - t > kWindow; });
+  if (static_cast<int>(m_taps.size()) >= kTaps) {
+    m_taps.clear();
+    return true;
+  }
+  return false;
+}
+
+}  // namespace kiosk::app
