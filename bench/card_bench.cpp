@@ -127,18 +127,18 @@ int main(int argc, char** argv) {
   // once), through the same channel, pcscd and vpcd.
   const Bytes trivial{0x80, 0x00, 0x00, 0x00};
   std::vector<double> raw;
-  for (int i = 0; i < iterations * 4; ++i) {
+  const auto rawOnce = [&] {
     const auto start = Clock::now();
     need(channel->transmit(trivial), "raw APDU");
     raw.push_back(micros(Clock::now() - start));
-  }
+  };
 
   std::vector<double> reads;
   std::vector<double> readCardUs;
   std::vector<double> readApduUs;
   std::vector<double> readTransactionUs;
   std::size_t readApdus = 0;
-  for (int i = 0; i < iterations; ++i) {
+  const auto readOnce = [&] {
     const auto before = channel->exchanges();
     timed.reset();
     const auto cardBefore = link.cardTime();
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
     readApduUs.push_back(micros(timed.apdu));
     readTransactionUs.push_back(micros(timed.transaction));
     readApdus = channel->exchanges() - before;
-  }
+  };
 
   // A token write as the kiosk relays it: GET CHALLENGE, then the cloud's script (UPDATE
   // RECORD with secure messaging, READ RECORD read-back). The script is built between the
@@ -168,8 +168,7 @@ int main(int argc, char** argv) {
   std::vector<double> writeApduUs;
   std::vector<double> writeTransactionUs;
   std::size_t writeApdus = 0;
-  for (int i = 0; i < iterations; ++i) {
-    const CreditToken& token = tokens[static_cast<std::size_t>(i) % tokens.size()];
+  const auto writeOnce = [&](const CreditToken& token) {
     const auto before = channel->exchanges();
     timed.reset();
     const auto cardBefore = link.cardTime();
@@ -188,6 +187,16 @@ int main(int argc, char** argv) {
     writeCardUs.push_back(micros(link.cardTime() - cardBefore));
     writeTransactionUs.push_back(micros(timed.transaction));
     writeApdus = channel->exchanges() - before;
+  };
+
+  // Interleaved, so that the baseline and the sessions see the same machine load.
+  for (int i = 0; i < iterations; ++i) {
+    rawOnce();
+    rawOnce();
+    readOnce();
+    rawOnce();
+    rawOnce();
+    writeOnce(tokens[static_cast<std::size_t>(i) % tokens.size()]);
   }
   channel.reset();
   link.pull();

@@ -66,6 +66,8 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
   if (screen == "done") return ui::drawDone(ui, samples::done());
   if (screen == "reinsert") return ui::drawReinsert(ui, samples::reinsert());
   if (screen == "out_of_service") return ui::drawOutOfService(ui, samples::outOfService());
+  if (screen == "pin") return ui::drawPinPad(ui, samples::pin());
+  if (screen == "maintenance") return ui::drawMaintenance(ui, samples::maintenance());
   if (screen.rfind("error:", 0) == 0) return ui::drawError(ui, samples::error(screen.substr(6)));
   return ui::drawAttract(ui, {options.kioskId, localClock(), options.simulate});
 }

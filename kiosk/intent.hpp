@@ -17,6 +17,13 @@ struct Intent {
     ConfirmAmount,
     Retry,
     Finish,
+    // Maintenance
+    SignIn,       // PIN pad: submit
+    ReaderTest,
+    SyncNow,
+    Restart,
+    Resolve,      // value: index into the attention list
+    ExitMaintenance,
   };
   Kind kind = Kind::None;
   int value = 0;

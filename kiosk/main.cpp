@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
                  "Render a frame, write it to this PNG file (and FILE.layout.json) and exit");
   cli.add_option("--screen", options.screen,
                  "Show one screen with sample contents (attract, reading, account, amount, pay, "
-                 "writing, done, reinsert, out_of_service, error:KIND)");
+                 "writing, done, reinsert, out_of_service, error:KIND, pin, maintenance)");
   cli.add_option("--gallery", options.galleryDir,
                  "Write every screen with sample contents, in both languages, as PNG files "
                  "(and .layout.json) into this folder, then exit");

@@ -77,6 +77,29 @@ ReinsertView reinsert() { return ReinsertView{"3101000012345678", 52, false}; }
 
 OutOfServiceView outOfService() { return OutOfServiceView{"oos.reader"}; }
 
+PinView pin() { return PinView{4, 0, true}; }
+
+MaintenanceView maintenance() {
+  MaintenanceView v;
+  v.staffName = "王工 (S-002)";
+  v.health = {{"maint.reader", true, "Virtual PCD 00 00"},
+              {"maint.pcscd", true, "pcsc-lite 1.9.9"},
+              {"maint.network", true, "eth0 10.0.3.17"},
+              {"maint.cloud", false, "timeout after 5 s"},
+              {"maint.disk", true, "41% free"},
+              {"maint.journal", true, "WAL, 1,204 entries"}};
+  v.outboxBacklog = 17;
+  v.lastSync = kNov2026 - 3'600;
+  v.attention = {{"ord_7Q2K9X4M1C", "3101000012345678", 10'000, "maint.state.paid_not_written"}};
+  v.recentLogs = {"09:40:02 info card inserted (reader 0)",
+                  "09:40:03 info card 3101****5678 read and authenticated in 5 APDUs",
+                  "09:40:31 warn cloud: timeout after 5 s (GET /v1/kiosk/config)",
+                  "09:41:10 info order ord_7Q2K9X4M1C paid",
+                  "09:41:12 warn card removed during write; waiting for it"};
+  v.configVersion = "\"cfg-41\"";
+  return v;
+}
+
 std::vector<std::string> screenNames() {
   return {"attract",
           "reading",
@@ -95,7 +118,9 @@ std::vector<std::string> screenNames() {
           "error:declined",
           "error:expired",
           "error:write_failed",
-          "error:card_full"};
+          "error:card_full",
+          "pin",
+          "maintenance"};
 }
 
 }  // namespace kiosk::app::samples

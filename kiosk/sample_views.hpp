@@ -17,6 +17,8 @@ DoneView done();
 ErrorView error(const std::string& kind);  // "network", "declined", "foreign_card", ...
 ReinsertView reinsert();
 OutOfServiceView outOfService();
+PinView pin();
+MaintenanceView maintenance();
 
 // Every screen name the gallery knows, errors as "error:KIND".
 std::vector<std::string> screenNames();

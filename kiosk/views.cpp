@@ -18,9 +18,13 @@ std::string formatMoney(std::int64_t minor) {
   const bool negative = minor < 0;
   const std::uint64_t magnitude =
       negative ? static_cast<std::uint64_t>(-(minor + 1)) + 1U : static_cast<std::uint64_t>(minor);
-  std::string whole = std::to_string(magnitude / 100U);
-  for (auto i = static_cast<std::ptrdiff_t>(whole.size()) - 3; i > 0; i -= 3) {
-    whole.insert(static_cast<std::size_t>(i), ",");
+  const std::string digits = std::to_string(magnitude / 100U);
+  // Group by thousands while copying (an in-place insert trips GCC 12's -Wrestrict at -O2).
+  std::string whole;
+  whole.reserve(digits.size() + digits.size() / 3);
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) whole.push_back(',');
+    whole.push_back(digits[i]);
   }
   return fmt::format("{}¥{}.{:02}", negative ? "-" : "", whole, magnitude % 100U);
 }

@@ -97,6 +97,37 @@ struct OutOfServiceView {
   std::string reasonKey;
 };
 
+// Maintenance: the staff PIN pad, reached by the hidden gesture.
+struct PinView {
+  int digits = 0;          // how many digits were typed (shown as dots)
+  int lockedSeconds = 0;   // > 0: locked out after failures, for this long
+  bool rejected = false;   // the last PIN was wrong
+};
+
+struct HealthItem {
+  std::string nameKey;  // "maint.reader", "maint.pcscd", ...
+  bool ok = true;
+  std::string detail;   // "Virtual PCD 00 00", "12 ms", "41% free"
+};
+
+// A transaction that needs a person: paid but not delivered, or stuck in a state.
+struct AttentionItem {
+  std::string orderId;
+  std::string cardNumber;
+  std::int64_t amountMinor = 0;
+  std::string stateKey;   // "maint.state.paid_not_written", ...
+};
+
+struct MaintenanceView {
+  std::string staffName;
+  std::vector<HealthItem> health;
+  int outboxBacklog = 0;
+  std::int64_t lastSync = 0;  // Unix seconds, 0: never
+  std::vector<AttentionItem> attention;
+  std::vector<std::string> recentLogs;  // newest last
+  std::string configVersion;  // the ETag of the kiosk config in use
+};
+
 // Formatting shared by screens and receipts: "¥1,234.50" from 123450 minor units.
 std::string formatMoney(std::int64_t minor);
 // The same without ".00" when there are no cents: "¥1,000" (preset buttons).

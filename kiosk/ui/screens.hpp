@@ -29,6 +29,8 @@ Intent drawDone(Ui& ui, const app::DoneView& view);
 Intent drawError(Ui& ui, const app::ErrorView& view);
 Intent drawReinsert(Ui& ui, const app::ReinsertView& view);
 Intent drawOutOfService(Ui& ui, const app::OutOfServiceView& view);
+Intent drawPinPad(Ui& ui, const app::PinView& view);
+Intent drawMaintenance(Ui& ui, const app::MaintenanceView& view);
 
 // Opens the full-window ImGui host window that screens draw into; pair with endScreen().
 void beginScreen(Ui& ui);

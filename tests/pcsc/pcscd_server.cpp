@@ -119,7 +119,7 @@ PcscdServer::PcscdServer() {
   std::filesystem::create_directories(m_ipc);
   std::error_code ignored;
   std::filesystem::create_directories(kSystemIpcDir, ignored);  // the bind mount's target
-  m_isolated = isolationWorks(m_ipc);
+  m_isolated = std::getenv("KIOSK_PCSCD_SHARED") == nullptr && isolationWorks(m_ipc);
   if (!m_isolated) {
     // No mount namespace (no CAP_SYS_ADMIN): share the system socket, one process at a time.
     m_ipc = kSystemIpcDir;
@@ -127,7 +127,9 @@ PcscdServer::PcscdServer() {
     if (m_lockFd < 0 || ::flock(m_lockFd, LOCK_EX) != 0) {
       throw std::runtime_error("cannot lock /tmp/kiosk-pcscd.lock");
     }
-    if (std::filesystem::exists(m_ipc / "pcscd.comm") && !listReaders().empty()) {
+    SCARDCONTEXT probe = 0;
+    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &probe) == SCARD_S_SUCCESS) {
+      (void)SCardReleaseContext(probe);
       throw std::runtime_error("a system pcscd is running and no private one can be started");
     }
   }

@@ -33,7 +33,8 @@ class PcscdServer {
   VpcdLink::Options link(int slot) const;
   // Waits until pcscd reports a card present (or the slot empty) in the slot's reader.
   bool waitCard(int slot, bool present, std::chrono::milliseconds timeout) const;
-  // Whether pcscd runs in a private mount namespace (else the system socket, under a lock).
+  // Whether pcscd runs in a private mount namespace; else (no CAP_SYS_ADMIN, or
+  // KIOSK_PCSCD_SHARED set) it uses the system socket, one test process at a time.
   bool isolated() const { return m_isolated; }
   std::filesystem::path logFile() const { return m_dir / "pcscd.log"; }
   // The last lines of pcscd's log, for failure messages.

@@ -251,9 +251,9 @@ void checkGallery(const std::string& orientation, int width, int height) {
     expectCleanLayout(shot);
     ++checked;
   }
-  // 18 screens (attract, reading, account, amount, pay, writing, done, reinsert, out of
-  // service and nine error screens) in two languages.
-  EXPECT_EQ(checked, 36);
+  // 20 screens (attract, reading, account, amount, pay, writing, done, reinsert, out of
+  // service, nine error screens, the staff PIN pad and maintenance) in two languages.
+  EXPECT_EQ(checked, 40);
 }
 
 }  // namespace

@@ -1,0 +1,187 @@
+#include "kiosk/card_port.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "card/pcsc/pcsc_channel.hpp"
+
+namespace kiosk::app {
+
+namespace {
+
+// pcscd reports the card before it has powered it up: the first connections may fail.
+constexpr std::chrono::milliseconds kConnectPatience{1500};
+constexpr std::chrono::milliseconds kConnectRetry{40};
+
+bool dropsChannel(card::CardError error) {
+  return error == card::CardError::Removed || error == card::CardError::NoCard ||
+         error == card::CardError::Reset || error == card::CardError::NoReader ||
+         error == card::CardError::NoService || error == card::CardError::Unresponsive ||
+         error == card::CardError::Transport;
+}
+
+}  // namespace
+
+ReaderCardPort::ReaderCardPort(Connect connect, card::EcKey issuerPublic)
+    : m_connect(std::move(connect)), m_issuer(std::move(issuerPublic)) {}
+
+ReaderCardPort::Connect ReaderCardPort::pcsc(std::string reader) {
+  return [reader = std::move(reader)]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
+    auto connected = card::PcscChannel::connect(reader);
+    if (!connected) return fail(connected.error());
+    return std::unique_ptr<card::CardChannel>(std::move(*connected));
+  };
+}
+
+void ReaderCardPort::cardInserted() {
+  std::lock_guard lock(m_mutex);
+  m_channel.reset();
+}
+
+void ReaderCardPort::cardRemoved() {
+  std::lock_guard lock(m_mutex);
+  m_channel.reset();
+}
+
+std::size_t ReaderCardPort::apdus() const {
+  std::lock_guard lock(m_mutex);
+  return m_apdus;
+}
+
+Result<card::CardChannel*, card::CardError> ReaderCardPort::channel() {
+  if (m_channel) return m_channel.get();
+  const auto deadline = std::chrono::steady_clock::now() + kConnectPatience;
+  for (;;) {
+    auto connected = m_connect();
+    if (connected) {
+      m_channel = std::move(*connected);
+      return m_channel.get();
+    }
+    const card::CardError error = connected.error();
+    const bool worthWaiting = error == card::CardError::NoCard ||
+                              error == card::CardError::Unresponsive ||
+                              error == card::CardError::Reset || error == card::CardError::Sharing;
+    if (!worthWaiting || std::chrono::steady_clock::now() >= deadline) return fail(error);
+    std::this_thread::sleep_for(kConnectRetry);
+  }
+}
+
+template <class Op>
+auto ReaderCardPort::withReader(Op op) -> decltype(op(std::declval<card::CardReader&>())) {
+  std::lock_guard lock(m_mutex);
+  auto open = channel();
+  if (!open) return fail(open.error());
+  card::CardReader reader(**open, m_issuer);
+  auto result = op(reader);
+  m_apdus += reader.apduCount();
+  if (!result && dropsChannel(result.error())) m_channel.reset();
+  return result;
+}
+
+Result<payments::CardFacts, card::CardError> ReaderCardPort::read() {
+  return withReader([](card::CardReader& reader) -> Result<payments::CardFacts, card::CardError> {
+    auto snapshot = reader.read();
+    if (!snapshot) return fail(snapshot.error());
+    payments::CardFacts facts;
+    facts.id = std::move(snapshot->id);
+    facts.credits = std::move(snapshot->credits);
+    facts.freeRecords = snapshot->freeRecords;
+    facts.meterReturn = snapshot->meterReturn;
+    return facts;
+  });
+}
+
+Result<card::Bytes, card::CardError> ReaderCardPort::challenge() {
+  return withReader([](card::CardReader& reader) { return reader.getChallenge(); });
+}
+
+Result<void, card::CardError> ReaderCardPort::run(const card::WriteScript& script) {
+  return withReader([&script](card::CardReader& reader) { return reader.runScript(script); });
+}
+
+Result<bool, card::CardError> ReaderCardPort::holds(const card::CreditToken& token) {
+  return withReader([&token](card::CardReader& reader) { return reader.tokenOnCard(token); });
+}
+
+// ---------------------------------------------------------------------------------------
+
+ReaderWatch::ReaderWatch(std::string reader, ReaderCardPort& port, payments::Engine& engine,
+                         EventQueue& queue)
+    : m_reader(std::move(reader)),
+      m_fixed(!m_reader.empty()),
+      m_port(port),
+      m_engine(engine),
+      m_queue(queue),
+      m_monitor([this](const card::ReaderEvent& event) { onEvent(event); }) {}
+
+ReaderWatch::~ReaderWatch() { stop(); }
+
+void ReaderWatch::start() { m_monitor.start(); }
+
+void ReaderWatch::stop() { m_monitor.stop(); }
+
+std::string ReaderWatch::reader() const {
+  std::lock_guard lock(m_mutex);
+  return m_reader;
+}
+
+void ReaderWatch::onEvent(const card::ReaderEvent& event) {
+  std::unique_lock lock(m_mutex);
+  if (const auto* added = std::get_if<card::ReaderAdded>(&event)) {
+    if (!m_fixed && m_reader.empty()) m_reader = added->reader;
+    if (added->reader == m_reader) {
+      lock.unlock();
+      m_queue.push(event::ServiceRestored{});
+    }
+    return;
+  }
+  if (const auto* removed = std::get_if<card::ReaderRemoved>(&event)) {
+    if (removed->reader != m_reader) return;
+    const bool hadCard = m_present;
+    m_present = false;
+    lock.unlock();
+    if (hadCard) {
+      m_port.cardRemoved();
+      m_engine.cardRemoved();
+      m_queue.push(event::CardRemoved{});
+    }
+    m_queue.push(event::ServiceFault{"oos.reader"});
+    return;
+  }
+  if (const auto* inserted = std::get_if<card::CardInserted>(&event)) {
+    if (inserted->reader != m_reader || m_present) return;
+    m_present = true;
+    lock.unlock();
+    m_port.cardInserted();
+    m_engine.cardInserted();
+    m_queue.push(event::CardInserted{});
+    return;
+  }
+  if (const auto* removed = std::get_if<card::CardRemoved>(&event)) {
+    if (removed->reader != m_reader || !m_present) return;
+    m_present = false;
+    lock.unlock();
+    m_port.cardRemoved();
+    m_engine.cardRemoved();
+    m_queue.push(event::CardRemoved{});
+    return;
+  }
+  if (std::holds_alternative<card::ServiceLost>(event)) {
+    const bool hadCard = m_present;
+    m_present = false;
+    lock.unlock();
+    if (hadCard) {
+      m_port.cardRemoved();
+      m_engine.cardRemoved();
+      m_queue.push(event::CardRemoved{});
+    }
+    m_queue.push(event::ServiceFault{"oos.reader"});
+    return;
+  }
+  // card::ServiceRestored: pcscd is back, but only the reader's return (ReaderAdded) puts the
+  // kiosk back in service.
+}
+
+}  // namespace kiosk::app

@@ -1,0 +1,184 @@
+#include "kiosk/engine_bridge.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+namespace kiosk::app {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+Utility utilityOf(card::Utility utility) {
+  return utility == card::Utility::Water ? Utility::Water : Utility::Electricity;
+}
+
+CardFault faultOf(payments::CardProblem problem) {
+  switch (problem) {
+    case payments::CardProblem::Unreadable: return CardFault::Unreadable;
+    case payments::CardProblem::Foreign: return CardFault::Foreign;
+    case payments::CardProblem::NotAuthentic: return CardFault::NotAuthentic;
+    case payments::CardProblem::Blocked: return CardFault::Blocked;
+    case payments::CardProblem::Full: return CardFault::Full;
+  }
+  return CardFault::Unreadable;
+}
+
+AlarmLevel alarmOf(const payments::AccountInfo& account) {
+  if (account.cutOff) return AlarmLevel::CutOff;
+  switch (account.alarmLevel) {
+    case 1: return AlarmLevel::Low;
+    case 2: return AlarmLevel::VeryLow;
+    case 3: return AlarmLevel::Critical;
+    default: return AlarmLevel::None;
+  }
+}
+
+std::string utcTime(std::int64_t unixSeconds) {
+  const std::time_t t = static_cast<std::time_t>(unixSeconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+  return text;
+}
+
+}  // namespace
+
+void EventQueue::push(Event event) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_events.push_back(std::move(event));
+  }
+  m_ready.notify_one();
+}
+
+std::optional<Event> EventQueue::pop(std::chrono::milliseconds wait) {
+  std::unique_lock lock(m_mutex);
+  if (!m_ready.wait_for(lock, wait, [this] { return !m_events.empty(); })) return std::nullopt;
+  Event event = std::move(m_events.front());
+  m_events.pop_front();
+  return event;
+}
+
+std::vector<Event> EventQueue::drain() {
+  std::lock_guard lock(m_mutex);
+  std::vector<Event> out(std::make_move_iterator(m_events.begin()),
+                         std::make_move_iterator(m_events.end()));
+  m_events.clear();
+  return out;
+}
+
+AccountView accountView(const payments::AccountInfo& account) {
+  AccountView view;
+  view.utility = utilityOf(account.utility);
+  view.cardNumber = account.cardNumber;
+  view.meterNumber = account.meterNumber;
+  view.holderMasked = account.holder;
+  if (!account.building.empty()) view.addressMasked = account.building + " *** " ;
+  view.balanceMinor = account.balance;
+  view.balanceTime = account.balanceTime;
+  view.alarm = alarmOf(account);
+  for (const auto& recent : account.recent) view.recent.push_back({recent.at, recent.amount});
+  for (const auto& fee : account.fees) {
+    if (fee.owed > 0) view.fees.push_back({fee.item, fee.owed});
+  }
+  view.pendingTokens = account.pendingCredits;
+  return view;
+}
+
+AmountView amountView(const payments::AccountInfo& account) {
+  AmountView view;
+  view.utility = utilityOf(account.utility);
+  view.presetsMinor = account.presets;
+  view.minMinor = account.minAmount;
+  view.maxMinor = account.maxAmount;
+  // The kiosk shows the fees-first rule; the cloud's order carries the exact split.
+  view.feesOwedMinor = account.feePolicy == "FEES_FIRST" ? account.feesTotal : 0;
+  view.priceMinorPerUnit = account.pricePerUnit;
+  return view;
+}
+
+DoneView doneView(const payments::notice::WriteDone& done) {
+  DoneView view;
+  view.utility = utilityOf(done.utility);
+  std::string receipt;
+  receipt += "Card " + maskCardNumber(done.cardNumber) + "\n";
+  receipt += "Meter " + done.meterNumber + "\n";
+  for (const auto& delivery : done.deliveries) {
+    view.creditMinor += delivery.credit;
+    view.feesPaidMinor += delivery.fees;
+    receipt += "Order " + delivery.orderId + "\n";
+    if (delivery.sequence != 0) {
+      receipt += fmt::format("  Token #{}  credit {}\n", delivery.sequence, formatMoney(delivery.credit));
+    }
+    if (delivery.fees != 0) receipt += "  Fees paid " + formatMoney(delivery.fees) + "\n";
+  }
+  receipt += "Total credit " + formatMoney(view.creditMinor) + "\n";
+  receipt += utcTime(done.at) + "\n";
+  view.receiptText = receipt;
+  return view;
+}
+
+Event toEvent(const payments::Notice& notice) {
+  namespace n = payments::notice;
+  return std::visit(
+      Overloaded{
+          [](const n::CardRead& e) -> Event { return event::CardRead{e.cardNumber}; },
+          [](const n::CardRefused& e) -> Event { return event::CardFailed{faultOf(e.problem)}; },
+          [](const n::AccountReady& e) -> Event {
+            return event::AccountLoaded{accountView(e.account), amountView(e.account), e.offline};
+          },
+          [](const n::PendingCredit& e) -> Event { return event::PendingWrite{e.orderId}; },
+          [](const n::OrderOpened& e) -> Event {
+            PayView pay;
+            pay.payUrl = e.qrUrl;
+            pay.orderId = e.orderId;
+            pay.amountMinor = e.amount;
+            pay.creditMinor = e.credit;
+            pay.feesMinor = e.fees;
+            pay.secondsLeft = e.secondsLeft;
+            return event::OrderCreated{pay};
+          },
+          [](const n::OrderRefused& e) -> Event {
+            return event::OrderFailed{e.network ? CloudFault::Network : CloudFault::Rejected};
+          },
+          [](const n::OrderPaid& e) -> Event { return event::OrderPaid{e.orderId}; },
+          [](const n::OrderDeclined& e) -> Event { return event::OrderDeclined{e.orderId}; },
+          [](const n::OrderExpired& e) -> Event { return event::OrderExpired{e.orderId}; },
+          [](const n::OrderCancelled& e) -> Event { return event::OrderCancelled{e.orderId}; },
+          [](const n::WriteStep& e) -> Event { return event::WriteProgress{e.step, e.steps}; },
+          [](const n::WriteDone& e) -> Event { return event::WriteDone{doneView(e)}; },
+          [](const n::WriteFailed&) -> Event { return event::WriteFailed{}; },
+          [](const n::ServiceFault& e) -> Event { return event::ServiceFault{e.reasonKey}; },
+          [](const n::ServiceRestored&) -> Event { return event::ServiceRestored{}; },
+      },
+      notice);
+}
+
+payments::Engine::Sink EngineBridge::sinkInto(EventQueue& queue) {
+  return [&queue](const payments::Notice& notice) { queue.push(toEvent(notice)); };
+}
+
+void EngineBridge::execute(const Command& command) {
+  std::visit(Overloaded{
+                 [&](const command::ReadCard&) { m_engine.readCard(); },
+                 [&](const command::LookupAccount& c) { m_engine.lookupAccount(c.cardNumber); },
+                 [&](const command::CreateOrder& c) { m_engine.createOrder(c.cardNumber, c.amountMinor); },
+                 [&](const command::CancelOrder& c) { m_engine.cancelOrder(c.orderId); },
+                 [&](const command::WriteToken& c) { m_engine.writeToken(c.orderId, c.cardNumber); },
+             },
+             command);
+}
+
+void EngineBridge::execute(const std::vector<Command>& commands) {
+  for (const auto& command : commands) execute(command);
+}
+
+}  // namespace kiosk::app

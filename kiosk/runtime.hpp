@@ -1,0 +1,102 @@
+#pragma once
+// The kiosk's working parts put together: journal, cloud client, card port, transaction
+// engine, reader watch and the resident flow, with the loop that feeds the engine's results to
+// the flow and the flow's commands to the engine. The headless driver and the integration
+// tests run it; the screens draw its flow state.
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "kiosk/card_port.hpp"
+#include "kiosk/engine_bridge.hpp"
+#include "kiosk/flow.hpp"
+#include "payments/cloud_client.hpp"
+#include "payments/curl_transport.hpp"
+#include "payments/engine.hpp"
+#include "payments/journal.hpp"
+#include "platform/clock.hpp"
+
+namespace kiosk::app {
+
+struct RuntimeOptions {
+  std::string cloudUrl;         // https://... (http:// only on loopback)
+  std::string kioskId;
+  std::string secret;           // the kiosk's API secret
+  std::string caFile;           // the cloud's CA (PEM); empty: the system's
+  std::string pinnedPublicKey;  // "sha256//..." ; empty: no pinning
+  std::filesystem::path journal;
+  std::filesystem::path issuerKey;  // the issuer's public (or private) key, PEM
+  std::string reader;           // PC/SC reader name; empty: the first one
+  std::string crashAfter;       // test hook: SIGKILL right after this journal step
+  payments::EngineOptions engine;
+  FlowConfig flow;
+  // A channel other than PC/SC (tests); empty: PC/SC on `reader`.
+  ReaderCardPort::Connect connect;
+};
+
+class Runtime {
+ public:
+  // Startup errors (bad URL, unreadable key, journal that cannot open) are described.
+  static Result<std::unique_ptr<Runtime>, std::string> create(RuntimeOptions options);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Starts the engine (resuming unfinished transactions) and, with PC/SC, the reader watch.
+  void start();
+  void stop();
+
+  // Feeds an event to the flow now (a button press, a test's card event) and runs the
+  // commands it gives.
+  void feed(const Event& event);
+  void press(Intent::Kind kind, int value = 0);
+  // Runs the loop: queued events to the flow, commands to the engine, a tick every 200 ms,
+  // until `done` holds (checked after every event) or the time is up; returns done's verdict.
+  bool pumpUntil(const std::function<bool(const FlowState&)>& done, std::chrono::milliseconds timeout);
+  bool waitScreen(const std::string& name, std::chrono::milliseconds timeout);
+  void pumpFor(std::chrono::milliseconds duration);
+
+  const FlowState& state() const { return m_flow.state(); }
+  std::string screen() const { return screenName(m_flow.state().screen); }
+  // The last pay screen shown (for the simulated payer).
+  std::optional<PayView> lastPay() const { return m_lastPay; }
+
+  payments::Engine& engine() { return *m_engine; }
+  payments::Journal& journal() { return *m_journal; }
+  payments::CloudClient& cloud() { return *m_client; }
+  ReaderCardPort& port() { return *m_port; }
+  EventQueue& queue() { return m_queue; }
+  // Called with a line for every event and every screen change.
+  void setTrace(std::function<void(const std::string&)> trace) { m_trace = std::move(trace); }
+
+ private:
+  explicit Runtime(RuntimeOptions options);
+  Millis nowMillis() const;
+  void handle(const Event& event);
+
+  RuntimeOptions m_options;
+  platform::SystemClock m_clock;
+  std::chrono::steady_clock::time_point m_epoch = std::chrono::steady_clock::now();
+  std::unique_ptr<payments::Journal> m_journal;
+  std::unique_ptr<payments::CurlTransport> m_transport;
+  std::unique_ptr<payments::CloudClient> m_client;
+  std::unique_ptr<ReaderCardPort> m_port;
+  EventQueue m_queue;
+  std::unique_ptr<payments::Engine> m_engine;
+  std::unique_ptr<EngineBridge> m_bridge;
+  std::unique_ptr<ReaderWatch> m_watch;
+  Flow m_flow;
+  std::optional<PayView> m_lastPay;
+  std::string m_lastScreen;
+  Millis m_lastTick = 0;
+  std::function<void(const std::string&)> m_trace;
+};
+
+// "card inserted", "order paid ord_...", for traces.
+std::string describe(const Event& event);
+
+}  // namespace kiosk::app

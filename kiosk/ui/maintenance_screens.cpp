@@ -1,0 +1,218 @@
+// Maintenance mode: the staff PIN pad and the dashboard. Same rules as the resident screens:
+// functions of a view model that return what was pressed.
+#include "kiosk/ui/format.hpp"
+#include "kiosk/ui/screens.hpp"
+
+#include <algorithm>
+
+namespace kiosk::ui {
+
+Intent drawPinPad(Ui& ui, const app::PinView& view) {
+  Intent intent;
+  const auto header = drawHeader(ui, "pin.title", "common.back");
+  if (header.switchLanguage) intent.kind = Intent::Kind::SwitchLanguage;
+  if (header.leftButton) intent.kind = Intent::Kind::Back;
+  const float u = ui.unit();
+  const Rect body = header.body;
+  const bool landscape = ui.size.x > ui.size.y;
+  const float colW = landscape ? body.w * 0.45F : body.w;
+  float y = body.y;
+  y += drawText(ui, "pin.prompt", ui.fonts.large, ui.tr("pin.prompt"), body.x, y, colW,
+                ui.theme.text);
+  y += 3.F * u;
+  // One dot per digit typed; the PIN itself is never drawn.
+  const float dot = 2.F * u;
+  const float dotsW = static_cast<float>(std::max(view.digits, 1)) * dot * 3.F;
+  float dx = body.x + (colW - dotsW) * 0.5F + dot * 1.5F;
+  for (int i = 0; i < view.digits; ++i, dx += dot * 3.F) {
+    ImGui::GetWindowDrawList()->AddCircleFilled(ImVec2(dx, y + dot), dot, ui.theme.text, 24);
+  }
+  y += 2.F * dot + 3.F * u;
+  if (view.lockedSeconds > 0) {
+    y += drawText(ui, "pin.locked", ui.fonts.body, ui.trf("pin.locked", view.lockedSeconds),
+                  body.x, y, colW, ui.theme.bad);
+  } else if (view.rejected) {
+    y += drawText(ui, "pin.wrong", ui.fonts.body, ui.tr("pin.wrong"), body.x, y, colW,
+                  ui.theme.bad);
+  }
+  y += 3.F * u;
+
+  static constexpr const char* kLabels[12] = {"1", "2", "3", "4", "5", "6",
+                                              "7", "8", "9", "C", "0", "<"};
+  const Rect footer = footerButtonRect(ui, 0, 1);
+  const Rect pad = landscape ? Rect{body.x + body.w * 0.5F, body.y, body.w * 0.5F,
+                                    footer.y - body.y - 3.F * u}
+                             : Rect{body.x, y, body.w, footer.y - y - 3.F * u};
+  const float gap = 1.5F * u;
+  const float w = (pad.w - 2.F * gap) / 3.F;
+  const float h = std::min(12.F * u, (pad.h - 3.F * gap) / 4.F);
+  ImFont* font = h >= ui.fonts.large->FontSize * 1.1F ? ui.fonts.large : ui.fonts.body;
+  for (int i = 0; i < 12; ++i) {
+    std::string label = kLabels[i];
+    if (i == 9) label = ui.tr("amount.clear");
+    if (i == 11) label = ui.tr("amount.delete");
+    const std::string id = std::string("##pin.key") + (i == 9 ? "C" : i == 11 ? "B" : kLabels[i]);
+    const ImVec2 pos(pad.x + static_cast<float>(i % 3) * (w + gap),
+                     pad.y + static_cast<float>(i / 3) * (h + gap));
+    if (touchButton(ui, id.c_str(), font, label, pos, ImVec2(w, h))) {
+      if (i == 9) {
+        intent = {Intent::Kind::Clear, 0};
+      } else if (i == 11) {
+        intent = {Intent::Kind::Backspace, 0};
+      } else {
+        intent = {Intent::Kind::Digit, kLabels[i][0] - '0'};
+      }
+    }
+  }
+  if (touchButton(ui, "##pin.enter", ui.fonts.large, ui.tr("pin.enter"),
+                  ImVec2(footer.x, footer.y), ImVec2(footer.w, footer.h), true)) {
+    intent.kind = Intent::Kind::SignIn;
+  }
+  return intent;
+}
+
+namespace {
+
+float drawHealth(Ui& ui, const app::MaintenanceView& view, const Rect& area) {
+  const float u = ui.unit();
+  const float pad = 2.5F * u;
+  Panel panel(ui, area.x, area.y, area.w);
+  const float x = area.x + pad;
+  const float w = area.w - 2.F * pad;
+  float y = area.y + pad;
+  y += drawText(ui, "maint.health", ui.fonts.small, ui.tr("maint.health"), x, y, w,
+                ui.theme.textDim, Align::Left);
+  int index = 0;
+  for (const auto& item : view.health) {
+    const std::string id = "maint.health" + std::to_string(index++);
+    const float nameW = w * 0.34F;
+    const float stateW = w * 0.18F;
+    drawText(ui, (id + ".name").c_str(), ui.fonts.body, ui.tr(item.nameKey), x, y, nameW,
+             ui.theme.text, Align::Left);
+    drawText(ui, (id + ".state").c_str(), ui.fonts.body,
+             ui.tr(item.ok ? "maint.ok" : "maint.fault"), x + nameW, y, stateW,
+             item.ok ? ui.theme.good : ui.theme.bad, Align::Left);
+    y += drawText(ui, (id + ".detail").c_str(), ui.fonts.body, item.detail,
+                  x + nameW + stateW, y, w - nameW - stateW, ui.theme.textDim, Align::Right);
+  }
+  y += u;
+  y += drawText(ui, "maint.outbox", ui.fonts.small, ui.trf("maint.outbox", view.outboxBacklog),
+                x, y, w, view.outboxBacklog > 100 ? ui.theme.warn : ui.theme.textDim, Align::Left);
+  y += drawText(ui, "maint.last_sync", ui.fonts.small,
+                ui.trf("maint.last_sync", view.lastSync > 0 ? formatDateTime(view.lastSync)
+                                                            : ui.tr("maint.never")),
+                x, y, w, ui.theme.textDim, Align::Left);
+  y += drawText(ui, "maint.config", ui.fonts.small, ui.trf("maint.config", view.configVersion), x,
+                y, w, ui.theme.textDim, Align::Left);
+  panel.close(y + pad);
+  return panel.height();
+}
+
+float drawAttention(Ui& ui, const app::MaintenanceView& view, const Rect& area, Intent& intent) {
+  const float u = ui.unit();
+  const float pad = 2.5F * u;
+  Panel panel(ui, area.x, area.y, area.w);
+  const float x = area.x + pad;
+  const float w = area.w - 2.F * pad;
+  float y = area.y + pad;
+  y += drawText(ui, "maint.attention", ui.fonts.small, ui.tr("maint.attention"), x, y, w,
+                ui.theme.textDim, Align::Left);
+  if (view.attention.empty()) {
+    y += drawText(ui, "maint.attention_none", ui.fonts.body, ui.tr("maint.attention_none"), x, y,
+                  w, ui.theme.good, Align::Left);
+  }
+  const float buttonW = 18.F * u;
+  const float rowH = 8.F * u;
+  for (std::size_t i = 0; i < view.attention.size() && i < 4; ++i) {
+    const auto& item = view.attention[i];
+    const std::string id = "maint.attention" + std::to_string(i);
+    const float textW = w - buttonW - 2.F * u;
+    drawText(ui, (id + ".order").c_str(), ui.fonts.small,
+             item.orderId + "  " + app::maskCardNumber(item.cardNumber) + "  " +
+                 app::formatMoney(item.amountMinor),
+             x, y, textW, ui.theme.text, Align::Left);
+    drawText(ui, (id + ".state").c_str(), ui.fonts.small, ui.tr(item.stateKey), x,
+             y + ui.fonts.small->FontSize, textW, ui.theme.warn, Align::Left);
+    const std::string button = "##maint.resolve" + std::to_string(i);
+    if (touchButton(ui, button.c_str(), ui.fonts.body, ui.tr("maint.resolve"),
+                    ImVec2(x + w - buttonW, y), ImVec2(buttonW, rowH - u))) {
+      intent = {Intent::Kind::Resolve, static_cast<int>(i)};
+    }
+    y += rowH;
+  }
+  panel.close(y + pad);
+  return panel.height();
+}
+
+void drawLogs(Ui& ui, const app::MaintenanceView& view, const Rect& area) {
+  const float u = ui.unit();
+  const float pad = 2.5F * u;
+  drawPanel(ui, area);
+  const float x = area.x + pad;
+  const float w = area.w - 2.F * pad;
+  float y = area.y + pad;
+  y += drawText(ui, "maint.logs", ui.fonts.small, ui.tr("maint.logs"), x, y, w, ui.theme.textDim,
+                Align::Left);
+  // The newest lines that fit, oldest of them first.
+  const float lineH = ui.fonts.small->FontSize;
+  const auto fit = static_cast<std::size_t>(std::max(0.F, (area.bottom() - pad - y) / lineH));
+  const std::size_t first = view.recentLogs.size() > fit ? view.recentLogs.size() - fit : 0;
+  for (std::size_t i = first; i < view.recentLogs.size(); ++i) {
+    // Log lines are cut to one line: a long one must not push the others off the panel.
+    std::string line = view.recentLogs[i];
+    while (!line.empty() &&
+           ui.fonts.small->CalcTextSizeA(lineH, FLT_MAX, 0.F, line.c_str()).x > w) {
+      line.pop_back();
+      while (!line.empty() && (static_cast<unsigned char>(line.back()) & 0xC0U) == 0x80U) {
+        line.pop_back();  // never cut inside a UTF-8 sequence
+      }
+    }
+    y += drawText(ui, ("maint.log" + std::to_string(i)).c_str(), ui.fonts.small, line, x, y, w,
+                  ui.theme.textDim, Align::Left);
+  }
+}
+
+}  // namespace
+
+Intent drawMaintenance(Ui& ui, const app::MaintenanceView& view) {
+  Intent intent;
+  const auto header = drawHeader(ui, "maint.title", "maint.exit");
+  if (header.switchLanguage) intent.kind = Intent::Kind::SwitchLanguage;
+  if (header.leftButton) intent.kind = Intent::Kind::ExitMaintenance;
+  const float u = ui.unit();
+  const float gap = 2.F * u;
+  const Rect footer = footerButtonRect(ui, 0, 3);
+  const Rect body{header.body.x, header.body.y, header.body.w, footer.y - header.body.y - gap};
+  float y = body.y;
+  y += drawText(ui, "maint.staff", ui.fonts.body, ui.trf("maint.staff", view.staffName), body.x, y,
+                body.w, ui.theme.accent, Align::Left);
+  y += u;
+  if (ui.size.x > ui.size.y) {
+    const float colW = (body.w - gap) * 0.5F;
+    drawHealth(ui, view, Rect{body.x, y, colW, 0});
+    const float rx = body.x + colW + gap;
+    const float ry = y + drawAttention(ui, view, Rect{rx, y, colW, 0}, intent) + gap;
+    drawLogs(ui, view, Rect{rx, ry, colW, body.bottom() - ry});
+  } else {
+    y += drawHealth(ui, view, Rect{body.x, y, body.w, 0}) + gap;
+    y += drawAttention(ui, view, Rect{body.x, y, body.w, 0}, intent) + gap;
+    drawLogs(ui, view, Rect{body.x, y, body.w, body.bottom() - y});
+  }
+  const struct {
+    const char* id;
+    const char* key;
+    Intent::Kind kind;
+  } kActions[3] = {{"##maint.reader_test", "maint.reader_test", Intent::Kind::ReaderTest},
+                   {"##maint.sync", "maint.sync", Intent::Kind::SyncNow},
+                   {"##maint.restart", "maint.restart", Intent::Kind::Restart}};
+  for (int i = 0; i < 3; ++i) {
+    const Rect r = footerButtonRect(ui, i, 3);
+    if (touchButton(ui, kActions[i].id, ui.fonts.body, ui.tr(kActions[i].key), ImVec2(r.x, r.y),
+                    ImVec2(r.w, r.h))) {
+      intent.kind = kActions[i].kind;
+    }
+  }
+  return intent;
+}
+
+}  // namespace kiosk::ui

@@ -1,0 +1,175 @@
+#pragma once
+// What the kiosk API returns, as the kiosk uses it: decoded, checked and typed. Money is in
+// minor units; times are Unix seconds.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "card/profile.hpp"
+#include "card/write_script.hpp"
+
+namespace kiosk::payments {
+
+// CREATED -> PAID -> TOKEN_ISSUED -> DELIVERED; CREATED -> EXPIRED | CANCELED;
+// REFUND_PENDING -> REFUNDED.
+enum class OrderState { Created, Paid, TokenIssued, Delivered, Expired, Canceled, RefundPending, Refunded };
+std::string_view toString(OrderState state);
+std::optional<OrderState> orderStateFromString(std::string_view text);
+bool isFinal(OrderState state);
+// Paid credit that still has to reach the card.
+bool awaitsDelivery(OrderState state);
+
+struct Order {
+  std::string id;
+  std::string kioskId;
+  std::string cardNumber;
+  std::string meterNumber;
+  std::string origin;         // KIOSK, LATE_PAYMENT, DOUBLE_PAYMENT
+  std::string originOrderId;  // for LATE_PAYMENT: the order the money was meant for
+  std::int64_t amount = 0;
+  std::int64_t fees = 0;      // of amount, paying fees owed
+  std::int64_t credit = 0;    // of amount, going onto the card
+  OrderState state = OrderState::Created;
+  std::string reason;         // DECLINED, TIMEOUT, KIOSK, ...
+  std::string qrUrl;          // only while CREATED
+  std::int64_t createdAt = 0;
+  std::int64_t expiresAt = 0;
+  std::int64_t updatedAt = 0;
+};
+
+struct FeeItem {
+  std::string feeId;
+  std::string item;
+  std::int64_t amount = 0;
+};
+
+struct CreatedOrder {
+  Order order;
+  bool created = false;  // false: the idempotency key found the order made earlier
+  std::vector<FeeItem> feeItems;
+};
+
+struct FeeOwed {
+  std::string id;
+  std::string item;  // property, rent, water, other
+  std::string description;
+  std::int64_t owed = 0;
+};
+
+struct PendingCredit {
+  std::string orderId;
+  std::int64_t credit = 0;
+  OrderState state = OrderState::Paid;
+};
+
+struct RecentOrder {
+  std::string orderId;
+  std::int64_t amount = 0;
+  std::int64_t credit = 0;
+  OrderState state = OrderState::Paid;
+  std::int64_t at = 0;
+};
+
+struct LastReading {
+  std::int64_t at = 0;
+  std::int64_t remaining = 0;
+  std::int64_t consumption = 0;
+  std::int64_t flags = 0;
+  std::int64_t lastSequence = 0;
+};
+
+struct CardSummary {
+  std::string cardNumber;
+  std::string kind;    // resident, staff
+  std::string status;  // ACTIVE
+  // Residents only:
+  std::string accountId;
+  std::string resident;  // masked by the cloud
+  std::string building;
+  std::string room;
+  std::string household;
+  std::string feePolicy;  // FEES_FIRST, PERCENT, CREDIT_ONLY
+  std::string meterNumber;
+  std::string utility;    // electricity, water
+  std::string tariffId;
+  std::int64_t keyVersion = 1;
+  std::optional<LastReading> lastReading;
+  std::vector<FeeOwed> fees;
+  std::int64_t feesTotal = 0;
+  std::vector<PendingCredit> pending;
+  std::vector<RecentOrder> recent;
+};
+
+// The token the cloud minted for an order, with the script that writes it.
+struct IssuedToken {
+  std::string orderId;
+  card::CreditToken token;
+  std::string hex;  // the 32-byte CREDIT record, upper-case hex
+};
+
+struct ScriptReply {
+  IssuedToken issued;
+  card::WriteScript script;
+};
+
+// What the kiosk knows when it asks for a write script; the answer must fit all of it.
+struct ScriptExpectation {
+  std::string orderId;
+  std::uint64_t meterNumber = 0;            // from the card's authenticated ID file
+  card::Utility utility = card::Utility::Electricity;
+  std::optional<std::int64_t> credit;       // the order's credit, when known
+  std::optional<std::string> tokenHex;      // the token journaled earlier for this order
+};
+
+struct JournalAck {
+  std::int64_t accepted = 0;
+  std::int64_t duplicates = 0;
+  std::int64_t lastSeq = 0;
+};
+
+struct ReadingAck {
+  bool stored = false;
+  std::int64_t tokensLoaded = 0;
+};
+
+struct Tariff {
+  std::string id;
+  std::string name;
+  std::string utility;
+  std::string kind;             // single, tiered, time_of_use
+  std::int64_t pricePerUnit = 0;  // the rate shown on the amount screen (single, first tier, flat)
+};
+
+struct BlockedCard {
+  std::string number;
+  std::string status;  // BLOCKED, LOST
+};
+
+struct StaffMember {
+  std::string id;
+  std::string name;
+  std::string pinAlgorithm;
+  std::string pinSalt;
+  std::string pinHash;
+  std::int64_t pinIterations = 0;
+  std::optional<std::string> cardNumber;
+};
+
+struct KioskConfig {
+  std::string kioskId;
+  std::string location;
+  std::string building;
+  std::int64_t minAmount = 0;
+  std::int64_t maxAmount = 0;
+  std::vector<Tariff> tariffs;
+  std::vector<BlockedCard> blockedCards;
+  std::vector<StaffMember> staff;
+
+  bool blocked(std::string_view cardNumber) const;
+  const Tariff* tariff(std::string_view id) const;
+};
+
+}  // namespace kiosk::payments

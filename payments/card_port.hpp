@@ -1,0 +1,43 @@
+#pragma once
+// What the engine needs from the card in the reader, without knowing how it is reached (PC/SC,
+// vpcd, in-process): the kiosk implements it over the card layer's reader. Types are the card
+// profile's pure formats.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "card/error.hpp"
+#include "card/profile.hpp"
+#include "card/write_script.hpp"
+#include "platform/result.hpp"
+
+namespace kiosk::payments {
+
+// An authenticated read of the card: the issuer's signature and the card's own signature of a
+// fresh challenge both verified.
+struct CardFacts {
+  card::IdFile id;
+  std::vector<card::CreditToken> credits;   // tokens the meter has not loaded yet
+  std::size_t freeRecords = 0;
+  std::optional<card::ReturnRecord> meterReturn;  // what the meter wrote last
+
+  std::string cardNumber() const { return std::to_string(id.cardNumber); }
+  std::string meterNumber() const { return std::to_string(id.meterNumber); }
+  bool holds(const card::CreditToken& token) const;
+};
+
+class CardPort {
+ public:
+  virtual ~CardPort() = default;
+  // Reads and authenticates the card now in the reader (NoCard when there is none).
+  virtual Result<CardFacts, card::CardError> read() = 0;
+  // GET CHALLENGE for a secure-messaging write; the card must have been read since insertion.
+  virtual Result<card::Bytes, card::CardError> challenge() = 0;
+  // Relays a write script, checking every status word and the read-back.
+  virtual Result<void, card::CardError> run(const card::WriteScript& script) = 0;
+  // Whether the token is in the card's CREDIT records now (after a tear or a failed write).
+  virtual Result<bool, card::CardError> holds(const card::CreditToken& token) = 0;
+};
+
+}  // namespace kiosk::payments

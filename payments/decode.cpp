@@ -1,0 +1,506 @@
+#include "payments/decode.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <memory>
+
+#include "card/apdu.hpp"
+
+namespace kiosk::payments {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::int64_t kMaxMoney = 100'000'000'00;  // a hundred million in major units
+constexpr std::int64_t kMaxTime = 32'503'680'000;   // year 3000
+constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
+
+PayFailure bad(std::string detail) {
+  PayFailure failure;
+  failure.error = PayError::BadResponse;
+  failure.detail = std::move(detail);
+  return failure;
+}
+
+// Reads fields of one JSON object; the first problem is kept (with the field's path) and
+// every later read returns a default, so a decoder reads straight through and checks once.
+class Reader {
+ public:
+  Reader(const json& node, std::string path, std::shared_ptr<std::string> problem)
+      : m_node(node), m_path(std::move(path)), m_problem(std::move(problem)) {
+    if (!m_node.is_object()) report(m_path.empty() ? "answer is not a JSON object" : "is not an object");
+  }
+  static Reader root(const json& node) { return Reader(node, "", std::make_shared<std::string>()); }
+
+  bool ok() const { return m_problem->empty(); }
+  const std::string& problem() const { return *m_problem; }
+
+  void check(bool condition, const std::string& what) {
+    if (!condition) report(what);
+  }
+  void checkField(bool condition, const char* key, const std::string& what) {
+    if (!condition) reportField(key, what);
+  }
+
+  const json* find(const char* key) {
+    if (!ok() || !m_node.is_object()) return nullptr;
+    const auto it = m_node.find(key);
+    return it == m_node.end() ? nullptr : &*it;
+  }
+
+  std::string string(const char* key, std::size_t maxLength = 256, bool allowEmpty = false) {
+    const json* value = find(key);
+    if (value == nullptr) return missing(key), std::string{};
+    if (!value->is_string()) return reportField(key, "expected a string"), std::string{};
+    auto text = value->get<std::string>();
+    if (text.empty() && !allowEmpty) return reportField(key, "must not be empty"), std::string{};
+    if (text.size() > maxLength) return reportField(key, "is too long"), std::string{};
+    return text;
+  }
+  std::string optString(const char* key, std::size_t maxLength = 256) {
+    const json* value = find(key);
+    if (value == nullptr || value->is_null()) return {};
+    return string(key, maxLength, true);
+  }
+  std::int64_t integer(const char* key, std::int64_t min, std::int64_t max) {
+    const json* value = find(key);
+    if (value == nullptr) return missing(key), 0;
+    return integerValue(*value, key, min, max);
+  }
+  std::optional<std::int64_t> optInteger(const char* key, std::int64_t min, std::int64_t max) {
+    const json* value = find(key);
+    if (value == nullptr || value->is_null()) return std::nullopt;
+    return integerValue(*value, key, min, max);
+  }
+  bool boolean(const char* key) {
+    const json* value = find(key);
+    if (value == nullptr) return missing(key), false;
+    if (!value->is_boolean()) return reportField(key, "expected true or false"), false;
+    return value->get<bool>();
+  }
+  Reader object(const char* key) {
+    const json* value = find(key);
+    if (value == nullptr) {
+      missing(key);
+      return Reader(s_empty, sub(key), m_problem);
+    }
+    return Reader(*value, sub(key), m_problem);
+  }
+  // An array of objects; calls `each(reader)` for every element.
+  template <class Each>
+  void array(const char* key, std::size_t maxItems, Each each, bool required = true) {
+    const json* value = find(key);
+    if (value == nullptr) {
+      if (required) missing(key);
+      return;
+    }
+    if (!value->is_array()) return reportField(key, "expected an array");
+    if (value->size() > maxItems) return reportField(key, "has too many items");
+    for (std::size_t i = 0; i < value->size() && ok(); ++i) {
+      Reader item((*value)[i], sub(key) + "[" + std::to_string(i) + "]", m_problem);
+      if (item.ok()) each(item);
+    }
+  }
+
+ private:
+  std::int64_t integerValue(const json& value, const char* key, std::int64_t min, std::int64_t max) {
+    // Money and times are integers; 12.5 or "1250" is a broken answer, not something to round.
+    if (!value.is_number_integer()) return reportField(key, "expected an integer"), 0;
+    if (value.is_number_unsigned() &&
+        value.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxInt)) {
+      return reportField(key, "is out of range"), 0;
+    }
+    const auto number = value.get<std::int64_t>();
+    if (number < min || number > max) {
+      return reportField(key, "is out of range (" + std::to_string(number) + ")"), 0;
+    }
+    return number;
+  }
+  std::string sub(const char* key) const { return m_path.empty() ? key : m_path + "." + key; }
+  void missing(const char* key) { reportField(key, "is missing"); }
+  void reportField(const char* key, const std::string& what) { report(sub(key) + " " + what); }
+  void report(const std::string& what) {
+    if (!m_problem->empty()) return;
+    *m_problem = m_path.empty() || what.starts_with(m_path) ? what : m_path + " " + what;
+  }
+
+  static inline const json s_empty = json::object();
+  const json& m_node;
+  std::string m_path;
+  std::shared_ptr<std::string> m_problem;
+};
+
+Result<json, PayFailure> parse(std::string_view body) {
+  auto doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded()) return fail(bad("answer is not valid JSON"));
+  if (!doc.is_object()) return fail(bad("answer is not a JSON object"));
+  return doc;
+}
+
+OrderState readState(Reader& reader, const char* key) {
+  const std::string text = reader.string(key, 32);
+  if (!reader.ok()) return OrderState::Created;
+  const auto state = orderStateFromString(text);
+  reader.checkField(state.has_value(), key, "is not a known order state (" + text + ")");
+  return state.value_or(OrderState::Created);
+}
+
+std::string readOrderId(Reader& reader, const char* key) {
+  std::string id = reader.string(key, 64);
+  reader.checkField(!reader.ok() || validOrderId(id), key, "is not an order id");
+  return id;
+}
+
+std::string readNumber(Reader& reader, const char* key) {
+  std::string number = reader.string(key, 19);
+  reader.checkField(!reader.ok() || validNumber(number), key, "is not a card or meter number");
+  return number;
+}
+
+Order readOrder(Reader& r) {
+  Order order;
+  order.id = readOrderId(r, "order_id");
+  order.kioskId = r.string("kiosk_id", 64);
+  order.cardNumber = readNumber(r, "card_number");
+  order.meterNumber = readNumber(r, "meter_number");
+  order.origin = r.string("origin", 32);
+  order.originOrderId = r.optString("origin_order_id", 64);
+  order.amount = r.integer("amount", 1, kMaxMoney);
+  Reader split = r.object("split");
+  order.fees = split.integer("fees", 0, kMaxMoney);
+  order.credit = split.integer("credit", 0, kMaxMoney);
+  r.check(!r.ok() || order.fees + order.credit == order.amount,
+          "split.fees + split.credit differ from amount");
+  order.state = readState(r, "state");
+  order.reason = r.optString("reason", 64);
+  order.createdAt = r.integer("created_at", 1, kMaxTime);
+  order.expiresAt = r.integer("expires_at", 1, kMaxTime);
+  order.updatedAt = r.integer("updated_at", 1, kMaxTime);
+  r.check(!r.ok() || order.expiresAt >= order.createdAt, "expires_at is before created_at");
+  if (order.state == OrderState::Created) {
+    order.qrUrl = r.optString("qr_url", 2048);
+  }
+  return order;
+}
+
+bool startsWithHttp(std::string_view url) {
+  return url.starts_with("https://") || url.starts_with("http://");
+}
+
+template <class T, class Read>
+Decoded<T> decodeWith(std::string_view body, Read read) {
+  auto doc = parse(body);
+  if (!doc) return fail(doc.error());
+  Reader reader = Reader::root(*doc);
+  T value = read(reader);
+  if (!reader.ok()) return fail(bad(reader.problem()));
+  return value;
+}
+
+std::optional<std::uint64_t> toUnsigned(std::string_view digits) {
+  if (!validNumber(digits)) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : digits) {
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+}  // namespace
+
+bool validNumber(std::string_view text) {
+  return !text.empty() && text.size() <= 19 &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+bool validOrderId(std::string_view text) {
+  return !text.empty() && text.size() <= 64 &&
+         std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+}
+
+std::pair<std::string, std::string> cloudErrorOf(std::string_view body) {
+  const auto doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return {};
+  const auto error = doc.find("error");
+  if (error == doc.end() || !error->is_object()) return {};
+  std::pair<std::string, std::string> out;
+  if (const auto code = error->find("code"); code != error->end() && code->is_string()) {
+    out.first = code->get<std::string>().substr(0, 64);
+  }
+  if (const auto message = error->find("message"); message != error->end() && message->is_string()) {
+    out.second = message->get<std::string>().substr(0, 512);
+  }
+  return out;
+}
+
+Decoded<Order> decodeOrder(std::string_view body) {
+  return decodeWith<Order>(body, [](Reader& r) { return readOrder(r); });
+}
+
+Decoded<CreatedOrder> decodeCreatedOrder(std::string_view body) {
+  return decodeWith<CreatedOrder>(body, [](Reader& r) {
+    CreatedOrder created;
+    created.order = readOrder(r);
+    // A new order is waiting for its payment: without a URL there is nothing to show.
+    if (r.ok() && created.order.state == OrderState::Created) {
+      r.checkField(startsWithHttp(created.order.qrUrl), "qr_url", "is missing or not an http(s) URL");
+    }
+    r.array("fee_items", 64, [&](Reader& item) {
+      FeeItem fee;
+      fee.feeId = item.string("fee_id", 64);
+      fee.item = item.string("item", 32);
+      fee.amount = item.integer("amount", 1, kMaxMoney);
+      created.feeItems.push_back(std::move(fee));
+    }, false);
+    return created;
+  });
+}
+
+Decoded<CardSummary> decodeCardSummary(std::string_view body) {
+  return decodeWith<CardSummary>(body, [](Reader& r) {
+    CardSummary summary;
+    Reader cardInfo = r.object("card");
+    summary.cardNumber = readNumber(cardInfo, "number");
+    summary.kind = cardInfo.string("kind", 16);
+    summary.status = cardInfo.string("status", 16);
+    cardInfo.checkField(!cardInfo.ok() || summary.kind == "resident" || summary.kind == "staff",
+                        "kind", "is neither resident nor staff");
+    if (!r.ok() || summary.kind != "resident") return summary;
+    Reader account = r.object("account");
+    summary.accountId = account.string("id", 64);
+    summary.resident = account.string("resident", 128, true);
+    summary.building = account.string("building", 64, true);
+    summary.room = account.string("room", 64, true);
+    summary.household = account.string("household", 64, true);
+    summary.feePolicy = account.string("fee_policy", 32);
+    Reader meter = r.object("meter");
+    summary.meterNumber = readNumber(meter, "number");
+    summary.utility = meter.string("utility", 16);
+    meter.checkField(!meter.ok() || card::utilityFromString(summary.utility).has_value(), "utility",
+                     "is neither electricity nor water");
+    summary.tariffId = meter.string("tariff_id", 64, true);
+    summary.keyVersion = meter.integer("key_version", 1, 255);
+    if (meter.find("last_reading") != nullptr) {
+      Reader reading = meter.object("last_reading");
+      LastReading last;
+      last.at = reading.integer("at", 0, kMaxTime);
+      last.remaining = reading.integer("remaining", -kMaxMoney, kMaxMoney);
+      last.consumption = reading.integer("consumption", 0, kMaxInt);
+      last.flags = reading.integer("flags", 0, 255);
+      last.lastSequence = reading.integer("last_sequence", 0, 0xFFFFFFFF);
+      summary.lastReading = last;
+    }
+    r.array("fees", 256, [&](Reader& item) {
+      FeeOwed fee;
+      fee.id = item.string("id", 64);
+      fee.item = item.string("item", 32);
+      fee.description = item.string("description", 256, true);
+      fee.owed = item.integer("owed", 0, kMaxMoney);
+      summary.fees.push_back(std::move(fee));
+    });
+    summary.feesTotal = r.integer("fees_total", 0, kMaxMoney);
+    std::int64_t sum = 0;
+    for (const auto& fee : summary.fees) sum += fee.owed;
+    r.check(!r.ok() || sum == summary.feesTotal, "fees_total differs from the sum of fees");
+    r.array("pending", 64, [&](Reader& item) {
+      PendingCredit pending;
+      pending.orderId = readOrderId(item, "order_id");
+      pending.credit = item.integer("credit", 1, kMaxMoney);
+      pending.state = readState(item, "state");
+      item.checkField(!item.ok() || awaitsDelivery(pending.state), "state",
+                      "is not a state awaiting delivery");
+      summary.pending.push_back(std::move(pending));
+    });
+    r.array("recent", 64, [&](Reader& item) {
+      RecentOrder recent;
+      recent.orderId = readOrderId(item, "order_id");
+      recent.amount = item.integer("amount", 1, kMaxMoney);
+      recent.credit = item.integer("credit", 0, kMaxMoney);
+      recent.state = readState(item, "state");
+      recent.at = item.integer("at", 1, kMaxTime);
+      summary.recent.push_back(std::move(recent));
+    });
+    return summary;
+  });
+}
+
+Decoded<ScriptReply> decodeScriptReply(std::string_view body) {
+  auto doc = parse(body);
+  if (!doc) return fail(doc.error());
+  Reader r = Reader::root(*doc);
+  ScriptReply reply;
+  reply.issued.orderId = readOrderId(r, "order_id");
+  const std::string state = r.string("state", 32);
+  r.checkField(!r.ok() || state == "TOKEN_ISSUED", "state", "is not TOKEN_ISSUED");
+  Reader token = r.object("token");
+  const std::string meter = readNumber(token, "meter_number");
+  const std::int64_t sequence = token.integer("sequence", 1, 0xFFFFFFFF);
+  const std::int64_t amount = token.integer("amount", 1, 0xFFFFFFFF);
+  const std::int64_t keyVersion = token.integer("key_version", 1, 255);
+  const std::int64_t issuedAt = token.integer("issued_at", 1, 0xFFFFFFFF);
+  const std::string hex = token.string("hex", 64);
+  const json* script = r.find("script");
+  r.check(!r.ok() || (script != nullptr && script->is_object()), "script is missing or not an object");
+  if (!r.ok()) return fail(bad(r.problem()));
+
+  const auto bytes = card::fromHex(hex);
+  if (!bytes || bytes->size() != card::profile::kTokenSize) {
+    return fail(bad("token.hex is not a 32-byte CREDIT record"));
+  }
+  auto decoded = card::decodeToken(*bytes);
+  if (!decoded) return fail(bad("token.hex is not a valid credit token"));
+  const auto meterNumber = toUnsigned(meter);
+  // The fields beside the record must say the same as the record itself.
+  if (!meterNumber || decoded->meterNumber != *meterNumber ||
+      decoded->sequence != static_cast<std::uint32_t>(sequence) ||
+      decoded->amount != static_cast<std::uint32_t>(amount) ||
+      decoded->keyVersion != static_cast<std::uint8_t>(keyVersion) ||
+      decoded->issuedAt != static_cast<std::uint32_t>(issuedAt)) {
+    return fail(bad("token fields differ from the token record"));
+  }
+  auto steps = card::writeScriptFromJson(script->dump());
+  if (!steps) return fail(bad("script is not a valid write script"));
+  reply.issued.token = *decoded;
+  reply.issued.hex = card::toHex(*bytes);
+  reply.script = std::move(*steps);
+  return reply;
+}
+
+Result<void, PayFailure> checkScript(const ScriptReply& reply, const ScriptExpectation& expect) {
+  const card::CreditToken& token = reply.issued.token;
+  if (reply.issued.orderId != expect.orderId) {
+    return fail(bad("script is for order " + reply.issued.orderId + ", not " + expect.orderId));
+  }
+  if (token.meterNumber != expect.meterNumber) {
+    return fail(bad("token is for meter " + std::to_string(token.meterNumber) +
+                    ", the card's meter is " + std::to_string(expect.meterNumber)));
+  }
+  if (token.utility != expect.utility) return fail(bad("token is for another utility"));
+  if (expect.credit && static_cast<std::int64_t>(token.amount) != *expect.credit) {
+    return fail(bad("token amount " + std::to_string(token.amount) + " differs from the credit " +
+                    std::to_string(*expect.credit) + " of the order"));
+  }
+  if (expect.tokenHex && *expect.tokenHex != reply.issued.hex) {
+    return fail(bad("cloud sent another token than the one recorded for this order"));
+  }
+
+  const card::Bytes record = card::encodeToken(token);
+  const auto& steps = reply.script.steps;
+  if (steps.size() != 2) return fail(bad("script must have exactly two steps"));
+  auto update = card::parseApdu(steps[0].apdu);
+  const std::uint8_t creditP2 =
+      static_cast<std::uint8_t>((unsigned{card::profile::kSfiCredit} << 3U) | 0x04U);
+  if (!update || update->cla != card::profile::kClaSm ||
+      update->ins != card::profile::kInsUpdateRecord ||
+      update->p1 != card::creditRecordFor(token.sequence) || update->p2 != creditP2 ||
+      update->le.has_value() ||
+      update->data.size() != card::profile::kTokenSize + card::profile::kSmMacSize ||
+      !std::equal(record.begin(), record.end(), update->data.begin()) ||
+      steps[0].expectSw != card::sw::kOk || steps[0].expectRecord.has_value()) {
+    return fail(bad("script's first step is not the secure UPDATE RECORD of this token"));
+  }
+  if (steps[1].apdu != card::commands::readAllRecords(card::profile::kSfiCredit) ||
+      steps[1].expectSw != card::sw::kOk || steps[1].expectRecord != record) {
+    return fail(bad("script's second step is not the read-back of this token"));
+  }
+  return {};
+}
+
+Decoded<JournalAck> decodeJournalAck(std::string_view body) {
+  return decodeWith<JournalAck>(body, [](Reader& r) {
+    JournalAck ack;
+    ack.accepted = r.integer("accepted", 0, 100000);
+    ack.duplicates = r.integer("duplicates", 0, 100000);
+    ack.lastSeq = r.integer("last_seq", 0, kMaxInt);
+    return ack;
+  });
+}
+
+Decoded<ReadingAck> decodeReadingAck(std::string_view body) {
+  return decodeWith<ReadingAck>(body, [](Reader& r) {
+    ReadingAck ack;
+    ack.stored = r.boolean("stored");
+    ack.tokensLoaded = r.integer("tokens_loaded", 0, 100000);
+    return ack;
+  });
+}
+
+Decoded<KioskConfig> decodeKioskConfig(std::string_view body) {
+  return decodeWith<KioskConfig>(body, [](Reader& r) {
+    KioskConfig config;
+    Reader kiosk = r.object("kiosk");
+    config.kioskId = kiosk.string("id", 64);
+    config.location = kiosk.string("location", 256, true);
+    config.building = kiosk.string("building", 64, true);
+    Reader limits = r.object("limits");
+    config.minAmount = limits.integer("min_amount", 1, kMaxMoney);
+    config.maxAmount = limits.integer("max_amount", 1, kMaxMoney);
+    r.check(!r.ok() || config.minAmount <= config.maxAmount, "limits.min_amount exceeds max_amount");
+    r.array("tariffs", 256, [&](Reader& item) {
+      Tariff tariff;
+      tariff.id = item.string("id", 64);
+      tariff.name = item.string("name", 128, true);
+      tariff.utility = item.string("utility", 16);
+      Reader spec = item.object("spec");
+      tariff.kind = spec.string("kind", 32);
+      const json* raw = item.find("spec");
+      if (item.ok() && raw != nullptr) {
+        // The representative rate, as the meter's PARAMS carry it: single rate, first tier,
+        // or the flat band.
+        if (tariff.kind == "single") {
+          tariff.pricePerUnit = spec.integer("rate", 1, kMaxMoney);
+        } else if (tariff.kind == "tiered") {
+          bool first = true;
+          spec.array("tiers", 16, [&](Reader& tier) {
+            const auto rate = tier.integer("rate", 1, kMaxMoney);
+            if (first) tariff.pricePerUnit = rate;
+            first = false;
+          });
+          spec.check(!spec.ok() || !first, "tiers is empty");
+        } else if (tariff.kind == "time_of_use") {
+          std::int64_t flat = 0;
+          std::int64_t any = 0;
+          spec.array("bands", 16, [&](Reader& band) {
+            const auto rate = band.integer("rate", 1, kMaxMoney);
+            if (band.string("name", 32) == "flat") flat = rate;
+            if (any == 0) any = rate;
+          });
+          spec.check(!spec.ok() || any != 0, "bands is empty");
+          tariff.pricePerUnit = flat != 0 ? flat : any;
+        } else {
+          spec.checkField(false, "kind", "is not a known tariff kind (" + tariff.kind + ")");
+        }
+      }
+      config.tariffs.push_back(std::move(tariff));
+    });
+    r.array("blocked_cards", 100000, [&](Reader& item) {
+      BlockedCard card;
+      card.number = readNumber(item, "number");
+      card.status = item.string("status", 16);
+      config.blockedCards.push_back(std::move(card));
+    });
+    r.array("staff", 1000, [&](Reader& item) {
+      StaffMember member;
+      member.id = item.string("id", 64);
+      member.name = item.string("name", 128, true);
+      Reader pin = item.object("pin");
+      member.pinAlgorithm = pin.string("algorithm", 64);
+      member.pinSalt = pin.string("salt", 128);
+      member.pinHash = pin.string("hash", 256);
+      member.pinIterations = pin.integer("iterations", 1, 10'000'000);
+      const std::string cardNumber = item.optString("card_number", 19);
+      if (!cardNumber.empty()) member.cardNumber = cardNumber;
+      config.staff.push_back(std::move(member));
+    });
+    return config;
+  });
+}
+
+}  // namespace kiosk::payments

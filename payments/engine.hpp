@@ -1,0 +1,175 @@
+#pragma once
+// The kiosk's transaction engine: reads and authenticates cards, looks up accounts, takes a
+// top-up from order to payment to the token verified on the card and confirmed to the cloud,
+// writes paid credit that was waiting for the card, and keeps the journal, the outbox and the
+// kiosk config in step with the cloud. Commands return at once and run on worker threads;
+// results come back as Notices through the sink. After a crash start() resumes every
+// unfinished transaction from the journal.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "payments/card_port.hpp"
+#include "payments/cloud_client.hpp"
+#include "payments/journal.hpp"
+#include "payments/notice.hpp"
+#include "payments/worker.hpp"
+#include "platform/clock.hpp"
+
+namespace kiosk::payments {
+
+struct EngineOptions {
+  std::chrono::seconds longPoll{20};        // each wait for the payment
+  std::chrono::seconds paymentGrace{20};    // past the order's expiry, keep asking this long
+  std::chrono::milliseconds retryInitial{200};
+  std::chrono::milliseconds retryMax{4000};
+  std::chrono::seconds writeWindow{20};     // retrying the cloud while the card waits in the reader
+  int createAttempts = 3;                   // creating an order when the network stumbles
+  std::chrono::milliseconds syncInterval{5000};
+  std::chrono::seconds configInterval{300};
+  std::chrono::seconds recheckInterval{30};  // asking about paid orders whose card is away
+  std::size_t batchSize = 100;
+  std::vector<std::int64_t> presets{2000, 5000, 10000, 20000};
+};
+
+// Where the time between "paid" and "token verified on the card" went, for the benchmark.
+struct WriteTiming {
+  std::chrono::nanoseconds total{0};  // from the long poll answering PAID to the read-back
+  std::chrono::nanoseconds cloud{0};  // of which waiting for the cloud
+  std::chrono::nanoseconds card{0};   // of which APDU exchanges
+};
+
+struct EngineStatus {
+  bool online = false;          // the last call to the cloud got an answer
+  bool journalOk = true;
+  std::int64_t outboxPending = 0;
+  std::size_t openTransactions = 0;
+  bool configLoaded = false;
+};
+
+class Engine {
+ public:
+  using Sink = std::function<void(const Notice&)>;
+
+  Engine(Journal& journal, CloudClient& cloud, CardPort& card, const platform::Clock& clock,
+         EngineOptions options, Sink sink);
+  ~Engine();  // stop()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads the config kept for offline use, resumes unfinished transactions, starts syncing.
+  void start();
+  void stop();
+
+  // ---- commands (the flow's)
+  void readCard();
+  void lookupAccount(const std::string& cardNumber);
+  void createOrder(const std::string& cardNumber, std::int64_t amount);
+  void cancelOrder(const std::string& orderId);
+  // Delivers the order's credit to the card in the reader, then any other paid credit waiting
+  // for the same card. After a tear: confirms when the token is on the card, else rewrites.
+  void writeToken(const std::string& orderId, const std::string& cardNumber);
+
+  // ---- the reader
+  void cardInserted();
+  void cardRemoved();
+
+  // ---- staff and support
+  void staffAction(const std::string& action, const std::string& detailJson);
+  void syncNow();
+  // Runs one sync cycle now (outbox, config, unfinished transactions) and waits for it.
+  bool syncAndWait(std::chrono::milliseconds timeout);
+  // Waits until the card, order and cloud workers are idle (a payment wait included);
+  // false on timeout.
+  bool waitIdle(std::chrono::milliseconds timeout);
+  EngineStatus status();
+  std::optional<WriteTiming> lastWriteTiming() const;
+  std::optional<KioskConfig> config() const;
+
+ private:
+  struct Waiting;
+  enum class Delivered { Yes, Pulled, Failed };
+  struct DeliverResult {
+    Delivered outcome = Delivered::Failed;
+    notice::Delivery delivery;
+    std::string detail;
+  };
+
+  void post(const Notice& notice);
+  std::int64_t now() const { return m_clock.unixSeconds(); }
+  bool journalOk(const JournalError& error, const char* what);
+  void event(const std::string& type, const std::string& data);
+  void noteCloud(bool reached);
+
+  void doReadCard();
+  void doLookup(const std::string& cardNumber);
+  void doCreateOrder(const std::string& cardNumber, std::int64_t amount);
+  void waitForPayment(TxRecord tx, Order order, std::shared_ptr<Waiting> waiting);
+  // Ends the wait: records the order's final or paid state and tells the flow.
+  bool settle(TxRecord& tx, const Order& order, bool notify);
+  void doCancelDetached(const std::string& orderId);
+  void doWrite(const std::string& orderId, const std::string& cardNumber);
+  DeliverResult deliver(const std::string& orderId, const CardFacts& facts,
+                        std::uint64_t generation, std::int64_t knownCredit);
+  Result<void, PayFailure> confirm(TxRecord& tx, const std::string& cardNumber,
+                                   std::uint32_t sequence);
+
+  void syncLoop();
+  bool uploadOutbox();
+  void refreshConfig(bool force);
+  void resolveUnfinished(bool everything);
+  void resolve(TxRecord tx, bool recheckPaid);
+
+  AccountInfo accountFrom(const CardFacts& facts, const CardSummary* summary) const;
+  bool cardChanged(std::uint64_t generation) const;
+  bool sleepFor(std::chrono::milliseconds delay, std::uint64_t generation);
+  void activate(std::int64_t txId);
+  void deactivate(std::int64_t txId);
+  bool isActive(std::int64_t txId) const;
+
+  Journal& m_journal;
+  CloudClient& m_cloud;
+  CardPort& m_card;
+  const platform::Clock& m_clock;
+  EngineOptions m_options;
+  Sink m_sink;
+
+  mutable std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::optional<CardFacts> m_facts;          // the authenticated card in the reader
+  std::uint64_t m_generation = 0;            // counts insertions and removals
+  std::map<std::string, std::int64_t> m_pendingCredit;  // cloud's pending list for the card
+  std::optional<KioskConfig> m_config;
+  std::string m_configEtag;
+  std::chrono::steady_clock::time_point m_configAt{};
+  std::chrono::steady_clock::time_point m_recheckAt{};
+  bool m_online = false;
+  bool m_journalOk = true;
+  std::set<std::int64_t> m_active;
+  std::shared_ptr<Waiting> m_waiting;
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::chrono::nanoseconds>>
+      m_paidSeen;  // order -> when PAID was seen, transport time then
+  std::optional<WriteTiming> m_lastTiming;
+  bool m_syncWake = false;
+  std::uint64_t m_syncCycles = 0;
+  bool m_stopping = false;
+  bool m_started = false;
+
+  std::atomic<std::int64_t> m_cardNanos{0};
+  SerialWorker m_cardWorker{"card"};
+  SerialWorker m_orderWorker{"order"};
+  SerialWorker m_cloudWorker{"cloud"};
+  SerialWorker m_syncWorker{"sync"};
+};
+
+}  // namespace kiosk::payments

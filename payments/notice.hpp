@@ -1,0 +1,88 @@
+#pragma once
+// What the engine reports, in its own terms: the kiosk turns these into the flow's events.
+// Delivered on the engine's worker threads through the sink given at construction.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "card/profile.hpp"
+#include "payments/api.hpp"
+
+namespace kiosk::payments {
+
+enum class CardProblem { Unreadable, Foreign, NotAuthentic, Blocked, Full };
+
+// The account as the kiosk shows it: the card's own data (balance as the meter last wrote it)
+// joined with the cloud's (when online) and the last downloaded config.
+struct AccountInfo {
+  std::string cardNumber;
+  std::string meterNumber;
+  card::Utility utility = card::Utility::Electricity;
+  std::string holder;    // masked by the cloud
+  std::string building;
+  std::string room;
+  std::int64_t balance = 0;      // minor units, from the card's RETURN file
+  std::int64_t balanceTime = 0;  // when the meter wrote it; 0: never
+  int alarmLevel = 0;            // 0 none .. 3
+  bool cutOff = false;
+  std::vector<RecentOrder> recent;
+  std::vector<FeeOwed> fees;
+  std::int64_t feesTotal = 0;
+  std::string feePolicy;
+  int pendingCredits = 0;
+  std::int64_t minAmount = 0;  // 0 when no config was ever downloaded
+  std::int64_t maxAmount = 0;
+  std::int64_t pricePerUnit = 0;
+  std::vector<std::int64_t> presets;
+};
+
+namespace notice {
+struct CardRead { std::string cardNumber; };
+struct CardRefused { CardProblem problem; std::string detail; };
+struct AccountReady { AccountInfo account; bool offline = false; };
+// Paid credit waits for this card: the kiosk writes it before anything else.
+struct PendingCredit { std::string orderId; };
+struct OrderOpened {
+  std::string orderId;
+  std::string qrUrl;
+  std::int64_t amount = 0;
+  std::int64_t credit = 0;
+  std::int64_t fees = 0;
+  int secondsLeft = 0;
+};
+struct OrderRefused { bool network = false; std::string detail; };
+struct OrderPaid { std::string orderId; };
+struct OrderDeclined { std::string orderId; };
+struct OrderExpired { std::string orderId; };
+struct OrderCancelled { std::string orderId; };
+struct WriteStep { int step = 0; int steps = 3; };
+struct Delivery {
+  std::string orderId;
+  std::int64_t credit = 0;
+  std::int64_t fees = 0;
+  std::uint32_t sequence = 0;  // the token's; 0 when only fees were paid
+};
+struct WriteDone {
+  card::Utility utility = card::Utility::Electricity;
+  std::string cardNumber;
+  std::string meterNumber;
+  std::vector<Delivery> deliveries;
+  std::int64_t at = 0;
+};
+struct WriteFailed { std::string detail; };
+struct ServiceFault { std::string reasonKey; };  // "oos.disk"
+struct ServiceRestored {};
+}  // namespace notice
+
+using Notice = std::variant<notice::CardRead, notice::CardRefused, notice::AccountReady,
+                            notice::PendingCredit, notice::OrderOpened, notice::OrderRefused,
+                            notice::OrderPaid, notice::OrderDeclined, notice::OrderExpired,
+                            notice::OrderCancelled, notice::WriteStep, notice::WriteDone,
+                            notice::WriteFailed, notice::ServiceFault, notice::ServiceRestored>;
+
+// "order paid ord_..." for logs and the headless driver's trace.
+std::string describe(const Notice& notice);
+
+}  // namespace kiosk::payments

@@ -1,0 +1,254 @@
+// The kiosk in this process against a real kiosk-cloud and a virtual card on real pcscd:
+// top-up, decline, expiry, cancel, late payment, pending credit at the next insertion, blocked
+// cards, offline reading, and the card pulled at every APDU of the write.
+
+#include <gtest/gtest.h>
+
+#include "kiosk_fixture.hpp"
+
+namespace kiosk::e2e {
+namespace {
+
+TEST_F(KioskE2e, TopUpWritesOneTokenAndTheCloudConfirmsIt) {
+  start();
+  insertAndWaitAccount();
+  const std::string order = orderOf(20);
+  ASSERT_FALSE(order.empty());
+  harness->pay(order);
+  ASSERT_TRUE(kiosk->waitScreen("done", 20s)) << "screen " << kiosk->screen();
+  const auto* done = std::get_if<app::screen::Done>(&kiosk->state().screen);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->view.creditMinor, 2000);
+
+  const auto onCard = tokens();
+  ASSERT_EQ(onCard.size(), 1U);
+  EXPECT_EQ(onCard[0].amount, 2000U);
+  EXPECT_EQ(harness->orderState(order), "DELIVERED");
+  auto tx = kiosk->journal().byOrder(order);
+  ASSERT_TRUE(tx && tx->has_value());
+  EXPECT_EQ((*tx)->outcome, payments::Outcome::Delivered);
+  auto steps = kiosk->journal().steps((*tx)->id);
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(*steps, (std::vector<std::string>{"order_requested", "order_created", "qr_shown", "paid",
+                                              "script_fetched", "apdu_sent", "read_back",
+                                              "confirmed"}));
+  expectBooks();
+  // Every event reached the cloud, in order.
+  EXPECT_EQ(kiosk->engine().status().outboxPending, 0);
+}
+
+TEST_F(KioskE2e, DeclinedPaymentWritesNothing) {
+  start();
+  insertAndWaitAccount();
+  const std::string order = orderOf(30);
+  harness->pay(order, "decline");
+  ASSERT_TRUE(kiosk->waitScreen("error:declined", 15s)) << "screen " << kiosk->screen();
+  EXPECT_TRUE(tokens().empty());
+  EXPECT_EQ(harness->orderState(order), "CANCELED");
+  auto tx = kiosk->journal().byOrder(order);
+  ASSERT_TRUE(tx && tx->has_value());
+  EXPECT_EQ((*tx)->outcome, payments::Outcome::Declined);
+  // Retry goes back to the amount screen for another try.
+  kiosk->press(Kind::Retry);
+  EXPECT_EQ(kiosk->screen(), "amount");
+  expectBooks();
+}
+
+TEST_F(KioskE2e, CancelOnThePayScreenCancelsTheOrder) {
+  start();
+  insertAndWaitAccount();
+  const std::string order = orderOf(40);
+  kiosk->press(Kind::Cancel);
+  ASSERT_TRUE(kiosk->waitScreen("amount", 15s)) << "screen " << kiosk->screen();
+  EXPECT_EQ(harness->orderState(order), "CANCELED");
+  auto tx = kiosk->journal().byOrder(order);
+  ASSERT_TRUE(tx && tx->has_value());
+  EXPECT_EQ((*tx)->outcome, payments::Outcome::Cancelled);
+  EXPECT_TRUE(tokens().empty());
+  expectBooks();
+}
+
+TEST_F(KioskE2e, APaymentAfterCancelBecomesCreditWrittenAtTheNextInsertion) {
+  start();
+  insertAndWaitAccount();
+  const std::string order = orderOf(25);
+  kiosk->press(Kind::Cancel);
+  ASSERT_TRUE(kiosk->waitScreen("amount", 15s));
+  pullAndWait();
+  // The resident's phone pays anyway: the money becomes credit pending on the account.
+  harness->pay(order);
+  slot->insert();
+  ASSERT_TRUE(kiosk->waitScreen("done", 20s)) << "screen " << kiosk->screen();
+  const auto* done = std::get_if<app::screen::Done>(&kiosk->state().screen);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->view.creditMinor, 2500);
+  const auto onCard = tokens();
+  ASSERT_EQ(onCard.size(), 1U);
+  EXPECT_EQ(onCard[0].amount, 2500U);
+  EXPECT_EQ(harness->orderState(order), "CANCELED");
+  expectBooks();
+}
+
+class ShortOrders : public KioskE2e {
+ protected:
+  Harness::Options options() override { return {.orderTtlSeconds = 3, .proxy = true}; }
+};
+
+TEST_F(ShortOrders, AnUnpaidOrderExpires) {
+  start();
+  insertAndWaitAccount();
+  const std::string order = orderOf(10);
+  ASSERT_TRUE(kiosk->waitScreen("error:expired", 20s)) << "screen " << kiosk->screen();
+  EXPECT_EQ(harness->orderState(order), "EXPIRED");
+  EXPECT_TRUE(tokens().empty());
+  expectBooks();
+}
+
+TEST_F(KioskE2e, CreditWhoseCardDidNotComeBackIsWrittenAtTheNextInsertion) {
+  app::FlowConfig flow;
+  flow.reinsert = 1500;  // the resident walks away instead of reinserting
+  start(kWaterCard, flow);
+  insertAndWaitAccount();
+  const std::string order = orderOf(15);
+  slot->tearAhead(0, card::VpcdLink::TearPoint::BeforeProcess);  // gone before the write
+  harness->pay(order);
+  ASSERT_TRUE(kiosk->waitScreen("reinsert", 15s)) << "screen " << kiosk->screen();
+  ASSERT_TRUE(kiosk->waitScreen("error:write_failed", 10s)) << "screen " << kiosk->screen();
+  EXPECT_TRUE(tokens().empty());
+  EXPECT_EQ(harness->orderState(order), "PAID");  // pending on the account
+  kiosk->press(Kind::Finish);
+  ASSERT_EQ(kiosk->screen(), "attract");
+  slot->insert();
+  ASSERT_TRUE(kiosk->waitScreen("done", 20s)) << "screen " << kiosk->screen();
+  ASSERT_EQ(tokens().size(), 1U);
+  EXPECT_EQ(harness->orderState(order), "DELIVERED");
+  expectBooks();
+}
+
+TEST_F(KioskE2e, ABlockedCardIsRefused) {
+  start();
+  auto blocked = cloud::test::AdminClient(harness->cloud().port())
+                     .post(std::string("/v1/admin/cards/") + kWaterCard + "/status", {{"status", "BLOCKED"}});
+  ASSERT_EQ(blocked.status, 200) << blocked.text;
+  slot->insert();
+  ASSERT_TRUE(kiosk->waitScreen("error:blocked", 15s)) << "screen " << kiosk->screen();
+  EXPECT_TRUE(tokens().empty());
+}
+
+TEST_F(KioskE2e, ABlockedCardIsRefusedOfflineFromTheLastConfig) {
+  auto blocked = cloud::test::AdminClient(harness->cloud().port())
+                     .post(std::string("/v1/admin/cards/") + kWaterCard + "/status", {{"status", "BLOCKED"}});
+  ASSERT_EQ(blocked.status, 200) << blocked.text;
+  start();
+  ASSERT_TRUE(kiosk->engine().syncAndWait(15s));
+  ASSERT_TRUE(kiosk->engine().config().has_value());
+  EXPECT_TRUE(kiosk->engine().config()->blocked(kWaterCard));
+  // The kiosk restarts with the network down: the kept config still refuses the card.
+  kiosk.reset();
+  harness->proxy().setDown(true);
+  kiosk = harness->kiosk();
+  slot->insert();
+  ASSERT_TRUE(kiosk->waitScreen("error:blocked", 15s)) << "screen " << kiosk->screen();
+}
+
+TEST_F(KioskE2e, OfflineTheCardStillReadsAndPaymentsAreRefusedUntilTheNetworkReturns) {
+  start();
+  ASSERT_TRUE(kiosk->engine().syncAndWait(15s));  // config kept for offline use
+  harness->proxy().setDown(true);
+  slot->insert();
+  ASSERT_TRUE(kiosk->waitScreen("account", 15s)) << "screen " << kiosk->screen();
+  const auto* account = std::get_if<app::screen::Account>(&kiosk->state().screen);
+  ASSERT_NE(account, nullptr);
+  EXPECT_FALSE(account->paymentsAvailable);
+  EXPECT_EQ(account->account.cardNumber, kWaterCard);
+  EXPECT_EQ(account->amount.maxMinor, 50000);  // limits from the kept config
+  kiosk->press(Kind::TopUp);
+  EXPECT_EQ(kiosk->screen(), "error:network");
+  pullAndWait();
+  // The network comes back: the next insertion is online again, and the events recorded
+  // meanwhile reach the cloud.
+  harness->proxy().setDown(false);
+  insertAndWaitAccount();
+  account = std::get_if<app::screen::Account>(&kiosk->state().screen);
+  ASSERT_NE(account, nullptr);
+  EXPECT_TRUE(account->paymentsAvailable);
+  const std::string order = orderOf(20);
+  harness->pay(order);
+  ASSERT_TRUE(kiosk->waitScreen("done", 20s)) << "screen " << kiosk->screen();
+  expectBooks();
+  EXPECT_EQ(kiosk->engine().status().outboxPending, 0);
+}
+
+// The card leaves at each APDU of the write (GET CHALLENGE, UPDATE RECORD, READ RECORD),
+// before the card sees it or after it acted on it; the same card comes back.
+class PulledMidWrite
+    : public KioskE2e,
+      public ::testing::WithParamInterface<std::tuple<int, card::VpcdLink::TearPoint>> {};
+
+TEST_P(PulledMidWrite, TheSameCardGetsExactlyOneToken) {
+  const auto [apdu, point] = GetParam();
+  start();
+  insertAndWaitAccount();
+  const std::string order = orderOf(35);
+  slot->tearAhead(static_cast<std::uint64_t>(apdu), point);
+  harness->pay(order);
+  ASSERT_TRUE(kiosk->pumpUntil([&](const app::FlowState&) { return slot->torn(); }, 15s))
+      << "the write never reached APDU " << apdu << "; screen " << kiosk->screen();
+  ASSERT_TRUE(kiosk->waitScreen("reinsert", 15s)) << "screen " << kiosk->screen();
+  slot->insert();
+  ASSERT_TRUE(kiosk->waitScreen("done", 20s)) << "screen " << kiosk->screen();
+  const auto onCard = tokens();
+  ASSERT_EQ(onCard.size(), 1U);
+  EXPECT_EQ(onCard[0].amount, 3500U);
+  EXPECT_EQ(harness->orderState(order), "DELIVERED");
+  // Once the UPDATE reached the card the token is found there and only confirmed; before
+  // that, the same token is written again under a fresh challenge.
+  auto tx = kiosk->journal().byOrder(order);
+  ASSERT_TRUE(tx && tx->has_value());
+  auto steps = kiosk->journal().steps((*tx)->id);
+  ASSERT_TRUE(steps);
+  const auto fetched = std::count(steps->begin(), steps->end(), "script_fetched");
+  const bool updateLanded = apdu == 2 || (apdu == 1 && point == card::VpcdLink::TearPoint::AfterProcess);
+  EXPECT_EQ(fetched, updateLanded || apdu == 0 ? 1 : 2);
+  expectBooks();
+}
+
+std::string tearName(const ::testing::TestParamInfo<PulledMidWrite::ParamType>& info) {
+  static const char* const kApdus[] = {"GetChallenge", "UpdateRecord", "ReadBack"};
+  const bool before = std::get<1>(info.param) == card::VpcdLink::TearPoint::BeforeProcess;
+  return std::string(kApdus[std::get<0>(info.param)]) + (before ? "Before" : "After");
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryApdu, PulledMidWrite,
+                         ::testing::Combine(::testing::Values(0, 1, 2),
+                                            ::testing::Values(card::VpcdLink::TearPoint::BeforeProcess,
+                                                              card::VpcdLink::TearPoint::AfterProcess)),
+                         tearName);
+
+TEST_F(KioskE2e, ADifferentCardIsRefusedWhileTheTornOneIsAwaited) {
+  start();
+  insertAndWaitAccount();
+  const std::string order = orderOf(12);
+  slot->tearAhead(1, card::VpcdLink::TearPoint::BeforeProcess);
+  harness->pay(order);
+  ASSERT_TRUE(kiosk->waitScreen("reinsert", 15s)) << "screen " << kiosk->screen();
+  // Another resident's card: refused, nothing written to it, still waiting for the first.
+  CardSlot other(harness->pcscd(), harness->issue(kFeesCard));
+  slot->pull();
+  other.insert();
+  ASSERT_TRUE(kiosk->pumpUntil(
+      [](const app::FlowState& state) {
+        const auto* reinsert = std::get_if<app::screen::Reinsert>(&state.screen);
+        return reinsert != nullptr && reinsert->view.wrongCard;
+      },
+      15s));
+  other.pull();
+  EXPECT_TRUE(tokensOn(other.image()).empty());
+  slot->insert();
+  ASSERT_TRUE(kiosk->waitScreen("done", 20s)) << "screen " << kiosk->screen();
+  EXPECT_EQ(tokens().size(), 1U);
+  expectBooks();
+}
+
+}  // namespace
+}  // namespace kiosk::e2e
