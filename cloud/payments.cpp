@@ -43,9 +43,13 @@ SimulatedProvider::SimulatedProvider(std::string publicBaseUrl, std::string webh
       m_webhookUrl(std::move(webhookUrl)),
       m_secret(std::move(secret)) {}
 
+SimulatedProvider::~SimulatedProvider() = default;
+
 void SimulatedProvider::setUrls(std::string publicBaseUrl, std::string webhookUrl) {
   m_publicBaseUrl = std::move(publicBaseUrl);
   m_webhookUrl = std::move(webhookUrl);
+  std::lock_guard lock(m_poolMutex);
+  m_pool.clear();
 }
 
 CloudResult<std::string> SimulatedProvider::paymentUrl(const Order& order) {
@@ -74,13 +78,19 @@ CloudResult<bool> SimulatedProvider::deliver(const WebhookRequest& request) cons
   if (scheme == std::string::npos || pathStart == std::string::npos) {
     return failWith(CloudError::Internal, "bad webhook URL " + m_webhookUrl);
   }
-  // One kept-alive connection per worker thread, as a provider's notifier would pool them.
-  thread_local std::unique_ptr<httplib::Client> client;
-  thread_local std::string clientBase;
+  // A small pool of kept-alive connections, as a provider's notifier keeps them: a
+  // connection per worker thread would leave many idle ones holding the server's threads.
   const std::string base = m_webhookUrl.substr(0, pathStart);
-  if (!client || clientBase != base) {
+  std::unique_ptr<httplib::Client> client;
+  {
+    std::lock_guard lock(m_poolMutex);
+    if (!m_pool.empty()) {
+      client = std::move(m_pool.back());
+      m_pool.pop_back();
+    }
+  }
+  if (!client) {
     client = std::make_unique<httplib::Client>(base);
-    clientBase = base;
     client->enable_server_certificate_verification(false);
     client->set_connection_timeout(5);
     client->set_read_timeout(10);
@@ -97,6 +107,10 @@ CloudResult<bool> SimulatedProvider::deliver(const WebhookRequest& request) cons
     client->stop();
     response = client->Post(m_webhookUrl.substr(pathStart).c_str(), headers, request.body,
                             "application/json");
+  }
+  if (response) {
+    std::lock_guard lock(m_poolMutex);
+    if (m_pool.size() < 16) m_pool.push_back(std::move(client));
   }
   if (!response) {
     return failWith(CloudError::PaymentFailed,

@@ -9,7 +9,13 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
+
+namespace httplib {
+class Client;
+}
 
 namespace kiosk::cloud {
 
@@ -36,6 +42,7 @@ class PaymentProvider {
 class SimulatedProvider final : public PaymentProvider {
  public:
   SimulatedProvider(std::string publicBaseUrl, std::string webhookUrl, std::string secret);
+  ~SimulatedProvider() override;
   // Set once the listening port is known, before serving.
   void setUrls(std::string publicBaseUrl, std::string webhookUrl);
   std::string name() const override { return "sim"; }
@@ -56,6 +63,8 @@ class SimulatedProvider final : public PaymentProvider {
   std::string m_publicBaseUrl;
   std::string m_webhookUrl;
   std::string m_secret;
+  mutable std::mutex m_poolMutex;
+  mutable std::vector<std::unique_ptr<httplib::Client>> m_pool;
 };
 
 }  // namespace kiosk::cloud

@@ -4,6 +4,7 @@
 // (PC/SC for real readers and vpcd, in-process in tests); ReaderWatch turns pcscd's reader
 // events into the engine's and the flow's.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,10 @@ class ReaderCardPort final : public payments::CardPort {
 // Follows one reader (by name; empty: the first reader pcscd lists) and reports its card
 // insertions and removals to the port, the engine and the flow's queue; pcscd or the reader
 // going away puts the kiosk out of service until they are back.
+// Waits until pcscd reports `reader` with a card (present) or empty; false on timeout or when
+// pcscd cannot be asked.
+bool waitReader(const std::string& reader, bool present, std::chrono::milliseconds timeout);
+
 class ReaderWatch {
  public:
   ReaderWatch(std::string reader, ReaderCardPort& port, payments::Engine& engine, EventQueue& queue);

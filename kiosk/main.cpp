@@ -1,12 +1,16 @@
 // kiosk: the self-service recharge kiosk for prepaid utility IC cards.
 
 #include "kiosk/app.hpp"
+#include "kiosk/headless.hpp"
 #include "platform/log.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -40,7 +44,64 @@ int main(int argc, char** argv) {
   cli.add_option("--log-level", log.level, "trace, debug, info, warn, error")
       ->capture_default_str();
   cli.add_option("--log-file", log.file, "Also log to this file (rotated at 8 MiB)");
+
+  // Headless: the flow and the transaction engine driven by a scenario, no window.
+  bool headless = false;
+  kiosk::app::HeadlessOptions run;
+  std::string secretFile;
+  std::string vpcd = "127.0.0.1:35963";
+  std::string journal = "kiosk-journal.sqlite";
+  std::string issuerKey;
+  cli.add_flag("--headless", headless, "Run without a window, driven by --script");
+  cli.add_option("--script", run.script, "Scenario for --headless (see docs/operations.md)")
+      ->check(CLI::ExistingFile);
+  cli.add_option("--cloud", run.runtime.cloudUrl, "Cloud API base URL (https://...)");
+  cli.add_option("--secret-file", secretFile, "File holding this kiosk's API secret")
+      ->check(CLI::ExistingFile);
+  cli.add_option("--journal", journal, "The local journal (SQLite)")->capture_default_str();
+  cli.add_option("--issuer-key", issuerKey, "Card issuer's public key (PEM)")
+      ->check(CLI::ExistingFile);
+  cli.add_option("--reader", run.runtime.reader, "PC/SC reader (default: the first one)");
+  cli.add_option("--vpcd", vpcd, "Where --headless serves virtual cards (vpcd HOST:PORT)")
+      ->capture_default_str();
+  cli.add_option("--ca-file", run.runtime.caFile, "CA bundle for the cloud's certificate");
+  cli.add_option("--pin-key", run.runtime.pinnedPublicKey,
+                 "Pin the cloud's public key (sha256//BASE64)");
+  cli.add_option("--crash-after", run.runtime.crashAfter,
+                 "Testing: kill the process right after this journal step is recorded")
+      ->group("");
   CLI11_PARSE(cli, argc, argv);
+
+  if (headless) {
+    if (run.script.empty() || run.runtime.cloudUrl.empty() || secretFile.empty() ||
+        issuerKey.empty()) {
+      std::cerr << "--headless needs --script, --cloud, --secret-file and --issuer-key\n";
+      return 2;
+    }
+    std::ifstream secret(secretFile);
+    std::getline(secret, run.runtime.secret);
+    while (!run.runtime.secret.empty() && std::isspace(static_cast<unsigned char>(run.runtime.secret.back()))) {
+      run.runtime.secret.pop_back();
+    }
+    const auto colon = vpcd.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || (port = std::atoi(vpcd.c_str() + colon + 1)) <= 0 || port > 65535) {
+      std::cerr << "--vpcd: expected HOST:PORT, got \"" << vpcd << "\"\n";
+      return 2;
+    }
+    run.vpcdHost = vpcd.substr(0, colon);
+    run.vpcdPort = static_cast<std::uint16_t>(port);
+    run.runtime.kioskId = options.kioskId;
+    run.runtime.journal = journal;
+    run.runtime.issuerKey = issuerKey;
+    try {
+      kiosk::platform::initLogging(log);
+    } catch (const std::exception& e) {
+      std::cerr << "kiosk: " << e.what() << "\n";
+      return 2;
+    }
+    return kiosk::app::runHeadless(run, std::cout);
+  }
 
   if (!windowed.empty()) {
     const auto size = kiosk::app::parseSize(windowed);

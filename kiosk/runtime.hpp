@@ -70,6 +70,8 @@ class Runtime {
   payments::CloudClient& cloud() { return *m_client; }
   ReaderCardPort& port() { return *m_port; }
   EventQueue& queue() { return m_queue; }
+  // The PC/SC reader followed (empty until the watch found one, or without PC/SC).
+  std::string reader() const { return m_watch ? m_watch->reader() : std::string{}; }
   // Called with a line for every event and every screen change.
   void setTrace(std::function<void(const std::string&)> trace) { m_trace = std::move(trace); }
 

@@ -170,8 +170,8 @@ void Engine::syncNow() {
 
 bool Engine::syncAndWait(std::chrono::milliseconds timeout) {
   std::unique_lock lock(m_mutex);
-  // Two cycles: the one running now may have started before the caller's request.
-  const std::uint64_t target = m_syncCycles + 2;
+  // A cycle running now may have started before the caller's request: then the next one.
+  const std::uint64_t target = m_syncCycles + (m_syncRunning ? 2 : 1);
   m_syncWake = true;
   m_changed.notify_all();
   return m_changed.wait_for(lock, timeout, [&] { return m_syncCycles >= target || m_stopping; });
@@ -1049,6 +1049,7 @@ void Engine::syncLoop() {
       std::lock_guard lock(m_mutex);
       if (m_stopping) return;
       m_syncWake = false;
+      m_syncRunning = true;
     }
     if (!m_journalOk) {
       // Probe: once an event can be written again the kiosk is back in service.
@@ -1073,6 +1074,7 @@ void Engine::syncLoop() {
     }
     std::unique_lock lock(m_mutex);
     ++m_syncCycles;
+    m_syncRunning = false;
     m_changed.notify_all();
     m_changed.wait_for(lock, wait, [this] { return m_stopping || m_syncWake; });
   }

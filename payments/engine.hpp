@@ -162,6 +162,7 @@ class Engine {
   std::optional<WriteTiming> m_lastTiming;
   bool m_syncWake = false;
   std::uint64_t m_syncCycles = 0;
+  bool m_syncRunning = false;
   bool m_stopping = false;
   bool m_started = false;
 

@@ -1,0 +1,294 @@
+// The engine on an in-process cloud and an in-process virtual card: what it does at start with
+// each unfinished transaction in the journal, and that a script it must not trust never
+// reaches the card.
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+
+#include "../cloud/cloud_fixture.hpp"
+#include "card/virtual_card.hpp"
+#include "cloud_json.hpp"
+#include "fake_transport.hpp"
+#include "kiosk/card_port.hpp"
+#include "payments/engine.hpp"
+
+namespace kiosk::payments::test {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr const char* kOrder = "ord_resume0000000000000001";
+
+class Notices {
+ public:
+  void add(const Notice& notice) {
+    std::lock_guard lock(m_mutex);
+    m_notices.push_back(notice);
+    m_changed.notify_all();
+  }
+  template <class T>
+  std::optional<T> waitFor(std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(m_mutex);
+    std::optional<T> found;
+    m_changed.wait_for(lock, timeout, [&] {
+      for (const auto& n : m_notices) {
+        if (const auto* t = std::get_if<T>(&n)) found = *t;
+      }
+      return found.has_value();
+    });
+    return found;
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::vector<Notice> m_notices;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = cloud::test::makeTempDir("kiosk-engine-");
+    auto opened = Journal::open(dir / "journal.sqlite");
+    ASSERT_TRUE(opened);
+    journal = std::move(*opened);
+    transport.reply("GET", "/v1/kiosk/config", 200, configJson().dump());
+    transport.reply("POST", "/v1/kiosk/journal", 200, R"({"accepted":0,"duplicates":0,"last_seq":0})");
+    transport.on("POST", "/v1/kiosk/journal", [](const HttpRequest& request) -> Result<HttpResponse, TransportFailure> {
+      const auto body = json::parse(request.body);
+      const auto count = static_cast<std::int64_t>(body["events"].size());
+      const std::int64_t last = body["events"].back()["seq"];
+      return HttpResponse{200, {}, json{{"accepted", count}, {"duplicates", 0}, {"last_seq", last}}.dump()};
+    });
+  }
+  void TearDown() override {
+    engine.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  void startEngine() {
+    EngineOptions options;
+    options.retryInitial = 20ms;
+    options.retryMax = 100ms;
+    options.writeWindow = 1s;
+    options.syncInterval = 200ms;
+    engine = std::make_unique<Engine>(*journal, client, port, clock, options,
+                                      [this](const Notice& n) { notices.add(n); });
+    engine->start();
+  }
+  // The card in the reader, read and authenticated by the engine.
+  void insertCard() {
+    engine->cardInserted();
+    port.cardInserted();
+    engine->readCard();
+    ASSERT_TRUE(notices.waitFor<notice::CardRead>());
+  }
+  // A top-up journaled up to `step`, as a crash would leave it.
+  TxRecord journaled(Step step, const std::string& tokenHex = {}) {
+    auto tx = journal->beginTopUp({"key-resume", kCard, 5000, "0102030405060708"}, kMeter, 1767225600);
+    EXPECT_TRUE(tx);
+    TxUpdate created;
+    created.orderId = kOrder;
+    created.credit = 5000;
+    created.expiresAt = 1767225900;
+    if (step >= Step::OrderCreated) tx = journal->record(tx->id, Step::OrderCreated, created, "{}", 1767225601);
+    if (step >= Step::QrShown) tx = journal->record(tx->id, Step::QrShown, {}, "{}", 1767225601);
+    if (step >= Step::Paid) tx = journal->record(tx->id, Step::Paid, {}, "{}", 1767225610);
+    if (step >= Step::ApduSent) {
+      TxUpdate token;
+      token.tokenHex = tokenHex;
+      token.tokenSeq = card::decodeToken(*card::fromHex(tokenHex))->sequence;
+      tx = journal->record(tx->id, {Step::ScriptFetched, Step::ApduSent}, token, "{}", 1767225611);
+    }
+    if (step >= Step::ReadBack) tx = journal->record(tx->id, Step::ReadBack, {}, "{}", 1767225612);
+    return *tx;
+  }
+  void cloudSays(const std::string& state) {
+    transport.reply("GET", std::string("/v1/kiosk/orders/") + kOrder, 200,
+                    orderJson(sampleOrder(kOrder, state)).dump());
+  }
+  TxRecord waitSettled(std::int64_t id, std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto tx = journal->transaction(id);
+      if (!tx || !tx->open() || std::chrono::steady_clock::now() > deadline) return tx.value_or(TxRecord{});
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  std::string tokenHex(std::uint32_t sequence, std::uint32_t amount = 5000) {
+    return card::toHex(card::encodeToken(card::test::mintedToken(sequence, amount)));
+  }
+  card::CardImage cardNow() const { return virtualCard.image(); }
+
+  std::filesystem::path dir;
+  std::unique_ptr<Journal> journal;
+  FakeTransport transport;
+  platform::ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(1767225620))};
+  CloudClient client{transport, RequestSigner("kiosk-demo", "secret", clock)};
+  card::VirtualCard virtualCard{card::test::standardCard()};
+  app::ReaderCardPort port{
+      [this]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
+        return std::unique_ptr<card::CardChannel>(std::make_unique<card::LocalChannel>(virtualCard));
+      },
+      card::test::loadKey(card::test::kIssuerPem).publicOnly()};
+  Notices notices;
+  std::unique_ptr<Engine> engine;
+};
+
+TEST_F(EngineTest, ResumesAnUnansweredOrderRequestByReplayingItThenCancels) {
+  const TxRecord tx = journaled(Step::OrderRequested);
+  transport.reply("POST", "/v1/kiosk/orders", 200, orderJson(sampleOrder(kOrder)).dump());
+  transport.reply("POST", std::string("/v1/kiosk/orders/") + kOrder + "/cancel", 200,
+                  orderJson(sampleOrder(kOrder, "CANCELED")).dump());
+  cloudSays("CREATED");
+  startEngine();
+  const TxRecord settled = waitSettled(tx.id);
+  EXPECT_EQ(settled.outcome, Outcome::Cancelled);
+  EXPECT_EQ(settled.orderId, kOrder);
+  // The replay carries the very same bytes, so the cloud's idempotency key matches.
+  for (const auto& request : transport.requests()) {
+    if (request.method == "POST" && request.target == "/v1/kiosk/orders") {
+      EXPECT_EQ(request.body, CloudClient::orderBody(tx.request()));
+    }
+  }
+  EXPECT_EQ(transport.count("POST", "/v1/kiosk/orders/" + std::string(kOrder) + "/script"), 0U);
+}
+
+TEST_F(EngineTest, ResumesAShownQrCodeByCancellingTheOrder) {
+  const TxRecord tx = journaled(Step::QrShown);
+  cloudSays("CREATED");
+  transport.reply("POST", std::string("/v1/kiosk/orders/") + kOrder + "/cancel", 200,
+                  orderJson(sampleOrder(kOrder, "CANCELED")).dump());
+  startEngine();
+  EXPECT_EQ(waitSettled(tx.id).outcome, Outcome::Cancelled);
+  auto steps = journal->steps(tx.id);
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(steps->back(), "closed");
+  EXPECT_NE(std::find(steps->begin(), steps->end(), "cancel_requested"), steps->end());
+}
+
+TEST_F(EngineTest, APaymentThatArrivedDuringTheCrashWaitsForTheCardWithoutATokenFetch) {
+  const TxRecord tx = journaled(Step::QrShown);
+  cloudSays("PAID");
+  startEngine();
+  ASSERT_TRUE(engine->syncAndWait(5s));
+  auto now = journal->transaction(tx.id);
+  ASSERT_TRUE(now);
+  EXPECT_TRUE(now->open());
+  EXPECT_EQ(now->step, Step::Paid);
+  EXPECT_EQ(transport.count("POST", "/v1/kiosk/orders/" + std::string(kOrder) + "/script"), 0U);
+  EXPECT_EQ(transport.count("POST", "/v1/kiosk/orders/" + std::string(kOrder) + "/cancel"), 0U);
+}
+
+TEST_F(EngineTest, AReadBackTokenIsConfirmedWithoutTheCard) {
+  const TxRecord tx = journaled(Step::ReadBack, tokenHex(9));
+  cloudSays("TOKEN_ISSUED");
+  transport.reply("POST", std::string("/v1/kiosk/orders/") + kOrder + "/delivered", 200,
+                  orderJson(sampleOrder(kOrder, "DELIVERED")).dump());
+  startEngine();
+  EXPECT_EQ(waitSettled(tx.id).outcome, Outcome::Delivered);
+  const auto requests = transport.requests();
+  const auto delivered = std::find_if(requests.begin(), requests.end(), [](const HttpRequest& r) {
+    return r.target.ends_with("/delivered");
+  });
+  ASSERT_NE(delivered, requests.end());
+  EXPECT_EQ(json::parse(delivered->body)["sequence"], 9);
+}
+
+TEST_F(EngineTest, ATokenAlreadyOnTheCardIsConfirmedNotWrittenAgain) {
+  const std::string hex = tokenHex(9);
+  const TxRecord tx = journaled(Step::ApduSent, hex);
+  // The UPDATE reached the card before the crash.
+  virtualCard.image().credit[card::creditRecordFor(9) - 1] = *card::fromHex(hex);
+  cloudSays("TOKEN_ISSUED");
+  transport.reply("POST", std::string("/v1/kiosk/orders/") + kOrder + "/delivered", 200,
+                  orderJson(sampleOrder(kOrder, "DELIVERED")).dump());
+  startEngine();
+  insertCard();
+  engine->writeToken(kOrder, kCard);
+  auto done = notices.waitFor<notice::WriteDone>();
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->deliveries.size(), 1U);
+  EXPECT_EQ(done->deliveries[0].sequence, 9U);
+  EXPECT_EQ(waitSettled(tx.id).outcome, Outcome::Delivered);
+  EXPECT_EQ(transport.count("POST", "/v1/kiosk/orders/" + std::string(kOrder) + "/script"), 0U);
+}
+
+TEST_F(EngineTest, ASecondTokenForAJournaledOrderNeverReachesTheCard) {
+  const TxRecord tx = journaled(Step::ApduSent, tokenHex(9));
+  cloudSays("TOKEN_ISSUED");
+  // The cloud (wrongly) mints another token for the same order.
+  transport.on("POST", std::string("/v1/kiosk/orders/") + kOrder + "/script",
+               [](const HttpRequest& request) -> Result<HttpResponse, TransportFailure> {
+                 const std::string challenge = json::parse(request.body)["challenge"];
+                 return HttpResponse{200, {}, scriptJson(kOrder, 10, 5000, challenge).dump()};
+               });
+  startEngine();
+  insertCard();
+  const card::CardImage before = cardNow();
+  engine->writeToken(kOrder, kCard);
+  auto failed = notices.waitFor<notice::WriteFailed>();
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->detail.find("another token"), std::string::npos) << failed->detail;
+  EXPECT_EQ(cardNow().credit, before.credit);  // nothing written
+  auto still = journal->transaction(tx.id);
+  ASSERT_TRUE(still);
+  EXPECT_TRUE(still->open());  // the credit stays owed to the card
+  EXPECT_EQ(still->tokenHex, tokenHex(9));
+}
+
+class BadScript : public EngineTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(BadScript, IsRefusedAndNothingIsWritten) {
+  cloudSays("PAID");
+  const int kind = GetParam();
+  transport.on("POST", std::string("/v1/kiosk/orders/") + kOrder + "/script",
+               [kind](const HttpRequest& request) -> Result<HttpResponse, TransportFailure> {
+                 const std::string challenge = json::parse(request.body)["challenge"];
+                 json reply;
+                 switch (kind) {
+                   case 0:  // a token for another meter
+                     reply = scriptJson(kOrder, 3, 5000, challenge, 410000999999ULL);
+                     break;
+                   case 1:  // a script MAC'd for another card of the same meter
+                     reply = scriptJson(kOrder, 3, 5000, challenge, card::test::kMeterNumber,
+                                        "8600000000000077");
+                     break;
+                   case 2:  // not JSON at all
+                     return HttpResponse{200, {}, "<html>oops</html>"};
+                   case 3:  // a field of the wrong type
+                     reply = scriptJson(kOrder, 3, 5000, challenge);
+                     reply["token"]["sequence"] = "3";
+                     break;
+                   default:  // the token field missing
+                     reply = scriptJson(kOrder, 3, 5000, challenge);
+                     reply.erase("token");
+                     break;
+                 }
+                 return HttpResponse{200, {}, reply.dump()};
+               });
+  auto adopted = journal->adoptPaid(kOrder, kCard, kMeter, 5000, 1767225610);
+  ASSERT_TRUE(adopted);
+  startEngine();
+  insertCard();
+  const card::CardImage before = cardNow();
+  engine->writeToken(kOrder, kCard);
+  ASSERT_TRUE(notices.waitFor<notice::WriteFailed>(10s));
+  EXPECT_FALSE(notices.waitFor<notice::WriteDone>(100ms));
+  EXPECT_EQ(cardNow().credit, before.credit);
+  auto still = journal->transaction(adopted->id);
+  ASSERT_TRUE(still);
+  EXPECT_TRUE(still->open());
+  EXPECT_EQ(transport.count("POST", std::string("/v1/kiosk/orders/") + kOrder + "/delivered"), 0U);
+}
+
+std::string badScriptName(const ::testing::TestParamInfo<int>& info) {
+  static const char* const kNames[] = {"TokenForAnotherMeter", "ScriptForAnotherCard", "NotJson",
+                                       "WrongType", "MissingToken"};
+  return kNames[info.param];
+}
+
+INSTANTIATE_TEST_SUITE_P(FromTheCloud, BadScript, ::testing::Values(0, 1, 2, 3, 4), badScriptName);
+
+}  // namespace
+}  // namespace kiosk::payments::test
