@@ -174,7 +174,9 @@ bool Engine::syncAndWait(std::chrono::milliseconds timeout) {
   const std::uint64_t target = m_syncCycles + (m_syncRunning ? 2 : 1);
   m_syncWake = true;
   m_changed.notify_all();
-  return m_changed.wait_for(lock, timeout, [&] { return m_syncCycles >= target || m_stopping; });
+  // A failed cycle backs off (1 s, 2 s, ...) and tries again: the wait spans those retries.
+  m_changed.wait_for(lock, timeout, [&] { return m_lastCleanCycle >= target || m_stopping; });
+  return m_lastCleanCycle >= target;
 }
 
 EngineStatus Engine::status() {
@@ -1074,6 +1076,7 @@ void Engine::syncLoop() {
     }
     std::unique_lock lock(m_mutex);
     ++m_syncCycles;
+    if (uploaded) m_lastCleanCycle = m_syncCycles;
     m_syncRunning = false;
     m_changed.notify_all();
     m_changed.wait_for(lock, wait, [this] { return m_stopping || m_syncWake; });

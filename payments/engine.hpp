@@ -87,7 +87,9 @@ class Engine {
   // ---- staff and support
   void staffAction(const std::string& action, const std::string& detailJson);
   void syncNow();
-  // Runs one sync cycle now (outbox, config, unfinished transactions) and waits for it.
+  // Runs sync cycles now (outbox, config, unfinished transactions) until one that started
+  // after this call has uploaded the whole outbox; false if none did within the timeout
+  // (the cloud unreachable, or the outbox still growing).
   bool syncAndWait(std::chrono::milliseconds timeout);
   // Waits until the card, order and cloud workers are idle (a payment wait included);
   // false on timeout.
@@ -162,6 +164,7 @@ class Engine {
   std::optional<WriteTiming> m_lastTiming;
   bool m_syncWake = false;
   std::uint64_t m_syncCycles = 0;
+  std::uint64_t m_lastCleanCycle = 0;  // the last cycle that left the outbox empty
   bool m_syncRunning = false;
   bool m_stopping = false;
   bool m_started = false;
