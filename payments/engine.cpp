@@ -405,7 +405,7 @@ void Engine::doLookup(const std::string& cardNumber) {
     }
     // Unreachable, failing, or an answer that cannot be trusted: the card's own data and the
     // last config still give the resident their balance; payments are refused.
-    noteCloud(!isOffline(error) && error != PayError::BadResponse ? true : false);
+    noteCloud(!isOffline(error) && error != PayError::BadResponse);
     event("cloud.error", json{{"call", "lookup"}, {"card_number", cardNumber},
                               {"failure", json::parse(failureJson(summary.error()))}}.dump());
     post(notice::AccountReady{accountFrom(*facts, nullptr), true});
