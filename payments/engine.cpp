@@ -992,8 +992,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
     return result;
   }
 
-  const auto* last = &tx;
-  auto recorded = m_journal.record(last->id, Step::ReadBack, {}, "{}", now());
+  auto recorded = m_journal.record(tx.id, Step::ReadBack, {}, "{}", now());
   if (!recorded) {
     journalOk(recorded.error(), "recording a read-back");
     // The token is on the card; delivery is confirmed once the journal works again.
