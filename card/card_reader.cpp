@@ -10,14 +10,26 @@ namespace {
 
 constexpr std::size_t kAuthChallengeSize = 16;
 
-// Ends the transaction on every path; the card's own outcome wins over a failing end.
+// Opens an exchange's transaction, or takes over the one a write's GET CHALLENGE left open,
+// and ends it on every path unless kept open for the write's script. The card's own outcome
+// wins over a failing end.
 class Transaction {
  public:
-  explicit Transaction(CardChannel& channel) : m_channel(channel) {}
+  Transaction(CardChannel& channel, bool& writeOpen) : m_channel(channel), m_writeOpen(writeOpen) {}
   Result<void, CardError> begin() {
+    if (m_writeOpen) {
+      m_writeOpen = false;
+      m_open = true;
+      return {};
+    }
     auto begun = m_channel.beginTransaction();
     m_open = static_cast<bool>(begun);
     return begun;
+  }
+  // Leaves the transaction open for the next operation of the same reader.
+  void keepForWrite() {
+    m_writeOpen = m_open;
+    m_open = false;
   }
   ~Transaction() {
     if (m_open) (void)m_channel.endTransaction();
@@ -27,6 +39,7 @@ class Transaction {
 
  private:
   CardChannel& m_channel;
+  bool& m_writeOpen;
   bool m_open = false;
 };
 
@@ -63,7 +76,19 @@ Result<std::vector<std::pair<std::uint8_t, CreditToken>>, CardError> decodeCredi
 }
 
 CardReader::CardReader(CardChannel& channel, const EcKey& issuerPublic)
-    : m_channel(channel), m_issuer(issuerPublic) {}
+    : m_channel(channel),
+      m_ownIds(std::make_unique<IdVerifier>(issuerPublic)),
+      m_ids(*m_ownIds) {}
+
+CardReader::CardReader(CardChannel& channel, IdVerifier& ids) : m_channel(channel), m_ids(ids) {}
+
+CardReader::~CardReader() { abandonWrite(); }
+
+void CardReader::abandonWrite() {
+  if (!m_writeOpen) return;
+  m_writeOpen = false;
+  (void)m_channel.endTransaction();
+}
 
 Result<Response, CardError> CardReader::exchange(ByteView command) {
   ++m_apdus;
@@ -86,7 +111,7 @@ Result<void, CardError> CardReader::select() {
 
 Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
   const std::size_t before = m_apdus;
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   if (auto selected = select(); !selected) return fail(selected.error());
 
@@ -94,19 +119,17 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
   auto idData = exchange(commands::readBinary(profile::kSfiId));
   if (!idData) return fail(idData.error());
   if (!idData->ok()) return fail(statusWordError(idData->sw));
-  auto id = decodeIdFile(idData->data);
-  if (!id) return fail(CardError::BadData);
-  if (!verifyIdFile(*id, m_issuer)) return fail(CardError::NotAuthentic);
-  auto cardKey = EcKey::fromPublicPoint(id->cardPublicKey);
-  if (!cardKey) return fail(CardError::NotAuthentic);
+  auto verified = m_ids.check(idData->data);
+  if (!verified) return fail(verified.error());
 
   // The card proves it holds the private key the issuer certified: a copied ID file
-  // without that key cannot answer.
+  // without that key cannot answer, nor can a card that replays an earlier answer. This is
+  // why the check is never cached, even for an ID file the kiosk has seen before.
   const Bytes challenge = randomBytes(kAuthChallengeSize);
   auto auth = exchange(commands::internalAuthenticate(challenge));
   if (!auth) return fail(auth.error());
-  if (!auth->ok() ||
-      !cardKey->verify(internalAuthMessage(id->cardNumber, challenge), auth->data)) {
+  if (!auth->ok() || !verified->cardKey->verify(
+                         internalAuthMessage(verified->id.cardNumber, challenge), auth->data)) {
     return fail(CardError::NotAuthentic);
   }
 
@@ -136,23 +159,25 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
     if (!decoded) return fail(decoded.error());
     snapshot.params = *decoded;
   }
-  snapshot.id = std::move(*id);
+  snapshot.id = std::move(verified->id);
   snapshot.apdus = m_apdus - before;
   return snapshot;
 }
 
 Result<Bytes, CardError> CardReader::getChallenge() {
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   auto challenge = exchange(commands::getChallenge());
   if (!challenge) return fail(challenge.error());
   if (!challenge->ok()) return fail(statusWordError(challenge->sw));
   if (challenge->data.size() != profile::kChallengeSize) return fail(CardError::Protocol);
+  // Held across the cloud's work on the script: see the header and docs/card-profile.md.
+  transaction.keepForWrite();
   return challenge->data;
 }
 
 Result<void, CardError> CardReader::runScript(const WriteScript& script) {
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   for (const ScriptStep& step : script.steps) {
     auto response = exchange(step.apdu);
@@ -168,7 +193,7 @@ Result<void, CardError> CardReader::runScript(const WriteScript& script) {
 Result<void, CardError> CardReader::writeToken(const WriteScript& script,
                                                const CreditToken& token) {
   const Bytes record = encodeToken(token);
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   bool seen = false;
   for (const ScriptStep& step : script.steps) {
@@ -191,7 +216,7 @@ Result<void, CardError> CardReader::writeToken(const WriteScript& script,
 }
 
 Result<bool, CardError> CardReader::tokenOnCard(const CreditToken& token) {
-  Transaction transaction(m_channel);
+  Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   if (auto selected = select(); !selected) return fail(selected.error());
   auto credit = exchange(commands::readAllRecords(profile::kSfiCredit));

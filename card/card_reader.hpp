@@ -4,12 +4,14 @@
 // challenge), the relay of a write script with read-back, and the check after a tear.
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "card/apdu.hpp"
 #include "card/channel.hpp"
 #include "card/crypto.hpp"
+#include "card/id_verifier.hpp"
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
 
@@ -34,27 +36,45 @@ struct ReadOptions {
 
 class CardReader {
  public:
-  // `issuerPublic` verifies the ID file's signature offline.
+  // `issuerPublic` verifies the ID file's signature offline. The reader keeps a copy of the
+  // key and its own cache of verified ID files (see IdVerifier).
   CardReader(CardChannel& channel, const EcKey& issuerPublic);
+  // Shares `ids` (the issuer key and its cache) with other readers, for a kiosk that makes a
+  // reader per operation. `ids` must outlive the reader.
+  CardReader(CardChannel& channel, IdVerifier& ids);
+  // The channel must outlive the reader: a write left open is ended here.
+  ~CardReader();
+  CardReader(const CardReader&) = delete;
+  CardReader& operator=(const CardReader&) = delete;
 
   // SELECT AID, READ BINARY ID, INTERNAL AUTHENTICATE, READ RECORD all CREDIT, READ BINARY
-  // RETURN, in one transaction. Errors: ForeignCard (AID absent), NotAuthentic (signature or
-  // authentication fails: clone, fake, unknown issuer), BadData (malformed file), Removed,
-  // Protocol, and the transport's errors.
+  // RETURN, in one transaction. The issuer's check of an ID file already seen may come from
+  // the cache; the card's signature of the fresh challenge is verified every time. Errors:
+  // ForeignCard (AID absent), NotAuthentic (signature or authentication fails: clone, fake,
+  // unknown issuer), BadData (malformed file), Removed, Protocol, and the transport's errors.
   Result<CardSnapshot, CardError> read(const ReadOptions& options = {});
 
   // GET CHALLENGE for a secure-messaging write (the card must be selected: after read()).
+  // A write is one PC/SC transaction from GET CHALLENGE to the script's read-back: on
+  // success the transaction stays open, while the cloud builds the script for this
+  // challenge, and the next runScript() or writeToken() runs in it and ends it. (Any other
+  // operation takes it over and ends it too; abandonWrite() or the destructor ends it when no
+  // script comes.) Holding it keeps other applications from discarding the single-use
+  // challenge in between; see docs/card-profile.md, "Write script", for why that is fine.
   Result<Bytes, CardError> getChallenge();
 
-  // Runs the steps of a script in one transaction; every step must answer its expected
-  // status word and read-back. Full when the ring is full, AccessDenied when the MAC or the
-  // challenge is wrong, Removed on a tear.
+  // Runs the steps of a script in one transaction (the one getChallenge() left open, or its
+  // own); every step must answer its expected status word and read-back. Full when the ring
+  // is full, AccessDenied when the MAC or the challenge is wrong, Removed on a tear.
   Result<void, CardError> runScript(const WriteScript& script);
 
   // Runs a credit write script and makes sure `token` is on the card afterwards: from the
   // script's own read-back when it has one, else with one READ RECORD of all CREDIT records.
-  // BadData when the card answers but the token is not there.
+  // BadData when the card answers but the token is not there. Transaction as runScript().
   Result<void, CardError> writeToken(const WriteScript& script, const CreditToken& token);
+
+  // Ends the transaction getChallenge() left open (no script is coming: the cloud failed).
+  void abandonWrite();
 
   // After a reinsertion: SELECT and READ RECORD all CREDIT (two APDUs), then whether the
   // token is on the card. The caller confirms delivery on true and rewrites on false.
@@ -67,7 +87,9 @@ class CardReader {
   Result<void, CardError> select();
 
   CardChannel& m_channel;
-  const EcKey& m_issuer;
+  std::unique_ptr<IdVerifier> m_ownIds;
+  IdVerifier& m_ids;
+  bool m_writeOpen = false;  // getChallenge() left the transaction open for the script
   std::size_t m_apdus = 0;
 };
 

@@ -218,6 +218,15 @@ EcKey EcKey::publicOnly() const {
   return std::move(key).value();
 }
 
+EcKey EcKey::duplicate() const {
+  EcKey key;
+  if (!m_key) return key;
+  key.m_key.reset(EVP_PKEY_dup(m_key.get()));
+  if (!key.m_key) opensslFault("EVP_PKEY_dup");
+  key.m_private = m_private;
+  return key;
+}
+
 Result<Bytes, CardError> EcKey::sign(ByteView message) const {
   if (!m_key || !m_private) return fail(CardError::BadData);
   MdCtxPtr ctx(EVP_MD_CTX_new());

@@ -42,6 +42,8 @@ class EcKey {
   std::string privatePem() const;
   std::string publicPem() const;
   EcKey publicOnly() const;
+  // An independent copy of the same key, without parsing or checking it again.
+  EcKey duplicate() const;
 
   // ECDSA with SHA-256 over `message`; DER-encoded signature (70 to 72 bytes, rarely fewer).
   Result<Bytes, CardError> sign(ByteView message) const;

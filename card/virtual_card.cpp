@@ -326,13 +326,30 @@ Bytes VirtualCard::internalAuthenticate(const Apdu& apdu) {
       apdu.data.size() > profile::kAuthChallengeMax || !apdu.le) {
     return encodeResponse(sw::kWrongLength);
   }
-  auto id = decodeIdFile(m_image.id);
-  if (!id) return encodeResponse(sw::kConditionsNotSatisfied);
-  auto key = EcKey::fromPrivateScalar(m_image.cardPrivateKey, id->cardPublicKey);
-  if (!key) return encodeResponse(sw::kConditionsNotSatisfied);
-  auto signature = key->sign(internalAuthMessage(id->cardNumber, apdu.data));
+  const SigningKey* signer = signingKey();
+  if (signer == nullptr) return encodeResponse(sw::kConditionsNotSatisfied);
+  auto signature = signer->key.sign(internalAuthMessage(signer->cardNumber, apdu.data));
   if (!signature) return encodeResponse(sw::kUnknown);
   return encodeResponse(*signature, sw::kOk);
+}
+
+const VirtualCard::SigningKey* VirtualCard::signingKey() {
+  // Importing the key checks that the scalar matches the public point (a full scalar
+  // multiplication): done once, at the first INTERNAL AUTHENTICATE (not at construction,
+  // which the fuzzer repeats for every input), as a chip's key is set once. The image stays
+  // editable (tests and tools change it in place), so the bytes it was built from decide
+  // whether it still applies.
+  if (m_signingKey && m_signingKey->id == m_image.id &&
+      m_signingKey->scalar == m_image.cardPrivateKey) {
+    return &*m_signingKey;
+  }
+  m_signingKey.reset();
+  auto id = decodeIdFile(m_image.id);
+  if (!id) return nullptr;
+  auto key = EcKey::fromPrivateScalar(m_image.cardPrivateKey, id->cardPublicKey);
+  if (!key) return nullptr;
+  m_signingKey = SigningKey{m_image.id, m_image.cardPrivateKey, id->cardNumber, std::move(*key)};
+  return &*m_signingKey;
 }
 
 // ---------------------------------------------------------------------------------------------

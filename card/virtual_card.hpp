@@ -89,6 +89,16 @@ class VirtualCard : public CardEmulator {
   bool commit(const std::function<void()>& change);
   Bytes* binaryFile(std::uint8_t sfi);
 
+  // The card key as the chip holds it: parsed once from the image, not per INTERNAL
+  // AUTHENTICATE. Rebuilt only when the image's ID file or private key bytes changed.
+  struct SigningKey {
+    Bytes id;
+    Bytes scalar;
+    std::uint64_t cardNumber = 0;
+    EcKey key;
+  };
+  const SigningKey* signingKey();
+
   CardImage m_image;
   bool m_powered = false;
   bool m_selected = false;         // the application is selected
@@ -99,6 +109,7 @@ class VirtualCard : public CardEmulator {
   bool m_tornNow = false;
   std::uint8_t m_pendingIns = 0;  // the update being committed, for the tear filter
   std::function<void(const CardImage&)> m_onCommit;
+  std::optional<SigningKey> m_signingKey;
 };
 
 // An in-process CardChannel over a CardEmulator, for unit tests and the simulation: no T=0,

@@ -1,5 +1,7 @@
 #include "kiosk/engine_bridge.hpp"
 
+#include "platform/overloaded.hpp"
+
 #include <fmt/format.h>
 
 #include <ctime>
@@ -7,13 +9,6 @@
 namespace kiosk::app {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 Utility utilityOf(card::Utility utility) {
   return utility == card::Utility::Water ? Utility::Water : Utility::Electricity;

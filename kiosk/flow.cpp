@@ -1,18 +1,13 @@
 #include "kiosk/flow.hpp"
 
+#include "platform/overloaded.hpp"
+
 #include <algorithm>
 #include <type_traits>
 
 namespace kiosk::app {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 ErrorView errorView(const std::string& kind, bool canRetry) {
   ErrorView view;

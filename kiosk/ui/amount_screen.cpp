@@ -29,8 +29,8 @@ float drawPresets(Ui& ui, const app::AmountView& view, const Rect& area, Intent&
   return rows * h + (rows - 1) * gap;
 }
 
-// Entered amount and a 4x3 keypad; returns the height used.
-float drawKeypad(Ui& ui, const app::AmountView& view, const Rect& area, Intent& intent) {
+// Entered amount and a 4x3 keypad below it, filling `area`.
+void drawEntry(Ui& ui, const app::AmountView& view, const Rect& area, Intent& intent) {
   const float u = ui.unit();
   float y = area.y;
   y += drawText(ui, "amount.other", ui.fonts.small, ui.tr("amount.other"), area.x, y, area.w,
@@ -44,31 +44,8 @@ float drawKeypad(Ui& ui, const app::AmountView& view, const Rect& area, Intent& 
            ui.theme.text, Align::Right);
   y += boxH + 2.F * u;
 
-  static constexpr const char* kLabels[12] = {"1", "2", "3", "4", "5", "6",
-                                              "7", "8", "9", "C", "0", "<"};
-  const float gap = 1.5F * u;
-  const float w = (area.w - 2.F * gap) / 3.F;
-  const float h = std::min(10.F * u, (area.bottom() - y - 3.F * gap) / 4.F);
-  for (int i = 0; i < 12; ++i) {
-    const float x = area.x + static_cast<float>(i % 3) * (w + gap);
-    const float ky = y + static_cast<float>(i / 3) * (h + gap);
-    std::string label = kLabels[i];
-    if (i == 9) label = ui.tr("amount.clear");
-    if (i == 11) label = ui.tr("amount.delete");
-    const std::string id = std::string("##amount.key") + (i == 9 ? "C" : i == 11 ? "B" : kLabels[i]);
-    // Short keys (portrait, with the split panel below) take the body font.
-    ImFont* font = h >= ui.fonts.large->FontSize * 1.1F ? ui.fonts.large : ui.fonts.body;
-    if (touchButton(ui, id.c_str(), font, label, ImVec2(x, ky), ImVec2(w, h))) {
-      if (i == 9) {
-        intent = {Intent::Kind::Clear, 0};
-      } else if (i == 11) {
-        intent = {Intent::Kind::Backspace, 0};
-      } else {
-        intent = {Intent::Kind::Digit, kLabels[i][0] - '0'};
-      }
-    }
-  }
-  return y + 4.F * h + 3.F * gap - area.y;
+  const Rect pad{area.x, y, area.w, area.bottom() - y};
+  applyKeypad(drawKeypad(ui, "amount", pad, 10.F * u), intent);
 }
 
 // Where the money goes (fees owed first, then credit) and what the credit buys.
@@ -126,13 +103,13 @@ Intent drawAmount(Ui& ui, const app::AmountView& view) {
     float y = body.y;
     y += drawPresets(ui, view, Rect{body.x, y, colW, 0}, intent) + gap;
     drawSplit(ui, view, Rect{body.x, y, colW, 0});
-    drawKeypad(ui, view, Rect{body.x + colW + gap, body.y, colW, body.h}, intent);
+    drawEntry(ui, view, Rect{body.x + colW + gap, body.y, colW, body.h}, intent);
   } else {
     float y = body.y;
     y += drawPresets(ui, view, Rect{body.x, y, body.w, 0}, intent) + gap;
     const float splitH = 2.F * 3.F * u + 3.F * ui.fonts.body->FontSize * 1.2F +
                          ui.fonts.small->FontSize * 1.2F;
-    drawKeypad(ui, view, Rect{body.x, y, body.w, body.bottom() - y - splitH - gap}, intent);
+    drawEntry(ui, view, Rect{body.x, y, body.w, body.bottom() - y - splitH - gap}, intent);
     drawSplit(ui, view, Rect{body.x, body.bottom() - splitH, body.w, 0});
   }
   if (touchButton(ui, "##amount.pay", ui.fonts.large, ui.tr("amount.pay"),

@@ -16,6 +16,15 @@ void beginScreen(Ui& ui) {
   ImGui::Begin("##screen", nullptr, kFlags);
 }
 
+void applyKeypad(const KeypadPress& press, Intent& intent) {
+  if (!press.pressed) return;
+  switch (press.key) {
+    case KeypadPress::Key::Digit: intent = {Intent::Kind::Digit, press.digit}; break;
+    case KeypadPress::Key::Clear: intent = {Intent::Kind::Clear, 0}; break;
+    case KeypadPress::Key::Backspace: intent = {Intent::Kind::Backspace, 0}; break;
+  }
+}
+
 void endScreen() {
   ImGui::End();
   ImGui::PopStyleColor();

@@ -37,33 +37,11 @@ Intent drawPinPad(Ui& ui, const app::PinView& view) {
   }
   y += 3.F * u;
 
-  static constexpr const char* kLabels[12] = {"1", "2", "3", "4", "5", "6",
-                                              "7", "8", "9", "C", "0", "<"};
   const Rect footer = footerButtonRect(ui, 0, 1);
   const Rect pad = landscape ? Rect{body.x + body.w * 0.5F, body.y, body.w * 0.5F,
                                     footer.y - body.y - 3.F * u}
                              : Rect{body.x, y, body.w, footer.y - y - 3.F * u};
-  const float gap = 1.5F * u;
-  const float w = (pad.w - 2.F * gap) / 3.F;
-  const float h = std::min(12.F * u, (pad.h - 3.F * gap) / 4.F);
-  ImFont* font = h >= ui.fonts.large->FontSize * 1.1F ? ui.fonts.large : ui.fonts.body;
-  for (int i = 0; i < 12; ++i) {
-    std::string label = kLabels[i];
-    if (i == 9) label = ui.tr("amount.clear");
-    if (i == 11) label = ui.tr("amount.delete");
-    const std::string id = std::string("##pin.key") + (i == 9 ? "C" : i == 11 ? "B" : kLabels[i]);
-    const ImVec2 pos(pad.x + static_cast<float>(i % 3) * (w + gap),
-                     pad.y + static_cast<float>(i / 3) * (h + gap));
-    if (touchButton(ui, id.c_str(), font, label, pos, ImVec2(w, h))) {
-      if (i == 9) {
-        intent = {Intent::Kind::Clear, 0};
-      } else if (i == 11) {
-        intent = {Intent::Kind::Backspace, 0};
-      } else {
-        intent = {Intent::Kind::Digit, kLabels[i][0] - '0'};
-      }
-    }
-  }
+  applyKeypad(drawKeypad(ui, "pin", pad, 12.F * u), intent);
   if (touchButton(ui, "##pin.enter", ui.fonts.large, ui.tr("pin.enter"),
                   ImVec2(footer.x, footer.y), ImVec2(footer.w, footer.h), true)) {
     intent.kind = Intent::Kind::SignIn;

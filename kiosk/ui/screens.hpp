@@ -32,6 +32,9 @@ Intent drawOutOfService(Ui& ui, const app::OutOfServiceView& view);
 Intent drawPinPad(Ui& ui, const app::PinView& view);
 Intent drawMaintenance(Ui& ui, const app::MaintenanceView& view);
 
+// Turns a keypad press into the resident's intent (Digit, Clear, Backspace).
+void applyKeypad(const KeypadPress& press, Intent& intent);
+
 // Opens the full-window ImGui host window that screens draw into; pair with endScreen().
 void beginScreen(Ui& ui);
 void endScreen();

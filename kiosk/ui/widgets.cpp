@@ -148,6 +148,34 @@ Rect footerButtonRect(Ui& ui, int index, int count) {
               width, height};
 }
 
+KeypadPress drawKeypad(Ui& ui, const char* idPrefix, const Rect& area, float maxKeyHeight) {
+  static constexpr const char* kLabels[12] = {"1", "2", "3", "4", "5", "6",
+                                              "7", "8", "9", "C", "0", "<"};
+  KeypadPress press;
+  const float gap = 1.5F * ui.unit();
+  const float w = (area.w - 2.F * gap) / 3.F;
+  const float h = std::min(maxKeyHeight, (area.h - 3.F * gap) / 4.F);
+  // Short keys take the body font so that labels stay inside them.
+  ImFont* font = h >= ui.fonts.large->FontSize * 1.1F ? ui.fonts.large : ui.fonts.body;
+  for (int i = 0; i < 12; ++i) {
+    const bool clear = i == 9;
+    const bool backspace = i == 11;
+    const std::string label =
+        clear ? ui.tr("amount.clear") : backspace ? ui.tr("amount.delete") : kLabels[i];
+    const std::string id = std::string("##") + idPrefix + ".key" +
+                            (clear ? "C" : backspace ? "B" : kLabels[i]);
+    const ImVec2 pos(area.x + static_cast<float>(i % 3) * (w + gap),
+                     area.y + static_cast<float>(i / 3) * (h + gap));
+    if (touchButton(ui, id.c_str(), font, label, pos, ImVec2(w, h))) {
+      press.pressed = true;
+      press.key = clear ? KeypadPress::Key::Clear
+                        : backspace ? KeypadPress::Key::Backspace : KeypadPress::Key::Digit;
+      press.digit = kLabels[i][0] - '0';
+    }
+  }
+  return press;
+}
+
 void drawProgress(Ui& ui, const Rect& rect, float fraction) {
   ImDrawList* draw = ImGui::GetWindowDrawList();
   const float radius = rect.h * 0.5F;

@@ -100,6 +100,15 @@ void drawPanel(Ui& ui, const Rect& rect);
 // The bottom strip for action buttons; `count` buttons of equal width in a row.
 Rect footerButtonRect(Ui& ui, int index, int count);
 
+// A 4x3 keypad (digits, Clear, 0, Delete) filling `area`; returns Digit, Clear or Backspace
+// when a key was tapped. Ids are "##PREFIX.key1" ... "##PREFIX.keyC" / ".keyB".
+struct KeypadPress {
+  bool pressed = false;
+  enum class Key { Digit, Clear, Backspace } key = Key::Digit;
+  int digit = 0;
+};
+KeypadPress drawKeypad(Ui& ui, const char* idPrefix, const Rect& area, float maxKeyHeight);
+
 // A QR code for `text` on a white square with a quiet zone, centred in `area`.
 void drawQr(Ui& ui, const std::string& text, const Rect& area);
 

@@ -13,7 +13,10 @@ namespace kiosk::platform {
 
 namespace {
 
-void addCodepoints(std::set<unsigned>& codepoints, const std::string& text) {
+// Calls `fn` with each printable code point of UTF-8 `text` (control characters such as
+// newlines are not drawn, so they need no glyph).
+template <class Fn>
+void forEachCodepoint(const std::string& text, Fn&& fn) {
   const char* cursor = text.c_str();
   const char* end = cursor + text.size();
   while (cursor < end) {
@@ -21,8 +24,12 @@ void addCodepoints(std::set<unsigned>& codepoints, const std::string& text) {
     const int length = ImTextCharFromUtf8(&codepoint, cursor, end);
     if (length <= 0) break;
     cursor += length;
-    if (codepoint >= 0x20 && codepoint <= 0xFFFF) codepoints.insert(codepoint);
+    if (codepoint >= 0x20 && codepoint <= 0xFFFF) fn(codepoint);
   }
+}
+
+void addCodepoints(std::set<unsigned>& codepoints, const std::string& text) {
+  forEachCodepoint(text, [&](unsigned c) { codepoints.insert(c); });
 }
 
 Fonts buildAtlas(const FontOptions& options, const std::set<unsigned>& codepoints) {
@@ -100,18 +107,9 @@ bool FontAtlas::rebuildIfNeeded() {
 
 std::vector<unsigned> missingGlyphs(const ImFont* font, const std::string& text) {
   std::vector<unsigned> missing;
-  const char* cursor = text.c_str();
-  const char* end = cursor + text.size();
-  while (cursor < end) {
-    unsigned int codepoint = 0;
-    const int length = ImTextCharFromUtf8(&codepoint, cursor, end);
-    if (length <= 0) break;
-    cursor += length;
-    if (codepoint < 0x20) continue;  // control characters (newlines) are not drawn
-    if (font->FindGlyphNoFallback(static_cast<ImWchar>(codepoint)) == nullptr) {
-      missing.push_back(codepoint);
-    }
-  }
+  forEachCodepoint(text, [&](unsigned c) {
+    if (font->FindGlyphNoFallback(static_cast<ImWchar>(c)) == nullptr) missing.push_back(c);
+  });
   return missing;
 }
 

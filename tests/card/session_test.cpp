@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "card/apdu.hpp"
 #include "card/card_reader.hpp"
 #include "card/write_script.hpp"
@@ -82,6 +85,63 @@ TEST_F(SessionTest, ClonedIdFileWithoutTheCardKeyIsNotAuthentic) {
   auto snapshot = reader.read();
   ASSERT_FALSE(snapshot);
   EXPECT_EQ(snapshot.error(), CardError::NotAuthentic);
+}
+
+// A clone that answers INTERNAL AUTHENTICATE with an answer it recorded from the real card.
+class ReplayingClone : public CardEmulator {
+ public:
+  ReplayingClone(CardImage image, Bytes recordedAnswer)
+      : m_card(std::move(image)), m_answer(std::move(recordedAnswer)) {}
+  Bytes atr() const override { return m_card.atr(); }
+  void powerOn() override { m_card.powerOn(); }
+  void powerOff() override { m_card.powerOff(); }
+  Bytes process(ByteView command) override {
+    if (command.size() >= 2 && command[1] == profile::kInsInternalAuthenticate) return m_answer;
+    return m_card.process(command);
+  }
+
+ private:
+  VirtualCard m_card;
+  Bytes m_answer;
+};
+
+// The issuer's check of an ID file the kiosk has seen is remembered, the card's signature of
+// the fresh challenge is not: a clone of a card read a moment ago is still refused.
+TEST_F(SessionTest, RememberedIdFileStillNeedsTheCardsOwnSignature) {
+  IdVerifier ids(issuer);
+  {
+    CardReader reader(channel, ids);
+    ASSERT_TRUE(reader.read());
+    EXPECT_EQ(ids.hits(), 0U);
+    auto again = reader.read();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(ids.hits(), 1U);  // the repeat read skipped the issuer check
+    EXPECT_EQ(again->id.cardNumber, kCardNumber);
+  }
+
+  // The same ID file byte for byte, on a card with another key.
+  CardImage copy = card.image();
+  copy.cardPrivateKey = loadKey(kOtherPem).privateScalar();
+  VirtualCard cloned(copy);
+  LocalChannel clonedChannel(cloned);
+  CardReader cloneReader(clonedChannel, ids);
+  auto snapshot = cloneReader.read();
+  ASSERT_FALSE(snapshot);
+  EXPECT_EQ(snapshot.error(), CardError::NotAuthentic);
+  EXPECT_EQ(ids.hits(), 2U);  // the ID file came from the cache: the card's signature refused it
+
+  // The same ID file, replaying the real card's answer to an earlier challenge.
+  ASSERT_EQ(card.process(commands::selectAid()), encodeResponse(sw::kOk));
+  const Bytes recorded =
+      card.process(commands::internalAuthenticate(hex("00112233445566778899AABBCCDDEEFF")));
+  ASSERT_EQ(parseResponse(recorded).value().sw, sw::kOk);
+  ReplayingClone replaying(card.image(), recorded);
+  LocalChannel replayChannel(replaying);
+  CardReader replayReader(replayChannel, ids);
+  snapshot = replayReader.read();
+  ASSERT_FALSE(snapshot);
+  EXPECT_EQ(snapshot.error(), CardError::NotAuthentic);
+  EXPECT_EQ(ids.hits(), 3U);
 }
 
 TEST_F(SessionTest, IdFileSignedByAnotherIssuerIsNotAuthentic) {
@@ -183,6 +243,88 @@ TEST_F(SessionTest, FullRingIsReported) {
   EXPECT_EQ(reader.runScript(scriptFor(mintedToken(9, 100), *challenge)).error(),
             CardError::Full);
   EXPECT_EQ(reader.read()->credits.size(), 8U);
+}
+
+// What crosses a channel, in order: "begin", "end", and each APDU's instruction in hex.
+class RecordingChannel : public CardChannel {
+ public:
+  explicit RecordingChannel(CardChannel& inner) : m_inner(inner) {}
+  Result<Bytes, CardError> transmit(ByteView command) override {
+    events.push_back(command.size() >= 2 ? toHex(command.subspan(1, 1)) : "?");
+    return m_inner.transmit(command);
+  }
+  Result<void, CardError> beginTransaction() override {
+    events.emplace_back("begin");
+    return m_inner.beginTransaction();
+  }
+  Result<void, CardError> endTransaction() override {
+    events.emplace_back("end");
+    return m_inner.endTransaction();
+  }
+  Bytes atr() const override { return m_inner.atr(); }
+
+  std::vector<std::string> events;
+
+ private:
+  CardChannel& m_inner;
+};
+
+using Events = std::vector<std::string>;
+
+// GET CHALLENGE, UPDATE RECORD and the read-back run in one transaction, held open while the
+// cloud builds the script; whatever happens, the transaction is ended exactly once.
+TEST_F(SessionTest, WriteIsOneTransactionFromChallengeToReadBack) {
+  RecordingChannel recording(channel);
+  IdVerifier ids(issuer);
+  {
+    CardReader reader(recording, ids);
+    ASSERT_TRUE(reader.read());
+    recording.events.clear();
+    auto challenge = reader.getChallenge();
+    ASSERT_TRUE(challenge);
+    EXPECT_EQ(recording.events, (Events{"begin", "84"}));  // still open for the script
+    ASSERT_TRUE(reader.runScript(scriptFor(mintedToken(1, 5000), *challenge)));
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "DC", "B2", "end"}));
+
+    recording.events.clear();
+    challenge = reader.getChallenge();
+    ASSERT_TRUE(reader.writeToken(scriptFor(mintedToken(2, 700), *challenge), mintedToken(2, 700)));
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "DC", "B2", "end"}));
+
+    // The cloud failed: no script comes.
+    recording.events.clear();
+    ASSERT_TRUE(reader.getChallenge());
+    reader.abandonWrite();
+    reader.abandonWrite();
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "end"}));
+
+    // A read instead of the script: it runs in the open transaction and ends it.
+    recording.events.clear();
+    ASSERT_TRUE(reader.getChallenge());
+    ASSERT_TRUE(reader.read());
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "A4", "B0", "88", "B2", "B0", "end"}));
+
+    // The card refuses the challenge: nothing is left open.
+    recording.events.clear();
+    ASSERT_TRUE(reader.getChallenge());
+    ASSERT_TRUE(reader.getChallenge());  // a second challenge for the same write
+    const WriteScript stale = scriptFor(mintedToken(3, 900), hex("0102030405060708"));
+    EXPECT_EQ(reader.runScript(stale).error(), CardError::AccessDenied);
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "84", "DC", "end"}));
+
+    recording.events.clear();
+    ASSERT_TRUE(reader.getChallenge());
+  }
+  // The reader went away with the write open.
+  EXPECT_EQ(recording.events, (Events{"begin", "84", "end"}));
+
+  // GET CHALLENGE refused (the application is not selected after a power cycle).
+  channel.insert();
+  recording.events.clear();
+  CardReader fresh(recording, ids);
+  EXPECT_EQ(fresh.getChallenge().error(), CardError::AccessDenied);
+  EXPECT_EQ(recording.events, (Events{"begin", "84", "end"}));
+  EXPECT_EQ(card.image().credit[2], Bytes(32, 0));
 }
 
 // Card pulled during the UPDATE, before or after it commits; then reinserted. The kiosk

@@ -170,6 +170,29 @@ TEST_F(VirtualCardTest, InternalAuthenticateSignsWithTheCardKey) {
   EXPECT_EQ(status(commands::internalAuthenticate(hex("0102"))), sw::kWrongLength);
 }
 
+// The card keeps its parsed key between authentications, but an image edited in place (a
+// re-personalised card) signs with its new key, and an image without a usable key refuses.
+TEST_F(VirtualCardTest, InternalAuthenticateFollowsTheKeyInTheImage) {
+  selectApp();
+  const Bytes chal = hex("00112233445566778899AABBCCDDEEFF");
+  const EcKey cardPublic = loadKey(kCardPem).publicOnly();
+  const EcKey other = loadKey(kOtherPem);
+  ASSERT_TRUE(cardPublic.verify(internalAuthMessage(kCardNumber, chal),
+                                send(commands::internalAuthenticate(chal)).data));
+
+  IdFile id = decodeIdFile(card.image().id).value();
+  id.cardPublicKey = other.publicPoint();
+  card.image().id = encodeIdFile(id).value();
+  card.image().cardPrivateKey = other.privateScalar();
+  const Response resigned = send(commands::internalAuthenticate(chal));
+  ASSERT_EQ(resigned.sw, sw::kOk);
+  EXPECT_TRUE(other.verify(internalAuthMessage(kCardNumber, chal), resigned.data));
+  EXPECT_FALSE(cardPublic.verify(internalAuthMessage(kCardNumber, chal), resigned.data));
+
+  card.image().cardPrivateKey = loadKey(kCardPem).privateScalar();  // no longer the ID's key
+  EXPECT_EQ(status(commands::internalAuthenticate(chal)), sw::kConditionsNotSatisfied);
+}
+
 TEST_F(VirtualCardTest, PowerCycleLosesSelectionAndChallenge) {
   selectApp();
   const Bytes chal = challenge();

@@ -3,10 +3,12 @@
 // loads its tokens through PC/SC too.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
 #include "../card/fixtures.hpp"
+#include "card/apdu.hpp"
 #include "card/card_reader.hpp"
 #include "card/pcsc/pcsc_channel.hpp"
 #include "card/virtual_meter.hpp"
@@ -121,6 +123,59 @@ TEST_F(CardSessionTest, WritesATokenInThreeApdusAndReadsItBack) {
   ASSERT_TRUE(snapshot);
   ASSERT_EQ(snapshot->credits.size(), 1U);
   EXPECT_EQ(snapshot->credits[0], token);
+}
+
+// The write's transaction is held from GET CHALLENGE to the read-back, across the cloud's
+// work on the script: another application's SELECT (which would discard the single-use
+// challenge) waits until the write is done, then goes through.
+TEST_F(CardSessionTest, AnotherApplicationWaitsForTheWholeWrite) {
+  insert(card);
+  auto other = PcscChannel::connect(server.reader(0));
+  ASSERT_TRUE(other) << describe(other.error());
+  CardReader reader(*channel, issuer);
+  ASSERT_TRUE(reader.read());
+  const CreditToken token = mintedToken(1, 5000);
+  auto challenge = reader.getChallenge();
+  ASSERT_TRUE(challenge) << describe(challenge.error());
+
+  std::atomic<bool> answered{false};
+  Result<Bytes, CardError> intruding = fail(CardError::Transport);
+  std::thread application([&] {
+    intruding = (*other)->transmit(commands::selectAid());
+    answered = true;
+  });
+  std::this_thread::sleep_for(300ms);  // the cloud builds the script
+  const bool answeredDuringWrite = answered;
+
+  const auto before = channel->exchanges();
+  auto written = reader.writeToken(scriptFor(token, *challenge), token);
+  application.join();
+  EXPECT_FALSE(answeredDuringWrite);
+  ASSERT_TRUE(written) << describe(written.error());
+  EXPECT_EQ(channel->exchanges() - before, 2U);
+  ASSERT_TRUE(intruding) << describe(intruding.error());
+  EXPECT_EQ(toHex(*intruding), "9000");
+}
+
+// A card pulled while its write waits for the script: pcscd drops the transaction with the
+// card, so the card is usable at once when it comes back, and the first reader's late end of
+// its transaction disturbs nothing.
+TEST_F(CardSessionTest, PulledCardReleasesAWriteWaitingForItsScript) {
+  insert(card);
+  std::unique_ptr<PcscChannel> first = std::move(channel);
+  CardReader waiting(*first, issuer);
+  ASSERT_TRUE(waiting.read());
+  ASSERT_TRUE(waiting.getChallenge());
+
+  reinsert();  // connecting would wait for as long as the transaction were held
+  CardReader kiosk(*channel, issuer);
+  auto snapshot = kiosk.read();
+  ASSERT_TRUE(snapshot) << describe(snapshot.error());
+  waiting.abandonWrite();
+  const CreditToken token = mintedToken(1, 5000);
+  auto challenge = kiosk.getChallenge();
+  ASSERT_TRUE(challenge) << describe(challenge.error());
+  ASSERT_TRUE(kiosk.writeToken(scriptFor(token, *challenge), token));
 }
 
 TEST_F(CardSessionTest, ForeignCardIsReportedAsSuch) {
