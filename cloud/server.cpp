@@ -5,11 +5,14 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -169,6 +172,7 @@ struct Server::Impl {
   std::mutex sweepMutex;
   std::condition_variable sweepCv;
   int port = 0;
+  int listenSocket = -1;
   std::mutex authMutex;
   std::map<std::string, std::pair<KioskAuth, std::chrono::steady_clock::time_point>> authCache;
 
@@ -698,6 +702,13 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
     return new httplib::ThreadPool(static_cast<std::size_t>(threads));
   };
   impl.http->set_tcp_nodelay(true);
+  // httplib listens with a backlog of 5: when many kiosks connect at once (a restart, a
+  // network coming back) the rest of their SYNs are dropped and retried a second or more
+  // later. Remember the listening socket to give it a real backlog once it is bound.
+  impl.http->set_socket_options([&impl](socket_t sock) {
+    httplib::default_socket_options(sock);
+    impl.listenSocket = sock;
+  });
   impl.http->set_payload_max_length(1024 * 1024);
   impl.http->set_keep_alive_max_count(100000);
   impl.http->set_read_timeout(std::chrono::seconds(10));
@@ -723,6 +734,10 @@ int Server::bind() {
   if (impl.port <= 0) {
     throw std::runtime_error("cannot listen on " + impl.cfg.listen + ":" +
                              std::to_string(impl.cfg.port));
+  }
+  // Listening again on a listening socket only changes its backlog (capped by somaxconn).
+  if (impl.listenSocket >= 0 && ::listen(impl.listenSocket, SOMAXCONN) != 0) {
+    spdlog::warn("cannot raise the listen backlog: {}", std::strerror(errno));
   }
   return impl.port;
 }
