@@ -1,6 +1,7 @@
 #include "cloud/server.hpp"
 
 #include "cloud/crypto.hpp"
+#include "cloud/http_server.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -164,6 +165,7 @@ struct Server::Impl {
   SimulatedProvider& provider;
   const platform::Clock& clock;
   std::unique_ptr<httplib::Server> http;
+  KeepAliveServer* plainHttp = nullptr;  // the same server when it speaks plain HTTP
   Metrics metrics;
   // Shared with the database's listener thread, which may outlive this server by a moment.
   std::shared_ptr<Waiters> waiters = std::make_shared<Waiters>();
@@ -695,7 +697,9 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
       throw std::runtime_error("refusing plain HTTP on " + config.listen +
                                ": give tls_cert and tls_key, or listen on 127.0.0.1");
     }
-    impl.http = std::make_unique<httplib::Server>();
+    auto plain = std::make_unique<KeepAliveServer>();
+    impl.plainHttp = plain.get();
+    impl.http = std::move(plain);
   }
   const int threads = config.threads;
   impl.http->new_task_queue = [threads] {
@@ -751,6 +755,7 @@ void Server::run() {
 void Server::stop() {
   m_impl->stopping = true;
   m_impl->wakeSweeper();
+  if (m_impl->plainHttp != nullptr) m_impl->plainHttp->wakeIdleConnections();
   if (m_impl->http) m_impl->http->stop();
 }
 
