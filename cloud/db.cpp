@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -127,6 +128,25 @@ class SqliteConnection final : public SqlConnection {
     return result;
   }
 
+  Result<std::vector<SqlResult>, DbFailure> execAll(
+      const std::vector<SqlStatement>& statements) override {
+    std::vector<SqlResult> results;
+    results.reserve(statements.size());
+    for (const auto& statement : statements) {
+      auto result = exec(statement.sql, statement.params);
+      if (!result) return fail(result.error());
+      results.push_back(std::move(result).value());
+    }
+    return results;
+  }
+
+  // In-process: nothing to gain from waiting.
+  Result<void, DbFailure> execLater(std::string_view sql, std::vector<SqlValue> params) override {
+    auto result = exec(sql, params);
+    if (!result) return fail(result.error());
+    return {};
+  }
+
   Result<void, DbFailure> execScript(std::string_view sql) override {
     char* error = nullptr;
     const std::string script(sql);
@@ -231,40 +251,66 @@ class PgConnection final : public SqlConnection {
 
   Result<SqlResult, DbFailure> exec(std::string_view sql,
                                     const std::vector<SqlValue>& params) override {
-    std::vector<std::string> texts(params.size());
-    std::vector<const char*> values(params.size(), nullptr);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      if (const auto* number = std::get_if<std::int64_t>(&params[i])) {
-        texts[i] = std::to_string(*number);
-        values[i] = texts[i].c_str();
-      } else if (const auto* text = std::get_if<std::string>(&params[i])) {
-        values[i] = text->c_str();
+    if (!m_beginPending && m_later.empty()) {
+      Texts texts(params);
+      const std::string* name = preparedName(sql, params.size());
+      if (name == nullptr) {
+        auto made = prepare(sql, params.size());
+        if (!made) return fail(made.error());
+        name = *made;
       }
+      return collect(PQexecPrepared(m_conn, name->c_str(), static_cast<int>(params.size()),
+                                    texts.values.data(), nullptr, nullptr, 0));
     }
-    // Each statement is prepared once per connection: the server parses and plans it once.
-    auto prepared = m_prepared.find(sql);
-    if (prepared == m_prepared.end()) {
-      const std::string name = "s" + std::to_string(m_prepared.size());
-      const std::string query(sql);
-      auto made = collect(PQprepare(m_conn, name.c_str(), query.c_str(),
-                                    static_cast<int>(params.size()), nullptr));
-      if (!made) return made;
-      prepared = m_prepared.emplace(query, name).first;
+    auto results = pipeline({{std::string(sql), params}}, false);
+    if (!results) return fail(results.error());
+    return std::move(results->back());
+  }
+
+  Result<std::vector<SqlResult>, DbFailure> execAll(
+      const std::vector<SqlStatement>& statements) override {
+    return pipeline(statements, false);
+  }
+
+  Result<void, DbFailure> execLater(std::string_view sql, std::vector<SqlValue> params) override {
+    if (!m_beginPending && PQtransactionStatus(m_conn) == PQTRANS_IDLE) {
+      auto result = exec(sql, params);
+      if (!result) return fail(result.error());
+      return {};
     }
-    PGresult* res = PQexecPrepared(m_conn, prepared->second.c_str(), static_cast<int>(params.size()),
-                                   values.data(), nullptr, nullptr, 0);
-    return collect(res);
+    m_later.push_back({std::string(sql), std::move(params)});
+    return {};
   }
 
   Result<void, DbFailure> execScript(std::string_view sql) override {
+    if (m_beginPending || !m_later.empty()) {
+      auto flushed = pipeline({}, false);  // the script belongs inside the transaction
+      if (!flushed) return fail(flushed.error());
+    }
     const std::string script(sql);
     auto result = collect(PQexec(m_conn, script.c_str()));
     if (!result) return fail(result.error());
     return {};
   }
-  Result<void, DbFailure> begin() override { return execScript("BEGIN"); }
-  Result<void, DbFailure> commit() override { return execScript("COMMIT"); }
+  // BEGIN waits for the transaction's first statement and leaves with it.
+  Result<void, DbFailure> begin() override {
+    m_later.clear();
+    m_beginPending = true;
+    return {};
+  }
+  // The queued writes and COMMIT leave together.
+  Result<void, DbFailure> commit() override {
+    if (m_beginPending && m_later.empty()) {
+      m_beginPending = false;  // nothing was sent: nothing to commit
+      return {};
+    }
+    auto done = pipeline({}, true);
+    if (!done) return fail(done.error());
+    return {};
+  }
   void rollback() override {
+    m_beginPending = false;
+    m_later.clear();
     if (PQtransactionStatus(m_conn) != PQTRANS_IDLE) (void)execScript("ROLLBACK");
   }
 
@@ -272,9 +318,140 @@ class PgConnection final : public SqlConnection {
   void reset() {
     PQreset(m_conn);
     m_prepared.clear();  // prepared statements die with the session
+    m_beginPending = false;
+    m_later.clear();
   }
 
  private:
+  struct Queued {
+    std::string sql;
+    std::vector<SqlValue> params;
+  };
+
+  // Parameters as libpq wants them: text, or null.
+  struct Texts {
+    explicit Texts(const std::vector<SqlValue>& params)
+        : storage(params.size()), values(params.size(), nullptr) {
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        if (const auto* number = std::get_if<std::int64_t>(&params[i])) {
+          storage[i] = std::to_string(*number);
+          values[i] = storage[i].c_str();
+        } else if (const auto* text = std::get_if<std::string>(&params[i])) {
+          values[i] = text->c_str();
+        }
+      }
+    }
+    std::vector<std::string> storage;
+    std::vector<const char*> values;
+  };
+
+  const std::string* preparedName(std::string_view sql, std::size_t /*params*/) const {
+    const auto it = m_prepared.find(sql);
+    return it == m_prepared.end() ? nullptr : &it->second;
+  }
+
+  // Each statement is prepared once per connection: the server parses and plans it once.
+  Result<const std::string*, DbFailure> prepare(std::string_view sql, std::size_t params) {
+    const std::string name = "s" + std::to_string(m_nextName++);
+    const std::string query(sql);
+    auto made =
+        collect(PQprepare(m_conn, name.c_str(), query.c_str(), static_cast<int>(params), nullptr));
+    if (!made) return fail(made.error());
+    return &m_prepared.emplace(query, name).first->second;
+  }
+
+  // Sends [BEGIN] + queued writes + statements [+ COMMIT] as one pipeline and reads every
+  // answer; returns the results of `statements`. After a failure the server skips the rest
+  // up to the sync point and the transaction is left failed for rollback().
+  Result<std::vector<SqlResult>, DbFailure> pipeline(const std::vector<SqlStatement>& statements,
+                                                     bool commit) {
+    enum class Kind { Control, Prepare, Later, Wanted };
+    struct Expect {
+      Kind kind;
+      std::string prepared;  // for Prepare: the statement text it names
+    };
+    std::vector<Expect> expected;
+    std::map<std::string, std::string, std::less<>> preparing;
+    std::vector<Queued> later = std::move(m_later);
+    m_later.clear();
+
+    if (PQenterPipelineMode(m_conn) != 1) {
+      return fail(DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)});
+    }
+    bool sent = true;
+    auto sendControl = [&](const char* command) {
+      sent = sent && PQsendQueryParams(m_conn, command, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+      expected.push_back({Kind::Control, {}});
+    };
+    auto sendStatement = [&](std::string_view sql, const std::vector<SqlValue>& params, Kind kind) {
+      const std::string* name = preparedName(sql, params.size());
+      if (name == nullptr) {
+        auto pending = preparing.find(sql);
+        if (pending == preparing.end()) {
+          const std::string query(sql);
+          pending = preparing.emplace(query, "s" + std::to_string(m_nextName++)).first;
+          sent = sent && PQsendPrepare(m_conn, pending->second.c_str(), query.c_str(),
+                                       static_cast<int>(params.size()), nullptr) == 1;
+          expected.push_back({Kind::Prepare, query});
+        }
+        name = &pending->second;
+      }
+      Texts texts(params);
+      sent = sent && PQsendQueryPrepared(m_conn, name->c_str(), static_cast<int>(params.size()),
+                                         texts.values.data(), nullptr, nullptr, 0) == 1;
+      expected.push_back({kind, {}});
+    };
+    if (m_beginPending) sendControl("BEGIN");
+    m_beginPending = false;
+    for (const auto& queued : later) sendStatement(queued.sql, queued.params, Kind::Later);
+    for (const auto& statement : statements) sendStatement(statement.sql, statement.params, Kind::Wanted);
+    if (commit) sendControl("COMMIT");
+    sent = sent && PQpipelineSync(m_conn) == 1;
+
+    std::optional<DbFailure> failure;
+    if (!sent) failure = DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)};
+    std::vector<SqlResult> results;
+    results.reserve(statements.size());
+    // Every command answers with one result followed by a null; the sync point with one result.
+    for (const auto& expect : expected) {
+      if (!sent) break;
+      PGresult* res = PQgetResult(m_conn);
+      if (res == nullptr) {
+        failure = DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)};
+        sent = false;
+        break;
+      }
+      if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+        PQclear(res);
+      } else {
+        auto result = collect(res);
+        if (!result) {
+          if (!failure) failure = result.error();
+        } else if (expect.kind == Kind::Prepare) {
+          m_prepared.emplace(expect.prepared, preparing.at(expect.prepared));
+        } else if (expect.kind == Kind::Wanted) {
+          results.push_back(std::move(result).value());
+        }
+      }
+      while (PGresult* extra = PQgetResult(m_conn)) PQclear(extra);
+    }
+    if (sent) {
+      PGresult* sync = PQgetResult(m_conn);
+      if (sync == nullptr || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+        if (!failure) failure = DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)};
+      }
+      if (sync != nullptr) PQclear(sync);
+    }
+    if (PQexitPipelineMode(m_conn) != 1) {
+      // Only a broken connection leaves answers unread; reset it before the next lease.
+      if (!failure) failure = DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)};
+      PQreset(m_conn);
+      m_prepared.clear();
+    }
+    if (failure) return fail(*failure);
+    return results;
+  }
+
   Result<SqlResult, DbFailure> collect(PGresult* res) {
     const auto status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -315,6 +492,9 @@ class PgConnection final : public SqlConnection {
 
   PGconn* m_conn;
   std::map<std::string, std::string, std::less<>> m_prepared;
+  std::uint64_t m_nextName = 0;
+  bool m_beginPending = false;
+  std::vector<Queued> m_later;
 };
 
 class PgDatabase final : public Database {
@@ -346,10 +526,7 @@ class PgDatabase final : public Database {
 
   Result<void, DbFailure> notify(SqlConnection& conn, std::string_view channel,
                                  std::string_view payload) override {
-    auto result = conn.exec("SELECT pg_notify($1, $2)",
-                            {std::string(channel), std::string(payload)});
-    if (!result) return fail(result.error());
-    return {};
+    return conn.execLater("SELECT pg_notify($1, $2)", {std::string(channel), std::string(payload)});
   }
 
   void listen(std::string channel, std::function<void(const std::string&)> callback) override {

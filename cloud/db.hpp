@@ -40,12 +40,24 @@ struct DbFailure {
   std::string message;
 };
 
+struct SqlStatement {
+  std::string sql;
+  std::vector<SqlValue> params;
+};
+
 // One database session. Not thread-safe: a lease gives it to one thread at a time.
 class SqlConnection {
  public:
   virtual ~SqlConnection() = default;
   virtual Result<SqlResult, DbFailure> exec(std::string_view sql,
                                             const std::vector<SqlValue>& params = {}) = 0;
+  // Runs statements that do not need each other's results, in order, in one round trip to
+  // the server (a pipeline on PostgreSQL); fails with the first statement that fails.
+  virtual Result<std::vector<SqlResult>, DbFailure> execAll(
+      const std::vector<SqlStatement>& statements) = 0;
+  // A write whose result nobody reads. Inside a transaction it may wait and travel with the
+  // next statement or with commit(), which then reports its failure; outside one it runs now.
+  virtual Result<void, DbFailure> execLater(std::string_view sql, std::vector<SqlValue> params) = 0;
   // Runs a script of several statements without parameters (migrations).
   virtual Result<void, DbFailure> execScript(std::string_view sql) = 0;
   virtual Result<void, DbFailure> begin() = 0;
