@@ -43,6 +43,14 @@ CloudResult<bool> runLater(SqlConnection& conn, std::string_view sql, std::vecto
 constexpr const char* kRememberNonce =
     "INSERT INTO nonces (kiosk_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
+// One statement that writes, committed on its own.
+CloudResult<SqlResult> writeOnce(Database& db, std::string_view sql,
+                                 const std::vector<SqlValue>& params = {}) {
+  auto result = db.execWrite(sql, params);
+  if (!result) return Unexpected<Failure>{toFailure(result.error())};
+  return std::move(result).value();
+}
+
 CloudResult<SqlResult> runOnce(Database& db, std::string_view sql,
                                const std::vector<SqlValue>& params = {}) {
   auto lease = db.acquire();
@@ -237,12 +245,12 @@ CloudResult<KioskAuth> Store::kioskAuth(const std::string& kioskId) {
 CloudResult<bool> Store::rememberNonce(const std::string& kioskId, const std::string& nonce,
                                        std::int64_t now) {
   // The primary key makes this the one place that decides, across every server process.
-  KIOSK_TRY(rows, runOnce(m_db, kRememberNonce, {kioskId, nonce, now}));
+  KIOSK_TRY(rows, writeOnce(m_db, kRememberNonce, {kioskId, nonce, now}));
   return rows->affected == 1;
 }
 
 CloudResult<std::int64_t> Store::purgeNonces(std::int64_t olderThan) {
-  KIOSK_TRY(rows, runOnce(m_db, "DELETE FROM nonces WHERE seen_at < $1", {olderThan}));
+  KIOSK_TRY(rows, writeOnce(m_db, "DELETE FROM nonces WHERE seen_at < $1", {olderThan}));
   return rows->affected;
 }
 
@@ -818,8 +826,7 @@ namespace {
 
 CloudResult<json> insertRow(Database& db, std::string_view sql, const std::vector<SqlValue>& params,
                             json echo) {
-  auto lease = db.acquire();
-  auto result = lease->exec(sql, params);
+  auto result = db.execWrite(sql, params);
   if (!result) {
     if (result.error().kind == DbErrorKind::Unique) {
       return failWith(CloudError::Conflict, "already exists");
@@ -979,9 +986,9 @@ CloudResult<json> Store::setStatus(const std::string& table, const std::string& 
   if (status != "ACTIVE" && status != "BLOCKED" && !(table == "cards" && status == "LOST")) {
     return failWith(CloudError::BadRequest, "status must be ACTIVE or BLOCKED (or LOST for cards)");
   }
-  KIOSK_TRY(rows, runOnce(m_db,
-                          "UPDATE " + table + " SET status = $1 WHERE " + key->second + " = $2",
-                          {status, id}));
+  KIOSK_TRY(rows, writeOnce(m_db,
+                            "UPDATE " + table + " SET status = $1 WHERE " + key->second + " = $2",
+                            {status, id}));
   if (rows->affected == 0) return failWith(CloudError::NotFound, "no such " + table + " " + id);
   return json{{"id", id}, {"status", status}};
 }
@@ -1002,8 +1009,8 @@ CloudResult<json> Store::cardForIssue(const std::string& cardNumber) {
 
 CloudResult<bool> Store::setCardPublicKey(const std::string& cardNumber,
                                           const std::string& publicKeyHex) {
-  KIOSK_TRY(rows, runOnce(m_db, "UPDATE cards SET public_key = $1 WHERE number = $2",
-                          {publicKeyHex, cardNumber}));
+  KIOSK_TRY(rows, writeOnce(m_db, "UPDATE cards SET public_key = $1 WHERE number = $2",
+                            {publicKeyHex, cardNumber}));
   return rows->affected == 1;
 }
 
