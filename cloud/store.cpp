@@ -601,6 +601,12 @@ CloudResult<IssuedToken> Store::issueToken(const std::string& orderId, CardForma
     reads.push_back({"SELECT meter_number, sequence, amount, key_version, issued_at, token_hex "
                      "FROM tokens WHERE order_id = $1",
                      {orderId}});
+    // The meter's row is locked after the order's (always in this order), so its sequence
+    // can be taken here and written back with COMMIT.
+    reads.push_back({std::string("SELECT m.token_seq, m.key_version, m.utility FROM meters m JOIN "
+                                 "orders o ON o.meter_number = m.number WHERE o.id = $1") +
+                         (m_db.dialect() == Dialect::Postgres ? " FOR UPDATE OF m" : ""),
+                     {orderId}});
     KIOSK_TRY(results, runAll(conn, reads));
     KIOSK_TRY(fresh, checkNonce(caller, *results));
     const auto& orders = (*results)[first];
@@ -628,20 +634,19 @@ CloudResult<IssuedToken> Store::issueToken(const std::string& orderId, CardForma
                                 "UPDATE orders SET state = 'TOKEN_ISSUED', token_issued_at = $1, "
                                 "updated_at = $1 WHERE id = $2 AND state = 'PAID'",
                                 {now, orderId}));
-    KIOSK_TRY(meter, run(conn,
-                         "UPDATE meters SET token_seq = token_seq + 1 WHERE number = $1 "
-                         "RETURNING token_seq, key_version, utility",
-                         {current.meterNumber}));
-    if (meter->rows.empty()) return failWith(CloudError::Internal, "order's meter is gone");
+    const auto& meter = (*results)[first + 3];
+    if (meter.rows.empty()) return failWith(CloudError::Internal, "order's meter is gone");
     IssuedToken token{orderId,
                       current.meterNumber,
-                      meter->rows[0].integer(0),
+                      meter.rows[0].integer(0) + 1,
                       current.creditAmount,
-                      meter->rows[0].integer(1),
+                      meter.rows[0].integer(1),
                       now,
                       {},
                       true};
-    KIOSK_TRY(minted, format.mintToken({token.meterNumber, meter->rows[0].text(2), token.sequence,
+    KIOSK_TRY(counted, runLater(conn, "UPDATE meters SET token_seq = $1 WHERE number = $2",
+                                {token.sequence, current.meterNumber}));
+    KIOSK_TRY(minted, format.mintToken({token.meterNumber, meter.rows[0].text(2), token.sequence,
                                         token.amount, token.issuedAt, token.keyVersion}));
     token.tokenHex = *minted;
     KIOSK_TRY(stored, runLater(conn,
