@@ -66,10 +66,9 @@ class ConnectionStream final : public httplib::Stream {
     // waiting for what it sends next.
     if (!flush()) return -1;
     if (m_inPos == m_inEnd) {
-      if (!waitFor(m_sock, POLLIN, m_readTimeoutMs)) return -1;
-      if (size >= sizeof m_in) return receive(ptr, size);
-      const ssize_t got = receive(m_in, sizeof m_in);
-      if (got <= 0) return got;
+      const bool direct = size >= sizeof m_in;
+      const ssize_t got = receive(direct ? ptr : m_in, direct ? size : sizeof m_in);
+      if (got <= 0 || direct) return got;
       m_inPos = 0;
       m_inEnd = static_cast<std::size_t>(got);
     }
@@ -120,11 +119,15 @@ class ConnectionStream final : public httplib::Stream {
  private:
   static constexpr std::size_t kFlushAt = 64 * 1024;
 
+  // Usually the data is already there (the connection was woken because it arrived): try
+  // first, wait only when there is nothing yet.
   ssize_t receive(char* ptr, std::size_t size) {
     for (;;) {
-      const ssize_t n = ::recv(m_sock, ptr, size, 0);
-      if (n < 0 && errno == EINTR) continue;
-      return n;
+      const ssize_t n = ::recv(m_sock, ptr, size, MSG_DONTWAIT);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return n;
+      if (!waitFor(m_sock, POLLIN, m_readTimeoutMs)) return -1;
     }
   }
 
