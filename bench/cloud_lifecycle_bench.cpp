@@ -3,7 +3,7 @@
 // and 128 concurrent simulated kiosks, on SQLite and on PostgreSQL, against `pgbench -N` on
 // the same PostgreSQL server in the same run as the baseline.
 //
-//   cloud_lifecycle_bench [--seconds N] [--levels 1,16,128]
+//   cloud_lifecycle_bench [--seconds N] [--levels 1,16,128] [--backends sqlite,postgresql]
 
 #include "../tests/cloud/cloud_fixture.hpp"
 
@@ -169,6 +169,7 @@ double pgbenchTps(const PgServer& pg, int clients, int seconds) {
 int main(int argc, char** argv) {
   double seconds = 5;
   std::vector<int> levels{1, 16, 128};
+  std::vector<Backend> backends{Backend::Sqlite, Backend::Postgres};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
@@ -177,6 +178,14 @@ int main(int argc, char** argv) {
       std::stringstream list(argv[++i]);
       std::string item;
       while (std::getline(list, item, ',')) levels.push_back(std::stoi(item));
+    }
+    if (arg == "--backends" && i + 1 < argc) {
+      backends.clear();
+      std::stringstream list(argv[++i]);
+      std::string item;
+      while (std::getline(list, item, ',')) {
+        backends.push_back(item == "sqlite" ? Backend::Sqlite : Backend::Postgres);
+      }
     }
   }
   const int most = *std::max_element(levels.begin(), levels.end());
@@ -188,7 +197,7 @@ int main(int argc, char** argv) {
     std::printf("pgbench -N: %.0f TPS\n\n", tps);
 
     bool allMet = true;
-    for (const auto backend : {Backend::Sqlite, Backend::Postgres}) {
+    for (const auto backend : backends) {
       CloudProcess::Options options;
       if (backend == Backend::Postgres) options.database = pg.createDatabase();
       // httplib gives each open connection a thread: kiosk, phone and webhook connections.

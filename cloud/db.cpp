@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -38,15 +39,37 @@ Failure toFailure(const DbFailure& failure) {
   return {CloudError::Internal, failure.message};
 }
 
+Result<void, DbFailure> Database::inTransaction(const std::function<bool(SqlConnection&)>& work) {
+  auto lease = acquire();
+  if (auto started = lease->begin(); !started) return fail(started.error());
+  if (!work(*lease)) {
+    lease->rollback();
+    return {};
+  }
+  if (auto committed = lease->commit(); !committed) {
+    lease->rollback();
+    return fail(committed.error());
+  }
+  return {};
+}
+
+Result<SqlResult, DbFailure> Database::execWrite(std::string_view sql,
+                                                 const std::vector<SqlValue>& params) {
+  auto lease = acquire();
+  return lease->exec(sql, params);
+}
+
 namespace {
 
 // ---------------------------------------------------------------------------------------
-// SQLite: one connection per process, serialised by the lease; WAL so readers in other
-// processes (operators' tools) are not blocked, and a busy timeout for several writers.
+// SQLite: one writing connection per process and a few reading ones (see SqliteDatabase);
+// WAL so that readers never wait for the writer, and a busy timeout for writers in other
+// processes (operators' tools).
 
 class SqliteConnection final : public SqlConnection {
  public:
-  explicit SqliteConnection(const std::string& path) {
+  // A reader only reads (query_only): every write goes through the one writer.
+  SqliteConnection(const std::string& path, bool reader) {
     if (sqlite3_open_v2(path.c_str(), &m_db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {
@@ -56,8 +79,10 @@ class SqliteConnection final : public SqlConnection {
     }
     sqlite3_extended_result_codes(m_db, 1);
     sqlite3_busy_timeout(m_db, 5000);
-    auto pragmas = execScript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    // synchronous=FULL: a commit is on the disk before anyone hears of it.
+    auto pragmas = execScript(reader ? "PRAGMA query_only=1;"
+                                     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                       "PRAGMA foreign_keys=ON;");
     if (!pragmas) throw std::runtime_error("SQLite setup failed: " + pragmas.error().message);
   }
   ~SqliteConnection() override {
@@ -127,6 +152,25 @@ class SqliteConnection final : public SqlConnection {
     return result;
   }
 
+  Result<std::vector<SqlResult>, DbFailure> execAll(
+      const std::vector<SqlStatement>& statements) override {
+    std::vector<SqlResult> results;
+    results.reserve(statements.size());
+    for (const auto& statement : statements) {
+      auto result = exec(statement.sql, statement.params);
+      if (!result) return fail(result.error());
+      results.push_back(std::move(result).value());
+    }
+    return results;
+  }
+
+  // In-process: nothing to gain from waiting.
+  Result<void, DbFailure> execLater(std::string_view sql, std::vector<SqlValue> params) override {
+    auto result = exec(sql, params);
+    if (!result) return fail(result.error());
+    return {};
+  }
+
   Result<void, DbFailure> execScript(std::string_view sql) override {
     char* error = nullptr;
     const std::string script(sql);
@@ -141,6 +185,9 @@ class SqliteConnection final : public SqlConnection {
     }
     return {};
   }
+
+  // False once SQLite has ended the transaction by itself (after an I/O error, a full disk).
+  bool inTransaction() const { return sqlite3_get_autocommit(m_db) == 0; }
 
   // IMMEDIATE: take the write lock up front, so two writers never deadlock on an upgrade.
   Result<void, DbFailure> begin() override { return execScript("BEGIN IMMEDIATE"); }
@@ -167,20 +214,114 @@ class SqliteConnection final : public SqlConnection {
   std::map<std::string, sqlite3_stmt*, std::less<>> m_statements;
 };
 
+// Group commit. SQLite has one writer at a time and, with synchronous=FULL, every COMMIT
+// waits for the disk. Transactions therefore run one after another as savepoints inside a
+// shared write transaction (a batch); whoever finds nobody queued behind it commits the batch,
+// and every member returns only once that COMMIT is durable (or reports its failure). Under
+// load one fsync covers many requests; alone, a request commits at once. Reads use their own
+// connections and see committed data only.
 class SqliteDatabase final : public Database {
  public:
-  explicit SqliteDatabase(const std::string& path) : m_connection(path) {}
+  SqliteDatabase(std::string path, int readers)
+      : m_path(std::move(path)),
+        m_writer(m_path, false),
+        m_separateReaders(m_path != ":memory:"),
+        m_maxReaders(static_cast<std::size_t>(std::max(readers, 1))) {}
 
   Dialect dialect() const override { return Dialect::Sqlite; }
+
   Lease acquire() override {
-    m_mutex.lock();
-    return Lease(this, &m_connection);
+    if (!m_separateReaders) {
+      // An in-memory database is private to its connection: reads share the writer.
+      m_writerMutex.lock();
+      return Lease(this, &m_writer);
+    }
+    std::unique_lock lock(m_readerMutex);
+    m_readerFree.wait(lock, [this] {
+      return !m_idleReaders.empty() || m_readers.size() < m_maxReaders;
+    });
+    SqliteConnection* reader = nullptr;
+    if (!m_idleReaders.empty()) {
+      reader = m_idleReaders.back();
+      m_idleReaders.pop_back();
+    } else {
+      m_readers.push_back(std::make_unique<SqliteConnection>(m_path, true));
+      reader = m_readers.back().get();
+    }
+    lock.unlock();
+    // One snapshot for the whole lease: a report's several queries agree with each other.
+    (void)reader->exec("BEGIN", {});
+    return Lease(this, reader);
   }
+
+  Result<void, DbFailure> inTransaction(const std::function<bool(SqlConnection&)>& work) override {
+    std::unique_lock lock = lockWriter();
+    if (!m_writer.inTransaction()) {
+      if (auto begun = m_writer.execScript("BEGIN IMMEDIATE"); !begun) return fail(begun.error());
+      m_batch = std::make_shared<Batch>();
+    }
+    if (auto saved = m_writer.exec("SAVEPOINT request", {}); !saved) {
+      endBatch(lock, saved.error());
+      return fail(saved.error());
+    }
+    m_notes.clear();
+    const bool keep = work(m_writer);
+    if (!m_writer.inTransaction()) {
+      // SQLite rolled the whole batch back after an error: nothing of it was kept.
+      DbFailure lost{DbErrorKind::Unavailable, "database write failed; the transaction was lost"};
+      m_batch->failure = lost;
+      finishBatch(lock);
+      return keep ? fail(lost) : Result<void, DbFailure>{};
+    }
+    if (!keep) {
+      (void)m_writer.exec("ROLLBACK TO request", {});
+      (void)m_writer.exec("RELEASE request", {});
+      m_notes.clear();
+      if (m_waiting == 0 || !m_separateReaders) {
+        if (m_batch->members > 0) {
+          commitBatch(lock);  // the others in the batch are waiting for it
+        } else {
+          (void)m_writer.execScript("ROLLBACK");  // an empty batch: give the lock back
+          m_batch.reset();
+        }
+      }
+      return {};
+    }
+    if (auto released = m_writer.exec("RELEASE request", {}); !released) {
+      endBatch(lock, released.error());
+      return fail(released.error());
+    }
+    auto batch = m_batch;
+    ++batch->members;
+    batch->notes.insert(batch->notes.end(), m_notes.begin(), m_notes.end());
+    m_notes.clear();
+    if (m_waiting == 0 || batch->members >= kMaxBatch || !m_separateReaders) {
+      commitBatch(lock);
+    } else {
+      // The next one in the queue carries the batch on; the last one commits it.
+      lock.unlock();
+      std::unique_lock wait(m_doneMutex);
+      m_done.wait(wait, [&] { return batch->done; });
+    }
+    if (batch->failure) return fail(*batch->failure);
+    return {};
+  }
+
+  Result<SqlResult, DbFailure> execWrite(std::string_view sql,
+                                         const std::vector<SqlValue>& params) override {
+    std::optional<Result<SqlResult, DbFailure>> result;
+    auto done = inTransaction([&](SqlConnection& conn) {
+      result.emplace(conn.exec(sql, params));
+      return result->has_value();
+    });
+    if (!done) return fail(done.error());
+    return std::move(*result);
+  }
+
   Result<void, DbFailure> notify(SqlConnection& /*conn*/, std::string_view channel,
                                  std::string_view payload) override {
-    // Deliver after the caller's transaction: the lease is held, so queue it and let
-    // release() hand it to the listeners once the change is committed.
-    m_pending.emplace_back(std::string(channel), std::string(payload));
+    // Heard once the batch holding this change is committed.
+    m_notes.emplace_back(std::string(channel), std::string(payload));
     return {};
   }
   void listen(std::string channel, std::function<void(const std::string&)> callback) override {
@@ -189,23 +330,88 @@ class SqliteDatabase final : public Database {
   }
 
  protected:
-  void release(SqlConnection* /*connection*/) override {
-    auto pending = std::move(m_pending);
-    m_pending.clear();
-    m_mutex.unlock();
-    if (pending.empty()) return;
-    std::lock_guard lock(m_listenMutex);
-    for (const auto& [channel, payload] : pending) {
+  void release(SqlConnection* connection) override {
+    if (connection == &m_writer) {
+      m_writerMutex.unlock();
+      return;
+    }
+    auto* reader = static_cast<SqliteConnection*>(connection);
+    (void)reader->exec("COMMIT", {});
+    {
+      std::lock_guard lock(m_readerMutex);
+      m_idleReaders.push_back(reader);
+    }
+    m_readerFree.notify_one();
+  }
+
+ private:
+  using Note = std::pair<std::string, std::string>;
+  struct Batch {
+    int members = 0;
+    bool done = false;
+    std::optional<DbFailure> failure;
+    std::vector<Note> notes;
+  };
+  static constexpr int kMaxBatch = 256;
+
+  // Counts who queues for the writer: a member leaves the batch open only for them.
+  std::unique_lock<std::mutex> lockWriter() {
+    ++m_waiting;
+    std::unique_lock lock(m_writerMutex);
+    --m_waiting;
+    return lock;
+  }
+
+  void commitBatch(std::unique_lock<std::mutex>& lock) {
+    if (auto committed = m_writer.execScript("COMMIT"); !committed) {
+      m_batch->failure = committed.error();
+      if (m_writer.inTransaction()) (void)m_writer.execScript("ROLLBACK");
+    }
+    finishBatch(lock);
+  }
+
+  // Fails what the batch holds so far (used when the batch cannot go on).
+  void endBatch(std::unique_lock<std::mutex>& lock, const DbFailure& failure) {
+    if (m_writer.inTransaction()) (void)m_writer.execScript("ROLLBACK");
+    m_batch->failure = failure;
+    finishBatch(lock);
+  }
+
+  // Releases the writer, wakes the members and tells the listeners what was committed.
+  void finishBatch(std::unique_lock<std::mutex>& lock) {
+    auto batch = std::move(m_batch);
+    m_batch.reset();
+    lock.unlock();
+    {
+      std::lock_guard done(m_doneMutex);
+      batch->done = true;
+    }
+    m_done.notify_all();
+    if (batch->failure || batch->notes.empty()) return;
+    std::lock_guard listening(m_listenMutex);
+    for (const auto& [channel, payload] : batch->notes) {
       for (const auto& [listened, callback] : m_listeners) {
         if (listened == channel) callback(payload);
       }
     }
   }
 
- private:
-  std::mutex m_mutex;
-  SqliteConnection m_connection;
-  std::vector<std::pair<std::string, std::string>> m_pending;
+  const std::string m_path;
+  std::mutex m_writerMutex;
+  std::atomic<int> m_waiting{0};
+  SqliteConnection m_writer;
+  std::shared_ptr<Batch> m_batch;  // the open batch, under m_writerMutex
+  std::vector<Note> m_notes;       // the running member's notifications
+  std::mutex m_doneMutex;
+  std::condition_variable m_done;
+
+  const bool m_separateReaders;
+  const std::size_t m_maxReaders;
+  std::mutex m_readerMutex;
+  std::condition_variable m_readerFree;
+  std::vector<std::unique_ptr<SqliteConnection>> m_readers;
+  std::vector<SqliteConnection*> m_idleReaders;
+
   std::mutex m_listenMutex;
   std::vector<std::pair<std::string, std::function<void(const std::string&)>>> m_listeners;
 };
@@ -231,40 +437,66 @@ class PgConnection final : public SqlConnection {
 
   Result<SqlResult, DbFailure> exec(std::string_view sql,
                                     const std::vector<SqlValue>& params) override {
-    std::vector<std::string> texts(params.size());
-    std::vector<const char*> values(params.size(), nullptr);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      if (const auto* number = std::get_if<std::int64_t>(&params[i])) {
-        texts[i] = std::to_string(*number);
-        values[i] = texts[i].c_str();
-      } else if (const auto* text = std::get_if<std::string>(&params[i])) {
-        values[i] = text->c_str();
+    if (!m_beginPending && m_later.empty()) {
+      Texts texts(params);
+      const std::string* name = preparedName(sql, params.size());
+      if (name == nullptr) {
+        auto made = prepare(sql, params.size());
+        if (!made) return fail(made.error());
+        name = *made;
       }
+      return collect(PQexecPrepared(m_conn, name->c_str(), static_cast<int>(params.size()),
+                                    texts.values.data(), nullptr, nullptr, 0));
     }
-    // Each statement is prepared once per connection: the server parses and plans it once.
-    auto prepared = m_prepared.find(sql);
-    if (prepared == m_prepared.end()) {
-      const std::string name = "s" + std::to_string(m_prepared.size());
-      const std::string query(sql);
-      auto made = collect(PQprepare(m_conn, name.c_str(), query.c_str(),
-                                    static_cast<int>(params.size()), nullptr));
-      if (!made) return made;
-      prepared = m_prepared.emplace(query, name).first;
+    auto results = pipeline({{std::string(sql), params}}, false);
+    if (!results) return fail(results.error());
+    return std::move(results->back());
+  }
+
+  Result<std::vector<SqlResult>, DbFailure> execAll(
+      const std::vector<SqlStatement>& statements) override {
+    return pipeline(statements, false);
+  }
+
+  Result<void, DbFailure> execLater(std::string_view sql, std::vector<SqlValue> params) override {
+    if (!m_beginPending && PQtransactionStatus(m_conn) == PQTRANS_IDLE) {
+      auto result = exec(sql, params);
+      if (!result) return fail(result.error());
+      return {};
     }
-    PGresult* res = PQexecPrepared(m_conn, prepared->second.c_str(), static_cast<int>(params.size()),
-                                   values.data(), nullptr, nullptr, 0);
-    return collect(res);
+    m_later.push_back({std::string(sql), std::move(params)});
+    return {};
   }
 
   Result<void, DbFailure> execScript(std::string_view sql) override {
+    if (m_beginPending || !m_later.empty()) {
+      auto flushed = pipeline({}, false);  // the script belongs inside the transaction
+      if (!flushed) return fail(flushed.error());
+    }
     const std::string script(sql);
     auto result = collect(PQexec(m_conn, script.c_str()));
     if (!result) return fail(result.error());
     return {};
   }
-  Result<void, DbFailure> begin() override { return execScript("BEGIN"); }
-  Result<void, DbFailure> commit() override { return execScript("COMMIT"); }
+  // BEGIN waits for the transaction's first statement and leaves with it.
+  Result<void, DbFailure> begin() override {
+    m_later.clear();
+    m_beginPending = true;
+    return {};
+  }
+  // The queued writes and COMMIT leave together.
+  Result<void, DbFailure> commit() override {
+    if (m_beginPending && m_later.empty()) {
+      m_beginPending = false;  // nothing was sent: nothing to commit
+      return {};
+    }
+    auto done = pipeline({}, true);
+    if (!done) return fail(done.error());
+    return {};
+  }
   void rollback() override {
+    m_beginPending = false;
+    m_later.clear();
     if (PQtransactionStatus(m_conn) != PQTRANS_IDLE) (void)execScript("ROLLBACK");
   }
 
@@ -272,9 +504,140 @@ class PgConnection final : public SqlConnection {
   void reset() {
     PQreset(m_conn);
     m_prepared.clear();  // prepared statements die with the session
+    m_beginPending = false;
+    m_later.clear();
   }
 
  private:
+  struct Queued {
+    std::string sql;
+    std::vector<SqlValue> params;
+  };
+
+  // Parameters as libpq wants them: text, or null.
+  struct Texts {
+    explicit Texts(const std::vector<SqlValue>& params)
+        : storage(params.size()), values(params.size(), nullptr) {
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        if (const auto* number = std::get_if<std::int64_t>(&params[i])) {
+          storage[i] = std::to_string(*number);
+          values[i] = storage[i].c_str();
+        } else if (const auto* text = std::get_if<std::string>(&params[i])) {
+          values[i] = text->c_str();
+        }
+      }
+    }
+    std::vector<std::string> storage;
+    std::vector<const char*> values;
+  };
+
+  const std::string* preparedName(std::string_view sql, std::size_t /*params*/) const {
+    const auto it = m_prepared.find(sql);
+    return it == m_prepared.end() ? nullptr : &it->second;
+  }
+
+  // Each statement is prepared once per connection: the server parses and plans it once.
+  Result<const std::string*, DbFailure> prepare(std::string_view sql, std::size_t params) {
+    const std::string name = "s" + std::to_string(m_nextName++);
+    const std::string query(sql);
+    auto made =
+        collect(PQprepare(m_conn, name.c_str(), query.c_str(), static_cast<int>(params), nullptr));
+    if (!made) return fail(made.error());
+    return &m_prepared.emplace(query, name).first->second;
+  }
+
+  // Sends [BEGIN] + queued writes + statements [+ COMMIT] as one pipeline and reads every
+  // answer; returns the results of `statements`. After a failure the server skips the rest
+  // up to the sync point and the transaction is left failed for rollback().
+  Result<std::vector<SqlResult>, DbFailure> pipeline(const std::vector<SqlStatement>& statements,
+                                                     bool commit) {
+    enum class Kind { Control, Prepare, Later, Wanted };
+    struct Expect {
+      Kind kind;
+      std::string prepared;  // for Prepare: the statement text it names
+    };
+    std::vector<Expect> expected;
+    std::map<std::string, std::string, std::less<>> preparing;
+    std::vector<Queued> later = std::move(m_later);
+    m_later.clear();
+
+    if (PQenterPipelineMode(m_conn) != 1) {
+      return fail(DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)});
+    }
+    bool sent = true;
+    auto sendControl = [&](const char* command) {
+      sent = sent && PQsendQueryParams(m_conn, command, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+      expected.push_back({Kind::Control, {}});
+    };
+    auto sendStatement = [&](std::string_view sql, const std::vector<SqlValue>& params, Kind kind) {
+      const std::string* name = preparedName(sql, params.size());
+      if (name == nullptr) {
+        auto pending = preparing.find(sql);
+        if (pending == preparing.end()) {
+          const std::string query(sql);
+          pending = preparing.emplace(query, "s" + std::to_string(m_nextName++)).first;
+          sent = sent && PQsendPrepare(m_conn, pending->second.c_str(), query.c_str(),
+                                       static_cast<int>(params.size()), nullptr) == 1;
+          expected.push_back({Kind::Prepare, query});
+        }
+        name = &pending->second;
+      }
+      Texts texts(params);
+      sent = sent && PQsendQueryPrepared(m_conn, name->c_str(), static_cast<int>(params.size()),
+                                         texts.values.data(), nullptr, nullptr, 0) == 1;
+      expected.push_back({kind, {}});
+    };
+    if (m_beginPending) sendControl("BEGIN");
+    m_beginPending = false;
+    for (const auto& queued : later) sendStatement(queued.sql, queued.params, Kind::Later);
+    for (const auto& statement : statements) sendStatement(statement.sql, statement.params, Kind::Wanted);
+    if (commit) sendControl("COMMIT");
+    sent = sent && PQpipelineSync(m_conn) == 1;
+
+    std::optional<DbFailure> failure;
+    if (!sent) failure = DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)};
+    std::vector<SqlResult> results;
+    results.reserve(statements.size());
+    // Every command answers with one result followed by a null; the sync point with one result.
+    for (const auto& expect : expected) {
+      if (!sent) break;
+      PGresult* res = PQgetResult(m_conn);
+      if (res == nullptr) {
+        failure = DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)};
+        sent = false;
+        break;
+      }
+      if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+        PQclear(res);
+      } else {
+        auto result = collect(res);
+        if (!result) {
+          if (!failure) failure = result.error();
+        } else if (expect.kind == Kind::Prepare) {
+          m_prepared.emplace(expect.prepared, preparing.at(expect.prepared));
+        } else if (expect.kind == Kind::Wanted) {
+          results.push_back(std::move(result).value());
+        }
+      }
+      while (PGresult* extra = PQgetResult(m_conn)) PQclear(extra);
+    }
+    if (sent) {
+      PGresult* sync = PQgetResult(m_conn);
+      if (sync == nullptr || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+        if (!failure) failure = DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)};
+      }
+      if (sync != nullptr) PQclear(sync);
+    }
+    if (PQexitPipelineMode(m_conn) != 1) {
+      // Only a broken connection leaves answers unread; reset it before the next lease.
+      if (!failure) failure = DbFailure{DbErrorKind::Unavailable, PQerrorMessage(m_conn)};
+      PQreset(m_conn);
+      m_prepared.clear();
+    }
+    if (failure) return fail(*failure);
+    return results;
+  }
+
   Result<SqlResult, DbFailure> collect(PGresult* res) {
     const auto status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -315,6 +678,9 @@ class PgConnection final : public SqlConnection {
 
   PGconn* m_conn;
   std::map<std::string, std::string, std::less<>> m_prepared;
+  std::uint64_t m_nextName = 0;
+  bool m_beginPending = false;
+  std::vector<Queued> m_later;
 };
 
 class PgDatabase final : public Database {
@@ -346,10 +712,7 @@ class PgDatabase final : public Database {
 
   Result<void, DbFailure> notify(SqlConnection& conn, std::string_view channel,
                                  std::string_view payload) override {
-    auto result = conn.exec("SELECT pg_notify($1, $2)",
-                            {std::string(channel), std::string(payload)});
-    if (!result) return fail(result.error());
-    return {};
+    return conn.execLater("SELECT pg_notify($1, $2)", {std::string(channel), std::string(payload)});
   }
 
   void listen(std::string channel, std::function<void(const std::string&)> callback) override {
@@ -428,9 +791,9 @@ std::unique_ptr<Database> openDatabase(const std::string& url, int poolSize) {
   if (url.starts_with("sqlite://")) {
     std::string path = url.substr(std::string_view("sqlite://").size());
     if (path.empty()) throw std::runtime_error("database URL has no path: " + url);
-    return std::make_unique<SqliteDatabase>(path);
+    return std::make_unique<SqliteDatabase>(path, poolSize);
   }
-  if (url == "sqlite::memory:") return std::make_unique<SqliteDatabase>(":memory:");
+  if (url == "sqlite::memory:") return std::make_unique<SqliteDatabase>(":memory:", 1);
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     return std::make_unique<PgDatabase>(url, poolSize < 1 ? 1 : poolSize);
   }

@@ -40,12 +40,24 @@ struct DbFailure {
   std::string message;
 };
 
+struct SqlStatement {
+  std::string sql;
+  std::vector<SqlValue> params;
+};
+
 // One database session. Not thread-safe: a lease gives it to one thread at a time.
 class SqlConnection {
  public:
   virtual ~SqlConnection() = default;
   virtual Result<SqlResult, DbFailure> exec(std::string_view sql,
                                             const std::vector<SqlValue>& params = {}) = 0;
+  // Runs statements that do not need each other's results, in order, in one round trip to
+  // the server (a pipeline on PostgreSQL); fails with the first statement that fails.
+  virtual Result<std::vector<SqlResult>, DbFailure> execAll(
+      const std::vector<SqlStatement>& statements) = 0;
+  // A write whose result nobody reads. Inside a transaction it may wait and travel with the
+  // next statement or with commit(), which then reports its failure; outside one it runs now.
+  virtual Result<void, DbFailure> execLater(std::string_view sql, std::vector<SqlValue> params) = 0;
   // Runs a script of several statements without parameters (migrations).
   virtual Result<void, DbFailure> execScript(std::string_view sql) = 0;
   virtual Result<void, DbFailure> begin() = 0;
@@ -78,7 +90,17 @@ class Database {
 
   virtual ~Database() = default;
   virtual Dialect dialect() const = 0;
+  // A connection for reads (one consistent snapshot for the lease's life on SQLite). Writes
+  // go through inTransaction() or execWrite().
   virtual Lease acquire() = 0;
+
+  // Runs `work` in a transaction: commits when it returns true, rolls back when it returns
+  // false. Returns once the commit is durable, or with the failure to begin or commit
+  // (DbErrorKind::Retry: nothing was kept, run it again).
+  virtual Result<void, DbFailure> inTransaction(const std::function<bool(SqlConnection&)>& work);
+  // One statement that writes, committed on its own.
+  virtual Result<SqlResult, DbFailure> execWrite(std::string_view sql,
+                                                 const std::vector<SqlValue>& params);
 
   // Wake-ups across processes: publish an order id on a channel (inside the caller's
   // transaction on PostgreSQL, so listeners only hear committed changes).
@@ -105,29 +127,23 @@ Failure toFailure(const DbFailure& failure);
 template <class T>
 CloudResult<T> transact(Database& db, const std::function<CloudResult<T>(SqlConnection&)>& body) {
   constexpr int kAttempts = 8;
-  Failure last{CloudError::Unavailable, "database busy"};
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    auto lease = db.acquire();
-    if (auto started = lease->begin(); !started) {
-      if (started.error().kind == DbErrorKind::Retry) continue;
-      return Unexpected<Failure>{toFailure(started.error())};
+    std::optional<CloudResult<T>> result;
+    auto done = db.inTransaction([&](SqlConnection& conn) {
+      result.emplace(body(conn));
+      return result->has_value();
+    });
+    if (!done) {
+      if (done.error().kind == DbErrorKind::Retry) continue;
+      return Unexpected<Failure>{toFailure(done.error())};
     }
-    auto result = body(*lease);
-    if (!result) {
-      lease->rollback();
-      if (result.error().error == CloudError::Unavailable && result.error().message == "retry") {
-        continue;
-      }
-      return result;
+    if (!*result && result->error().error == CloudError::Unavailable &&
+        result->error().message == "retry") {
+      continue;
     }
-    if (auto committed = lease->commit(); !committed) {
-      lease->rollback();
-      if (committed.error().kind == DbErrorKind::Retry) continue;
-      return Unexpected<Failure>{toFailure(committed.error())};
-    }
-    return result;
+    return std::move(*result);
   }
-  return Unexpected<Failure>{last};
+  return Unexpected<Failure>{Failure{CloudError::Unavailable, "database busy"}};
 }
 
 }  // namespace kiosk::cloud

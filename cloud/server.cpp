@@ -1,15 +1,19 @@
 #include "cloud/server.hpp"
 
 #include "cloud/crypto.hpp"
+#include "cloud/http_server.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -161,6 +165,7 @@ struct Server::Impl {
   SimulatedProvider& provider;
   const platform::Clock& clock;
   std::unique_ptr<httplib::Server> http;
+  KeepAliveServer* plainHttp = nullptr;  // the same server when it speaks plain HTTP
   Metrics metrics;
   // Shared with the database's listener thread, which may outlive this server by a moment.
   std::shared_ptr<Waiters> waiters = std::make_shared<Waiters>();
@@ -169,6 +174,7 @@ struct Server::Impl {
   std::mutex sweepMutex;
   std::condition_variable sweepCv;
   int port = 0;
+  int listenSocket = -1;
   std::mutex authMutex;
   std::map<std::string, std::pair<KioskAuth, std::chrono::steady_clock::time_point>> authCache;
 
@@ -216,7 +222,9 @@ struct Server::Impl {
   }
 
   // ---- kiosk request signing
-  CloudResult<std::string> authenticateKiosk(const httplib::Request& req) {
+  // Checks a kiosk request's signature, timestamp and nonce format. The nonce is not yet
+  // spent: authenticateKiosk() spends it, or the store inside the request's own transaction.
+  CloudResult<KioskCaller> verifyKiosk(const httplib::Request& req) {
     const std::string kioskId = req.get_header_value("X-Kiosk-Id");
     const std::string timestamp = req.get_header_value("X-Timestamp");
     const std::string nonce = req.get_header_value("X-Nonce");
@@ -242,9 +250,26 @@ struct Server::Impl {
     if (nonce.size() < 16 || nonce.size() > 64) {
       return failWith(CloudError::BadRequest, "X-Nonce must be 16 to 64 characters");
     }
-    KIOSK_TRY(fresh, store.rememberNonce(kioskId, nonce, now()));
+    return KioskCaller{kioskId, nonce, {}};
+  }
+
+  CloudResult<std::string> authenticateKiosk(const httplib::Request& req) {
+    KIOSK_TRY(caller, verifyKiosk(req));
+    KIOSK_TRY(fresh, store.rememberNonce(caller->kioskId, caller->nonce, now()));
     if (!*fresh) return failWith(CloudError::ReplayedNonce, "nonce was already used");
-    return kioskId;
+    return caller->kioskId;
+  }
+
+  // For requests whose nonce travels in their own transaction: a refused one (its transaction
+  // rolled back, or it never reached the store) still spends it, so a replay gets no second try.
+  template <class Work>
+  CloudResult<Reply> withNonce(const httplib::Request& req, Work work) {
+    KIOSK_TRY(caller, verifyKiosk(req));
+    CloudResult<Reply> reply = work(*caller);
+    if (!reply && reply.error().error != CloudError::ReplayedNonce) {
+      (void)store.rememberNonce(caller->kioskId, caller->nonce, now());
+    }
+    return reply;
   }
 
   // Kiosk secrets and status change rarely; a two-second cache saves a query per request,
@@ -281,20 +306,24 @@ struct Server::Impl {
     return order;
   }
 
-  // The order a kiosk may write to a card: its own, or any order whose credit is pending on
-  // the card that is in front of it (written at the next insertion at any kiosk).
-  CloudResult<Order> deliverableOrder(const std::string& kioskId, const std::string& orderId,
-                                      const std::string& cardNumber) {
-    KIOSK_TRY(order, store.order(orderId));
-    if (order->cardNumber != cardNumber) {
-      return failWith(CloudError::BadRequest, "order is for another card");
+  CloudResult<Reply> createOrder(const httplib::Request& req, const KioskCaller& caller) {
+    KIOSK_TRY(body, parseBody(req));
+    KIOSK_TRY(key, stringField(*body, "idempotency_key"));
+    KIOSK_TRY(card, stringField(*body, "card_number"));
+    KIOSK_TRY(amount, integerField(*body, "amount"));
+    KIOSK_TRY(challenge, stringField(*body, "challenge"));
+    if (key->size() > 64) return Unexpected<Failure>{bad("idempotency_key is too long")};
+    if (!isHex(*challenge, 16)) {
+      return failWith(CloudError::BadChallenge, "challenge must be 8 bytes of hex");
     }
-    const bool pending = order->state == state::kPaid || order->state == state::kTokenIssued ||
-                         order->state == state::kDelivered;
-    if (order->kioskId != kioskId && !pending) {
-      return failWith(CloudError::ForeignOrder, "order belongs to another kiosk");
-    }
-    return order;
+    CreateOrderRequest request{caller.kioskId, *key,        *card,       *amount,
+                               *challenge,     sha256Hex(req.body), provider.name(),
+                               cfg.minAmount,  cfg.maxAmount,       cfg.orderTtlSeconds};
+    KIOSK_TRY(created, store.createOrder(request, now(), caller));
+    if (created->created) metrics.count("kiosk_cloud_orders_created_total");
+    json out = orderReply(created->order);
+    out["fee_items"] = created->feeItems;
+    return Reply{created->created ? 201 : 200, out};
   }
 
   json orderReply(const Order& order) {
@@ -330,24 +359,7 @@ struct Server::Impl {
 
     route("POST", "/v1/kiosk/orders", "order_create",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
-            KIOSK_TRY(kiosk, authenticateKiosk(req));
-            KIOSK_TRY(body, parseBody(req));
-            KIOSK_TRY(key, stringField(*body, "idempotency_key"));
-            KIOSK_TRY(card, stringField(*body, "card_number"));
-            KIOSK_TRY(amount, integerField(*body, "amount"));
-            KIOSK_TRY(challenge, stringField(*body, "challenge"));
-            if (key->size() > 64) return Unexpected<Failure>{bad("idempotency_key is too long")};
-            if (!isHex(*challenge, 16)) {
-              return failWith(CloudError::BadChallenge, "challenge must be 8 bytes of hex");
-            }
-            CreateOrderRequest request{*kiosk, *key, *card, *amount, *challenge,
-                                       sha256Hex(req.body), provider.name(), cfg.minAmount,
-                                       cfg.maxAmount, cfg.orderTtlSeconds};
-            KIOSK_TRY(created, store.createOrder(request, now()));
-            if (created->created) metrics.count("kiosk_cloud_orders_created_total");
-            json out = orderReply(created->order);
-            out["fee_items"] = created->feeItems;
-            return Reply{created->created ? 201 : 200, out};
+            return withNonce(req, [&](const KioskCaller& caller) { return createOrder(req, caller); });
           });
 
     route("GET", R"(/v1/kiosk/orders/([A-Za-z0-9_]+))", "order_state",
@@ -401,44 +413,43 @@ struct Server::Impl {
 
     route("POST", R"(/v1/kiosk/orders/([A-Za-z0-9_]+)/script)", "order_script",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
-            KIOSK_TRY(kiosk, authenticateKiosk(req));
-            KIOSK_TRY(body, parseBody(req));
-            KIOSK_TRY(card, stringField(*body, "card_number"));
-            KIOSK_TRY(challenge, stringField(*body, "challenge"));
-            if (!isHex(*challenge, 16)) {
-              return failWith(CloudError::BadChallenge, "challenge must be 8 bytes of hex");
-            }
-            if (format == nullptr) return failWith(CloudError::CardFormat, "no vending key loaded");
-            KIOSK_TRY(order, deliverableOrder(*kiosk, req.matches[1], *card));
-            // A card reported lost or blocked after paying gets no credit; the operator
-            // refunds the order instead.
-            KIOSK_TRY(active, store.requireActiveCard(*card));
-            KIOSK_TRY(token, store.issueToken(order->id, *format, now()));
-            if (token->minted) metrics.count("kiosk_cloud_tokens_minted_total");
-            KIOSK_TRY(script, format->creditWriteScript(*card, token->tokenHex, *challenge));
-            return Reply{200,
-                         {{"order_id", order->id},
-                          {"state", state::kTokenIssued},
-                          {"token",
-                           {{"meter_number", token->meterNumber},
-                            {"sequence", token->sequence},
-                            {"amount", token->amount},
-                            {"key_version", token->keyVersion},
-                            {"issued_at", token->issuedAt},
-                            {"hex", token->tokenHex}}},
-                          {"script", *script}}};
+            return withNonce(req, [&](KioskCaller caller) -> CloudResult<Reply> {
+              KIOSK_TRY(body, parseBody(req));
+              KIOSK_TRY(card, stringField(*body, "card_number"));
+              KIOSK_TRY(challenge, stringField(*body, "challenge"));
+              if (!isHex(*challenge, 16)) {
+                return failWith(CloudError::BadChallenge, "challenge must be 8 bytes of hex");
+              }
+              if (format == nullptr) return failWith(CloudError::CardFormat, "no vending key loaded");
+              caller.cardNumber = *card;
+              KIOSK_TRY(token, store.issueToken(req.matches[1], *format, now(), caller));
+              if (token->minted) metrics.count("kiosk_cloud_tokens_minted_total");
+              KIOSK_TRY(script, format->creditWriteScript(*card, token->tokenHex, *challenge));
+              return Reply{200,
+                           {{"order_id", token->orderId},
+                            {"state", state::kTokenIssued},
+                            {"token",
+                             {{"meter_number", token->meterNumber},
+                              {"sequence", token->sequence},
+                              {"amount", token->amount},
+                              {"key_version", token->keyVersion},
+                              {"issued_at", token->issuedAt},
+                              {"hex", token->tokenHex}}},
+                            {"script", *script}}};
+            });
           });
 
     route("POST", R"(/v1/kiosk/orders/([A-Za-z0-9_]+)/delivered)", "order_delivered",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
-            KIOSK_TRY(kiosk, authenticateKiosk(req));
-            KIOSK_TRY(body, parseBody(req));
-            KIOSK_TRY(card, stringField(*body, "card_number"));
-            KIOSK_TRY(sequence, integerField(*body, "sequence"));
-            KIOSK_TRY(order, deliverableOrder(*kiosk, req.matches[1], *card));
-            KIOSK_TRY(done, store.confirmDelivery(order->id, *sequence, now()));
-            metrics.count("kiosk_cloud_orders_delivered_total");
-            return Reply{200, orderReply(*done)};
+            return withNonce(req, [&](KioskCaller caller) -> CloudResult<Reply> {
+              KIOSK_TRY(body, parseBody(req));
+              KIOSK_TRY(card, stringField(*body, "card_number"));
+              KIOSK_TRY(sequence, integerField(*body, "sequence"));
+              caller.cardNumber = *card;
+              KIOSK_TRY(done, store.confirmDelivery(req.matches[1], *sequence, now(), caller));
+              metrics.count("kiosk_cloud_orders_delivered_total");
+              return Reply{200, orderReply(*done)};
+            });
           });
 
     route("POST", "/v1/kiosk/journal", "journal_upload",
@@ -691,13 +702,22 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
       throw std::runtime_error("refusing plain HTTP on " + config.listen +
                                ": give tls_cert and tls_key, or listen on 127.0.0.1");
     }
-    impl.http = std::make_unique<httplib::Server>();
+    auto plain = std::make_unique<KeepAliveServer>();
+    impl.plainHttp = plain.get();
+    impl.http = std::move(plain);
   }
   const int threads = config.threads;
   impl.http->new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<std::size_t>(threads));
   };
   impl.http->set_tcp_nodelay(true);
+  // httplib listens with a backlog of 5: when many kiosks connect at once (a restart, a
+  // network coming back) the rest of their SYNs are dropped and retried a second or more
+  // later. Remember the listening socket to give it a real backlog once it is bound.
+  impl.http->set_socket_options([&impl](socket_t sock) {
+    httplib::default_socket_options(sock);
+    impl.listenSocket = sock;
+  });
   impl.http->set_payload_max_length(1024 * 1024);
   impl.http->set_keep_alive_max_count(100000);
   impl.http->set_read_timeout(std::chrono::seconds(10));
@@ -724,6 +744,10 @@ int Server::bind() {
     throw std::runtime_error("cannot listen on " + impl.cfg.listen + ":" +
                              std::to_string(impl.cfg.port));
   }
+  // Listening again on a listening socket only changes its backlog (capped by somaxconn).
+  if (impl.listenSocket >= 0 && ::listen(impl.listenSocket, SOMAXCONN) != 0) {
+    spdlog::warn("cannot raise the listen backlog: {}", std::strerror(errno));
+  }
   return impl.port;
 }
 
@@ -736,6 +760,7 @@ void Server::run() {
 void Server::stop() {
   m_impl->stopping = true;
   m_impl->wakeSweeper();
+  if (m_impl->plainHttp != nullptr) m_impl->plainHttp->wakeIdleConnections();
   if (m_impl->http) m_impl->http->stop();
 }
 

@@ -25,6 +25,32 @@ CloudResult<SqlResult> run(SqlConnection& conn, std::string_view sql,
   return std::move(result).value();
 }
 
+CloudResult<std::vector<SqlResult>> runAll(SqlConnection& conn,
+                                           const std::vector<SqlStatement>& statements) {
+  auto results = conn.execAll(statements);
+  if (!results) return Unexpected<Failure>{toFailure(results.error())};
+  return std::move(results).value();
+}
+
+// A write whose result is not needed: on PostgreSQL it travels with the next statement or
+// with COMMIT instead of costing a round trip of its own.
+CloudResult<bool> runLater(SqlConnection& conn, std::string_view sql, std::vector<SqlValue> params) {
+  auto queued = conn.execLater(sql, std::move(params));
+  if (!queued) return Unexpected<Failure>{toFailure(queued.error())};
+  return true;
+}
+
+constexpr const char* kRememberNonce =
+    "INSERT INTO nonces (kiosk_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+// One statement that writes, committed on its own.
+CloudResult<SqlResult> writeOnce(Database& db, std::string_view sql,
+                                 const std::vector<SqlValue>& params = {}) {
+  auto result = db.execWrite(sql, params);
+  if (!result) return Unexpected<Failure>{toFailure(result.error())};
+  return std::move(result).value();
+}
+
 CloudResult<SqlResult> runOnce(Database& db, std::string_view sql,
                                const std::vector<SqlValue>& params = {}) {
   auto lease = db.acquire();
@@ -58,6 +84,42 @@ Order orderFromRow(const SqlRow& row) {
   o.deliveredAt = row.optInteger(17);
   o.updatedAt = row.integer(18);
   return o;
+}
+
+// The order's row, locked until the transaction ends on PostgreSQL so that concurrent
+// requests for one order take turns (SQLite's write transactions already do).
+std::string lockedOrderQuery(Dialect dialect) {
+  return std::string("SELECT ") + kOrderColumns + " FROM orders WHERE id = $1" +
+         (dialect == Dialect::Postgres ? " FOR UPDATE" : "");
+}
+
+// The first statement of a signed request's transaction: records its nonce.
+void addNonce(std::vector<SqlStatement>& statements, const KioskCaller& caller, std::int64_t now) {
+  if (!caller.nonce.empty()) {
+    statements.push_back({kRememberNonce, {caller.kioskId, caller.nonce, now}});
+  }
+}
+
+CloudResult<bool> checkNonce(const KioskCaller& caller, const std::vector<SqlResult>& results) {
+  if (!caller.nonce.empty() && results.front().affected != 1) {
+    return failWith(CloudError::ReplayedNonce, "nonce was already used");
+  }
+  return true;
+}
+
+// The order a kiosk may write to a card: its own, or any order whose credit is pending on
+// the card that is in front of it (written at the next insertion at any kiosk).
+CloudResult<bool> checkDeliverable(const KioskCaller& caller, const Order& order) {
+  if (caller.kioskId.empty()) return true;
+  if (order.cardNumber != caller.cardNumber) {
+    return failWith(CloudError::BadRequest, "order is for another card");
+  }
+  const bool pending = order.state == state::kPaid || order.state == state::kTokenIssued ||
+                       order.state == state::kDelivered;
+  if (order.kioskId != caller.kioskId && !pending) {
+    return failWith(CloudError::ForeignOrder, "order belongs to another kiosk");
+  }
+  return true;
 }
 
 CloudResult<std::optional<Order>> findOrder(SqlConnection& conn, const std::string& id) {
@@ -183,15 +245,12 @@ CloudResult<KioskAuth> Store::kioskAuth(const std::string& kioskId) {
 CloudResult<bool> Store::rememberNonce(const std::string& kioskId, const std::string& nonce,
                                        std::int64_t now) {
   // The primary key makes this the one place that decides, across every server process.
-  KIOSK_TRY(rows, runOnce(m_db,
-                          "INSERT INTO nonces (kiosk_id, nonce, seen_at) VALUES ($1, $2, $3) "
-                          "ON CONFLICT DO NOTHING",
-                          {kioskId, nonce, now}));
+  KIOSK_TRY(rows, writeOnce(m_db, kRememberNonce, {kioskId, nonce, now}));
   return rows->affected == 1;
 }
 
 CloudResult<std::int64_t> Store::purgeNonces(std::int64_t olderThan) {
-  KIOSK_TRY(rows, runOnce(m_db, "DELETE FROM nonces WHERE seen_at < $1", {olderThan}));
+  KIOSK_TRY(rows, writeOnce(m_db, "DELETE FROM nonces WHERE seen_at < $1", {olderThan}));
   return rows->affected;
 }
 
@@ -271,43 +330,39 @@ CloudResult<json> Store::cardSummary(const std::string& cardNumber, std::int64_t
 // ---------------------------------------------------------------------------------------
 // Orders
 
-CloudResult<bool> Store::requireActiveCard(const std::string& cardNumber) {
-  KIOSK_TRY(rows, runOnce(m_db,
-                          "SELECT c.status, a.status FROM cards c LEFT JOIN accounts a ON "
-                          "a.id = c.account_id WHERE c.number = $1",
-                          {cardNumber}));
-  if (rows->rows.empty()) return failWith(CloudError::UnknownCard, "unknown card " + cardNumber);
-  const auto& row = rows->rows[0];
-  if (row.text(0) == "LOST") return failWith(CloudError::CardLost, "card was reported lost");
-  if (row.text(0) != "ACTIVE" || row.text(1) == "BLOCKED") {
-    return failWith(CloudError::CardBlocked, "card or account is blocked");
-  }
-  return true;
-}
-
-CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std::int64_t now) {
+CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std::int64_t now,
+                                             const KioskCaller& caller) {
   auto attempt = [&]() {
     return transact<CreatedOrder>(m_db, [&](SqlConnection& conn) -> CloudResult<CreatedOrder> {
-      KIOSK_TRY(existing, run(conn,
-                              std::string("SELECT ") + kOrderColumns +
-                                  ", request_hash FROM orders WHERE kiosk_id = $1 AND "
-                                  "idempotency_key = $2",
-                              {req.kioskId, req.idempotencyKey}));
-      if (!existing->rows.empty()) {
-        if (existing->rows[0].text(19) != req.requestHash) {
+      // Everything the decision needs, in one round trip.
+      std::vector<SqlStatement> reads;
+      addNonce(reads, caller, now);
+      const std::size_t first = reads.size();
+      reads.push_back({std::string("SELECT ") + kOrderColumns +
+                           ", request_hash FROM orders WHERE kiosk_id = $1 AND idempotency_key = $2",
+                       {req.kioskId, req.idempotencyKey}});
+      reads.push_back({"SELECT c.status, c.kind, c.account_id, c.meter_number, a.status, "
+                       "a.fee_policy, a.fee_share_pct, m.status FROM cards c "
+                       "LEFT JOIN accounts a ON a.id = c.account_id "
+                       "LEFT JOIN meters m ON m.number = c.meter_number WHERE c.number = $1",
+                       {req.cardNumber}});
+      reads.push_back({"SELECT id, item, description, amount - paid FROM fees WHERE account_id = "
+                       "(SELECT account_id FROM cards WHERE number = $1) AND amount > paid "
+                       "ORDER BY created_at, id",
+                       {req.cardNumber}});
+      KIOSK_TRY(results, runAll(conn, reads));
+      KIOSK_TRY(fresh, checkNonce(caller, *results));
+      const auto& existing = (*results)[first];
+      const auto& cards = (*results)[first + 1];
+      if (!existing.rows.empty()) {
+        if (existing.rows[0].text(19) != req.requestHash) {
           return failWith(CloudError::IdempotencyConflict,
                           "idempotency key was used for a different request");
         }
-        return CreatedOrder{orderFromRow(existing->rows[0]), false, {}};
+        return CreatedOrder{orderFromRow(existing.rows[0]), false, {}};
       }
-      KIOSK_TRY(cards, run(conn,
-                           "SELECT c.status, c.kind, c.account_id, c.meter_number, a.status, "
-                           "a.fee_policy, a.fee_share_pct, m.status FROM cards c "
-                           "LEFT JOIN accounts a ON a.id = c.account_id "
-                           "LEFT JOIN meters m ON m.number = c.meter_number WHERE c.number = $1",
-                           {req.cardNumber}));
-      if (cards->rows.empty()) return failWith(CloudError::UnknownCard, "unknown card");
-      const auto& card = cards->rows[0];
+      if (cards.rows.empty()) return failWith(CloudError::UnknownCard, "unknown card");
+      const auto& card = cards.rows[0];
       if (card.text(0) == "BLOCKED" || card.text(4) == "BLOCKED" || card.text(7) == "BLOCKED") {
         return failWith(CloudError::CardBlocked, "card, account or meter is blocked");
       }
@@ -321,9 +376,12 @@ CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std:
                             std::to_string(req.maxAmount));
       }
       const std::string accountId = card.text(2);
-      KIOSK_TRY(fees, feesOwed(conn, accountId));
+      std::vector<FeeOwed> fees;
+      for (const auto& row : (*results)[first + 2].rows) {
+        fees.push_back({row.text(0), row.text(1), row.text(2), row.integer(3)});
+      }
       std::int64_t owed = 0;
-      for (const auto& fee : *fees) owed += fee.owed;
+      for (const auto& fee : fees) owed += fee.owed;
       const std::string policy = card.text(5);
       std::int64_t feePart = 0;
       if (policy == "FEES_FIRST") {
@@ -348,17 +406,19 @@ CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std:
       o.createdAt = now;
       o.expiresAt = now + req.ttlSeconds;
       o.updatedAt = now;
+      // Leaves with COMMIT; a concurrent request with the same key makes it fail as Conflict.
       KIOSK_TRY(inserted,
-                run(conn,
-                    "INSERT INTO orders (id, kiosk_id, idempotency_key, request_hash, card_number, "
-                    "account_id, meter_number, origin, amount, fee_amount, credit_amount, state, "
-                    "provider, challenge, created_at, expires_at, updated_at) VALUES ($1, $2, $3, "
-                    "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                    {o.id, o.kioskId, req.idempotencyKey, req.requestHash, o.cardNumber, o.accountId,
-                     o.meterNumber, o.origin, o.amount, o.feeAmount, o.creditAmount, o.state,
-                     o.provider, req.challenge, o.createdAt, o.expiresAt, o.updatedAt}));
+                runLater(conn,
+                         "INSERT INTO orders (id, kiosk_id, idempotency_key, request_hash, card_number, "
+                         "account_id, meter_number, origin, amount, fee_amount, credit_amount, state, "
+                         "provider, challenge, created_at, expires_at, updated_at) VALUES ($1, $2, $3, "
+                         "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                         {o.id, o.kioskId, req.idempotencyKey, req.requestHash, o.cardNumber,
+                          o.accountId, o.meterNumber, o.origin, o.amount, o.feeAmount,
+                          o.creditAmount, o.state, o.provider, req.challenge, o.createdAt,
+                          o.expiresAt, o.updatedAt}));
       std::int64_t left = feePart;
-      for (const auto& fee : *fees) {
+      for (const auto& fee : fees) {
         if (left <= 0) break;
         const std::int64_t part = std::min(left, fee.owed);
         result.feeItems.push_back({{"fee_id", fee.id}, {"item", fee.item}, {"amount", part}});
@@ -384,16 +444,17 @@ CloudResult<Order> Store::transition(const std::string& orderId, const std::stri
   return transact<Order>(m_db, [&](SqlConnection& conn) -> CloudResult<Order> {
     const bool final = isFinalState(to);
     KIOSK_TRY(updated, run(conn,
-                           "UPDATE orders SET state = $1, reason = $2, updated_at = $3, "
-                           "final_at = CASE WHEN $4 = 1 THEN $3 ELSE final_at END "
-                           "WHERE id = $5 AND state = $6",
+                           std::string("UPDATE orders SET state = $1, reason = $2, updated_at = $3, "
+                                       "final_at = CASE WHEN $4 = 1 THEN $3 ELSE final_at END "
+                                       "WHERE id = $5 AND state = $6 RETURNING ") +
+                               kOrderColumns,
                            {to, reason, now, static_cast<std::int64_t>(final ? 1 : 0), orderId, from}));
-    KIOSK_TRY(current, requireOrder(conn, orderId));
-    if (updated->affected != 1) {
+    if (updated->rows.empty()) {
+      KIOSK_TRY(current, requireOrder(conn, orderId));
       return failWith(CloudError::InvalidState, "order is " + current->state + ", not " + from);
     }
     KIOSK_TRY(sent, announce(m_db, conn, orderId));
-    return std::move(current).value();
+    return orderFromRow(updated->rows.front());
   });
 }
 
@@ -408,91 +469,104 @@ CloudResult<Order> Store::cancelOrder(const std::string& kioskId, const std::str
 }
 
 CloudResult<PaymentResult> Store::recordPayment(const PaymentEvent& event, std::int64_t now) {
+  const std::string lockedOrder = lockedOrderQuery(m_db.dialect());
   return transact<PaymentResult>(m_db, [&](SqlConnection& conn) -> CloudResult<PaymentResult> {
-    KIOSK_TRY(seen, run(conn, "SELECT outcome, order_id FROM payments WHERE event_id = $1",
-                        {event.eventId}));
-    if (!seen->rows.empty()) return PaymentResult{PaymentOutcome::Duplicate, seen->rows[0].text(1)};
-    KIOSK_TRY(current, requireOrder(conn, event.orderId));
-    PaymentResult result{PaymentOutcome::Ignored, current->id};
+    // The order first: a second delivery of the same event waits for the first one's lock and
+    // then finds its payment row.
+    KIOSK_TRY(reads, runAll(conn, {{lockedOrder, {event.orderId}},
+                                   {"SELECT outcome, order_id FROM payments WHERE event_id = $1",
+                                    {event.eventId}}}));
+    const auto& seen = (*reads)[1];
+    if (!seen.rows.empty()) return PaymentResult{PaymentOutcome::Duplicate, seen.rows[0].text(1)};
+    if ((*reads)[0].rows.empty()) return failWith(CloudError::NotFound, "no order " + event.orderId);
+    const Order current = orderFromRow((*reads)[0].rows.front());
+    PaymentResult result{PaymentOutcome::Ignored, current.id};
     // Money that cannot go onto the card is carried by an order of its own on its way back,
     // so that the reconciliation finds every minor unit received.
     auto refundChild = [&](const std::string& why) -> CloudResult<std::string> {
       const std::string childId = "ord_" + randomHex(12);
       KIOSK_TRY(child,
-                run(conn,
+                runLater(conn,
                     "INSERT INTO orders (id, kiosk_id, idempotency_key, request_hash, card_number, "
                     "account_id, meter_number, origin, origin_order_id, amount, fee_amount, "
                     "credit_amount, state, reason, provider, created_at, expires_at, paid_at, "
                     "updated_at) VALUES ($1, $2, $3, '', $4, $5, $6, $7, $8, $9, 0, $9, "
                     "'REFUND_PENDING', $7, $10, $11, $11, $11, $11)",
-                    {childId, current->kioskId, why + ":" + event.eventId, current->cardNumber,
-                     current->accountId, current->meterNumber, why, current->id, event.amount,
+                    {childId, current.kioskId, why + ":" + event.eventId, current.cardNumber,
+                     current.accountId, current.meterNumber, why, current.id, event.amount,
                      event.provider, now}));
       return childId;
     };
 
     if (event.status == "DECLINED") {
-      KIOSK_TRY(updated, run(conn,
-                             "UPDATE orders SET state = 'CANCELED', reason = 'DECLINED', "
-                             "updated_at = $1, final_at = $1 WHERE id = $2 AND state = 'CREATED'",
-                             {now, current->id}));
-      if (updated->affected == 1) result.outcome = PaymentOutcome::Declined;
-    } else if (event.amount != current->amount) {
+      if (current.state == state::kCreated) {
+        KIOSK_TRY(updated, runLater(conn,
+                                    "UPDATE orders SET state = 'CANCELED', reason = 'DECLINED', "
+                                    "updated_at = $1, final_at = $1 WHERE id = $2 AND state = "
+                                    "'CREATED'",
+                                    {now, current.id}));
+        result.outcome = PaymentOutcome::Declined;
+      }
+    } else if (event.amount != current.amount) {
       // Never credit a different sum than the one the resident saw: it goes back.
       KIOSK_TRY(childId, refundChild("AMOUNT_MISMATCH"));
       result = {PaymentOutcome::AmountMismatch, *childId};
-    } else if (current->state == state::kCreated) {
-      KIOSK_TRY(updated, run(conn,
-                             "UPDATE orders SET state = 'PAID', paid_at = $1, updated_at = $1 "
-                             "WHERE id = $2 AND state = 'CREATED'",
-                             {now, current->id}));
-      if (updated->affected != 1) return failWith(CloudError::Unavailable, "retry");
+    } else if (current.state == state::kCreated) {
+      // The row is locked (or the transaction is SQLite's only writer): it is still CREATED.
+      KIOSK_TRY(updated, runLater(conn,
+                                  "UPDATE orders SET state = 'PAID', paid_at = $1, updated_at = $1 "
+                                  "WHERE id = $2 AND state = 'CREATED'",
+                                  {now, current.id}));
       result.outcome = PaymentOutcome::Applied;
       // Fees are settled now; a fee paid meanwhile by another order turns into credit here.
-      KIOSK_TRY(fees, feesOwed(conn, current->accountId));
-      std::int64_t left = current->feeAmount;
-      for (const auto& fee : *fees) {
-        if (left <= 0) break;
-        const std::int64_t part = std::min(left, fee.owed);
-        KIOSK_TRY(paid, run(conn, "UPDATE fees SET paid = paid + $1 WHERE id = $2", {part, fee.id}));
-        KIOSK_TRY(link, run(conn,
-                            "INSERT INTO fee_payments (order_id, fee_id, amount) VALUES ($1, $2, $3)",
-                            {current->id, fee.id, part}));
-        left -= part;
+      std::int64_t left = current.feeAmount;
+      if (left > 0) {
+        KIOSK_TRY(fees, feesOwed(conn, current.accountId));
+        for (const auto& fee : *fees) {
+          if (left <= 0) break;
+          const std::int64_t part = std::min(left, fee.owed);
+          KIOSK_TRY(paid, runLater(conn, "UPDATE fees SET paid = paid + $1 WHERE id = $2",
+                                   {part, fee.id}));
+          KIOSK_TRY(link, runLater(conn,
+                                   "INSERT INTO fee_payments (order_id, fee_id, amount) VALUES ($1, "
+                                   "$2, $3)",
+                                   {current.id, fee.id, part}));
+          left -= part;
+        }
       }
       if (left > 0) {
-        KIOSK_TRY(moved, run(conn,
-                             "UPDATE orders SET fee_amount = fee_amount - $1, credit_amount = "
-                             "credit_amount + $1 WHERE id = $2",
-                             {left, current->id}));
+        KIOSK_TRY(moved, runLater(conn,
+                                  "UPDATE orders SET fee_amount = fee_amount - $1, credit_amount = "
+                                  "credit_amount + $1 WHERE id = $2",
+                                  {left, current.id}));
       }
-      if (current->creditAmount + left == 0) {
+      if (current.creditAmount + left == 0) {
         // All of it went to fees: there is nothing to write onto the card.
-        KIOSK_TRY(done, run(conn,
-                            "UPDATE orders SET state = 'DELIVERED', delivered_at = $1, final_at = $1 "
-                            "WHERE id = $2 AND state = 'PAID'",
-                            {now, current->id}));
+        KIOSK_TRY(done, runLater(conn,
+                                 "UPDATE orders SET state = 'DELIVERED', delivered_at = $1, "
+                                 "final_at = $1 WHERE id = $2 AND state = 'PAID'",
+                                 {now, current.id}));
       }
-    } else if (current->state == state::kExpired || current->state == state::kCanceled) {
+    } else if (current.state == state::kExpired || current.state == state::kCanceled) {
       // The money arrived after the kiosk gave up: it becomes credit on the card's account
       // (written at the next insertion) or, when the card can no longer take credit, a refund.
       KIOSK_TRY(card, run(conn,
                           "SELECT c.status, a.status FROM cards c JOIN accounts a ON "
                           "a.id = c.account_id WHERE c.number = $1",
-                          {current->cardNumber}));
+                          {current.cardNumber}));
       const bool usable = !card->rows.empty() && card->rows[0].text(0) == "ACTIVE" &&
                           card->rows[0].text(1) == "ACTIVE";
       const std::string childId = "ord_" + randomHex(12);
       const std::string childState = usable ? state::kPaid : state::kRefundPending;
       KIOSK_TRY(child,
-                run(conn,
+                runLater(conn,
                     "INSERT INTO orders (id, kiosk_id, idempotency_key, request_hash, card_number, "
                     "account_id, meter_number, origin, origin_order_id, amount, fee_amount, "
                     "credit_amount, state, reason, provider, created_at, expires_at, paid_at, "
                     "updated_at) VALUES ($1, $2, $3, '', $4, $5, $6, 'LATE_PAYMENT', $7, $8, 0, $8, "
                     "$9, $10, $11, $12, $12, $12, $12)",
-                    {childId, current->kioskId, "late:" + event.eventId, current->cardNumber,
-                     current->accountId, current->meterNumber, current->id, event.amount,
+                    {childId, current.kioskId, "late:" + event.eventId, current.cardNumber,
+                     current.accountId, current.meterNumber, current.id, event.amount,
                      childState, std::string(usable ? "" : "CARD_UNUSABLE"), event.provider, now}));
       result = {usable ? PaymentOutcome::LateCredit : PaymentOutcome::LateRefund, childId};
       KIOSK_TRY(sent, announce(m_db, conn, childId));
@@ -501,89 +575,131 @@ CloudResult<PaymentResult> Store::recordPayment(const PaymentEvent& event, std::
       KIOSK_TRY(childId, refundChild("DOUBLE_PAYMENT"));
       result = {PaymentOutcome::LateRefund, *childId};
     }
-    KIOSK_TRY(recorded, run(conn,
-                            "INSERT INTO payments (event_id, order_id, provider, status, amount, "
-                            "outcome, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                            {event.eventId, current->id, event.provider, event.status, event.amount,
+    KIOSK_TRY(recorded, runLater(conn,
+                                 "INSERT INTO payments (event_id, order_id, provider, status, "
+                                 "amount, outcome, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            {event.eventId, current.id, event.provider, event.status, event.amount,
                              std::string(outcomeName(result.outcome)), now}));
-    KIOSK_TRY(sent, announce(m_db, conn, current->id));
+    KIOSK_TRY(sent, announce(m_db, conn, current.id));
     return result;
   });
 }
 
 CloudResult<IssuedToken> Store::issueToken(const std::string& orderId, CardFormat& format,
-                                           std::int64_t now) {
-  return transact<IssuedToken>(m_db, [&](SqlConnection& conn) -> CloudResult<IssuedToken> {
-    // Claiming the order first is what makes minting happen once: a concurrent request blocks
-    // on this row (PostgreSQL) or on the write lock (SQLite), then finds TOKEN_ISSUED.
-    KIOSK_TRY(claimed, run(conn,
-                           "UPDATE orders SET state = 'TOKEN_ISSUED', token_issued_at = $1, "
-                           "updated_at = $1 WHERE id = $2 AND state = 'PAID' AND credit_amount > 0",
-                           {now, orderId}));
-    if (claimed->affected == 0) {
-      KIOSK_TRY(token, run(conn,
-                           "SELECT meter_number, sequence, amount, key_version, issued_at, token_hex "
-                           "FROM tokens WHERE order_id = $1",
-                           {orderId}));
-      if (token->rows.empty()) {
-        KIOSK_TRY(current, requireOrder(conn, orderId));
-        return failWith(CloudError::InvalidState, "order is " + current->state + ", not PAID");
+                                           std::int64_t now, const KioskCaller& caller) {
+  const std::string lockedOrder = lockedOrderQuery(m_db.dialect());
+  auto issued = transact<IssuedToken>(m_db, [&](SqlConnection& conn) -> CloudResult<IssuedToken> {
+    // Locking the order first is what makes minting happen once: a concurrent request waits
+    // on the row (PostgreSQL) or for the write lock (SQLite), then finds the token.
+    std::vector<SqlStatement> reads;
+    addNonce(reads, caller, now);
+    const std::size_t first = reads.size();
+    reads.push_back({lockedOrder, {orderId}});
+    reads.push_back({"SELECT c.status, a.status FROM orders o JOIN cards c ON c.number = "
+                     "o.card_number LEFT JOIN accounts a ON a.id = c.account_id WHERE o.id = $1",
+                     {orderId}});
+    reads.push_back({"SELECT meter_number, sequence, amount, key_version, issued_at, token_hex "
+                     "FROM tokens WHERE order_id = $1",
+                     {orderId}});
+    // The meter's row is locked after the order's (always in this order), so its sequence
+    // can be taken here and written back with COMMIT.
+    reads.push_back({std::string("SELECT m.token_seq, m.key_version, m.utility FROM meters m JOIN "
+                                 "orders o ON o.meter_number = m.number WHERE o.id = $1") +
+                         (m_db.dialect() == Dialect::Postgres ? " FOR UPDATE OF m" : ""),
+                     {orderId}});
+    KIOSK_TRY(results, runAll(conn, reads));
+    KIOSK_TRY(fresh, checkNonce(caller, *results));
+    const auto& orders = (*results)[first];
+    if (orders.rows.empty()) return failWith(CloudError::NotFound, "no order " + orderId);
+    const Order current = orderFromRow(orders.rows.front());
+    KIOSK_TRY(allowed, checkDeliverable(caller, current));
+    // A card reported lost or blocked after paying gets no credit; the operator refunds the
+    // order instead.
+    const auto& card = (*results)[first + 1];
+    if (card.rows.empty()) return failWith(CloudError::UnknownCard, "unknown card " + current.cardNumber);
+    if (card.rows[0].text(0) == "LOST") return failWith(CloudError::CardLost, "card was reported lost");
+    if (card.rows[0].text(0) != "ACTIVE" || card.rows[0].text(1) == "BLOCKED") {
+      return failWith(CloudError::CardBlocked, "card or account is blocked");
+    }
+    if (current.state != state::kPaid || current.creditAmount <= 0) {
+      const auto& token = (*results)[first + 2];
+      if (token.rows.empty()) {
+        return failWith(CloudError::InvalidState, "order is " + current.state + ", not PAID");
       }
-      const auto& t = token->rows[0];
+      const auto& t = token.rows[0];
       return IssuedToken{orderId,      t.text(0),    t.integer(1), t.integer(2),
                          t.integer(3), t.integer(4), t.text(5),    false};
     }
-    KIOSK_TRY(current, requireOrder(conn, orderId));
-    KIOSK_TRY(meter, run(conn,
-                         "UPDATE meters SET token_seq = token_seq + 1 WHERE number = $1 "
-                         "RETURNING token_seq, key_version, utility",
-                         {current->meterNumber}));
-    if (meter->rows.empty()) return failWith(CloudError::Internal, "order's meter is gone");
+    KIOSK_TRY(claimed, runLater(conn,
+                                "UPDATE orders SET state = 'TOKEN_ISSUED', token_issued_at = $1, "
+                                "updated_at = $1 WHERE id = $2 AND state = 'PAID'",
+                                {now, orderId}));
+    const auto& meter = (*results)[first + 3];
+    if (meter.rows.empty()) return failWith(CloudError::Internal, "order's meter is gone");
     IssuedToken token{orderId,
-                      current->meterNumber,
-                      meter->rows[0].integer(0),
-                      current->creditAmount,
-                      meter->rows[0].integer(1),
+                      current.meterNumber,
+                      meter.rows[0].integer(0) + 1,
+                      current.creditAmount,
+                      meter.rows[0].integer(1),
                       now,
                       {},
                       true};
-    KIOSK_TRY(minted, format.mintToken({token.meterNumber, meter->rows[0].text(2), token.sequence,
+    KIOSK_TRY(counted, runLater(conn, "UPDATE meters SET token_seq = $1 WHERE number = $2",
+                                {token.sequence, current.meterNumber}));
+    KIOSK_TRY(minted, format.mintToken({token.meterNumber, meter.rows[0].text(2), token.sequence,
                                         token.amount, token.issuedAt, token.keyVersion}));
     token.tokenHex = *minted;
-    KIOSK_TRY(stored, run(conn,
-                          "INSERT INTO tokens (order_id, meter_number, sequence, amount, key_version, "
-                          "issued_at, token_hex) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                          {orderId, token.meterNumber, token.sequence, token.amount, token.keyVersion,
-                           token.issuedAt, token.tokenHex}));
+    KIOSK_TRY(stored, runLater(conn,
+                               "INSERT INTO tokens (order_id, meter_number, sequence, amount, "
+                               "key_version, issued_at, token_hex) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                               {orderId, token.meterNumber, token.sequence, token.amount,
+                                token.keyVersion, token.issuedAt, token.tokenHex}));
     KIOSK_TRY(sent, announce(m_db, conn, orderId));
     return token;
   });
+  return issued;
 }
 
 CloudResult<Order> Store::confirmDelivery(const std::string& orderId, std::int64_t sequence,
-                                          std::int64_t now) {
-  return transact<Order>(m_db, [&](SqlConnection& conn) -> CloudResult<Order> {
-    KIOSK_TRY(current, requireOrder(conn, orderId));
-    if (current->state == state::kDelivered) {
+                                          std::int64_t now, const KioskCaller& caller) {
+  const std::string lockedOrder = lockedOrderQuery(m_db.dialect());
+  auto confirmed = transact<Order>(m_db, [&](SqlConnection& conn) -> CloudResult<Order> {
+    std::vector<SqlStatement> reads;
+    addNonce(reads, caller, now);
+    const std::size_t first = reads.size();
+    reads.push_back({lockedOrder, {orderId}});
+    reads.push_back({"SELECT sequence FROM tokens WHERE order_id = $1", {orderId}});
+    KIOSK_TRY(results, runAll(conn, reads));
+    KIOSK_TRY(fresh, checkNonce(caller, *results));
+    const auto& orders = (*results)[first];
+    if (orders.rows.empty()) return failWith(CloudError::NotFound, "no order " + orderId);
+    Order current = orderFromRow(orders.rows.front());
+    KIOSK_TRY(allowed, checkDeliverable(caller, current));
+    if (current.state == state::kDelivered) {
       return failWith(CloudError::AlreadyDelivered, "delivery was already confirmed");
     }
-    if (current->state != state::kTokenIssued) {
-      return failWith(CloudError::InvalidState, "order is " + current->state + ", not TOKEN_ISSUED");
+    if (current.state != state::kTokenIssued) {
+      return failWith(CloudError::InvalidState, "order is " + current.state + ", not TOKEN_ISSUED");
     }
-    KIOSK_TRY(token, run(conn, "SELECT sequence FROM tokens WHERE order_id = $1", {orderId}));
-    if (token->rows.empty() || token->rows[0].integer(0) != sequence) {
+    const auto& token = (*results)[first + 1];
+    if (token.rows.empty() || token.rows[0].integer(0) != sequence) {
       return failWith(CloudError::BadRequest, "sequence does not match the order's token");
     }
-    KIOSK_TRY(updated, run(conn,
-                           "UPDATE orders SET state = 'DELIVERED', delivered_at = $1, final_at = $1, "
-                           "updated_at = $1 WHERE id = $2 AND state = 'TOKEN_ISSUED'",
-                           {now, orderId}));
-    if (updated->affected != 1) return failWith(CloudError::Unavailable, "retry");
-    KIOSK_TRY(marked, run(conn, "UPDATE tokens SET delivered_at = $1 WHERE order_id = $2",
-                          {now, orderId}));
+    // The row is locked (or this is SQLite's only writer): it is still TOKEN_ISSUED.
+    KIOSK_TRY(updated, runLater(conn,
+                                "UPDATE orders SET state = 'DELIVERED', delivered_at = $1, "
+                                "final_at = $1, updated_at = $1 WHERE id = $2 AND state = "
+                                "'TOKEN_ISSUED'",
+                                {now, orderId}));
+    KIOSK_TRY(marked, runLater(conn, "UPDATE tokens SET delivered_at = $1 WHERE order_id = $2",
+                               {now, orderId}));
     KIOSK_TRY(sent, announce(m_db, conn, orderId));
-    return requireOrder(conn, orderId);
+    current.state = state::kDelivered;
+    current.deliveredAt = now;
+    current.updatedAt = now;
+    return current;
   });
+  return confirmed;
 }
 
 CloudResult<Store::JournalResult> Store::appendJournal(const std::string& kioskId,
@@ -715,8 +831,7 @@ namespace {
 
 CloudResult<json> insertRow(Database& db, std::string_view sql, const std::vector<SqlValue>& params,
                             json echo) {
-  auto lease = db.acquire();
-  auto result = lease->exec(sql, params);
+  auto result = db.execWrite(sql, params);
   if (!result) {
     if (result.error().kind == DbErrorKind::Unique) {
       return failWith(CloudError::Conflict, "already exists");
@@ -876,9 +991,9 @@ CloudResult<json> Store::setStatus(const std::string& table, const std::string& 
   if (status != "ACTIVE" && status != "BLOCKED" && !(table == "cards" && status == "LOST")) {
     return failWith(CloudError::BadRequest, "status must be ACTIVE or BLOCKED (or LOST for cards)");
   }
-  KIOSK_TRY(rows, runOnce(m_db,
-                          "UPDATE " + table + " SET status = $1 WHERE " + key->second + " = $2",
-                          {status, id}));
+  KIOSK_TRY(rows, writeOnce(m_db,
+                            "UPDATE " + table + " SET status = $1 WHERE " + key->second + " = $2",
+                            {status, id}));
   if (rows->affected == 0) return failWith(CloudError::NotFound, "no such " + table + " " + id);
   return json{{"id", id}, {"status", status}};
 }
@@ -899,8 +1014,8 @@ CloudResult<json> Store::cardForIssue(const std::string& cardNumber) {
 
 CloudResult<bool> Store::setCardPublicKey(const std::string& cardNumber,
                                           const std::string& publicKeyHex) {
-  KIOSK_TRY(rows, runOnce(m_db, "UPDATE cards SET public_key = $1 WHERE number = $2",
-                          {publicKeyHex, cardNumber}));
+  KIOSK_TRY(rows, writeOnce(m_db, "UPDATE cards SET public_key = $1 WHERE number = $2",
+                            {publicKeyHex, cardNumber}));
   return rows->affected == 1;
 }
 

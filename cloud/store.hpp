@@ -118,6 +118,18 @@ struct JournalEvent {
   std::string payload;  // JSON text
 };
 
+// A signed kiosk request, checked and recorded inside the transaction that does its work:
+// the nonce is inserted there (a replay fails with ReplayedNonce) and, for an order's script
+// and delivery, the order must be for the card in front of the kiosk and be the kiosk's own or
+// credit pending on that card. A refused request's transaction rolls back with its nonce: the
+// caller spends the nonce with rememberNonce(). Empty fields skip these steps (operator tools,
+// tests of the store).
+struct KioskCaller {
+  std::string kioskId;
+  std::string nonce;
+  std::string cardNumber;
+};
+
 class Store {
  public:
   explicit Store(Database& db) : m_db(db) {}
@@ -132,19 +144,18 @@ class Store {
 
   // --- kiosk API
   CloudResult<nlohmann::json> cardSummary(const std::string& cardNumber, std::int64_t now);
-  // Fails with UnknownCard, CardBlocked or CardLost unless the card (and its account) is active.
-  CloudResult<bool> requireActiveCard(const std::string& cardNumber);
-  CloudResult<CreatedOrder> createOrder(const CreateOrderRequest& request, std::int64_t now);
+  CloudResult<CreatedOrder> createOrder(const CreateOrderRequest& request, std::int64_t now,
+                                        const KioskCaller& caller = {});
   CloudResult<Order> order(const std::string& orderId);
   CloudResult<Order> cancelOrder(const std::string& kioskId, const std::string& orderId,
                                  std::int64_t now);
   CloudResult<PaymentResult> recordPayment(const PaymentEvent& event, std::int64_t now);
   // Mints the order's token on first call (next sequence of the meter) and returns the same
-  // token on every later or concurrent call.
+  // token on every later or concurrent call. A lost or blocked card (or account) gets none.
   CloudResult<IssuedToken> issueToken(const std::string& orderId, CardFormat& format,
-                                      std::int64_t now);
+                                      std::int64_t now, const KioskCaller& caller = {});
   CloudResult<Order> confirmDelivery(const std::string& orderId, std::int64_t sequence,
-                                     std::int64_t now);
+                                     std::int64_t now, const KioskCaller& caller = {});
   struct JournalResult {
     std::int64_t accepted = 0;
     std::int64_t duplicates = 0;

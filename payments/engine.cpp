@@ -407,7 +407,7 @@ void Engine::doLookup(const std::string& cardNumber) {
     }
     // Unreachable, failing, or an answer that cannot be trusted: the card's own data and the
     // last config still give the resident their balance; payments are refused.
-    noteCloud(!isOffline(error) && error != PayError::BadResponse ? true : false);
+    noteCloud(!isOffline(error) && error != PayError::BadResponse);
     event("cloud.error", json{{"call", "lookup"}, {"card_number", cardNumber},
                               {"failure", json::parse(failureJson(summary.error()))}}.dump());
     post(notice::AccountReady{accountFrom(*facts, nullptr), true});
@@ -994,8 +994,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
     return result;
   }
 
-  const auto* last = &tx;
-  auto recorded = m_journal.record(last->id, Step::ReadBack, {}, "{}", now());
+  auto recorded = m_journal.record(tx.id, Step::ReadBack, {}, "{}", now());
   if (!recorded) {
     journalOk(recorded.error(), "recording a read-back");
     // The token is on the card; delivery is confirmed once the journal works again.

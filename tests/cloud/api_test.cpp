@@ -199,6 +199,62 @@ TEST_P(CloudApiTest, ReplayedNonceIsRejected) {
   EXPECT_EQ(replay.errorCode(), "REPLAYED_NONCE");
 }
 
+// The order routes record their nonce inside the transaction that does the work: a replay is
+// refused whether the first request succeeded or was refused, and of two copies sent at once
+// exactly one does anything.
+TEST_P(CloudApiTest, ReplayedOrderRequestsAreRefusedAndChangeNothing) {
+  const auto ts = std::time(nullptr);
+  auto sendTwice = [&](const std::string& target, const json& body) {
+    const std::string nonce = randomHex(16);
+    auto first = m_kiosk->send("POST", target, body.dump(), ts, nonce, CloudProcess::kKioskSecret);
+    auto replay = m_kiosk->send("POST", target, body.dump(), ts, nonce, CloudProcess::kKioskSecret);
+    EXPECT_EQ(replay.status, 401) << target << " " << replay.text;
+    EXPECT_EQ(replay.errorCode(), "REPLAYED_NONCE") << target;
+    return first;
+  };
+  const json order{{"idempotency_key", randomHex(8)}, {"card_number", kCard}, {"amount", 1500},
+                   {"challenge", randomChallenge()}};
+  auto created = sendTwice("/v1/kiosk/orders", order);
+  ASSERT_EQ(created.status, 201) << created.text;
+  const std::string id = created.body["order_id"];
+  auto refused = sendTwice("/v1/kiosk/orders", {{"idempotency_key", randomHex(8)}, {"card_number", kCard},
+                                                {"amount", 99}, {"challenge", randomChallenge()}});
+  EXPECT_EQ(refused.errorCode(), "AMOUNT_OUT_OF_LIMITS");
+  auto early = sendTwice("/v1/kiosk/orders/" + id + "/script",
+                         {{"card_number", kCard}, {"challenge", randomChallenge()}});
+  EXPECT_EQ(early.errorCode(), "INVALID_STATE");
+  pay(id);
+  auto written = sendTwice("/v1/kiosk/orders/" + id + "/script",
+                           {{"card_number", kCard}, {"challenge", randomChallenge()}});
+  ASSERT_EQ(written.status, 200) << written.text;
+  auto delivered = sendTwice("/v1/kiosk/orders/" + id + "/delivered",
+                             {{"card_number", kCard}, {"sequence", written.body["token"]["sequence"]}});
+  EXPECT_EQ(delivered.status, 200) << delivered.text;
+
+  // Two copies of one create request in flight together.
+  const std::string nonce = randomHex(16);
+  const std::string body = json{{"idempotency_key", randomHex(8)}, {"card_number", kCard},
+                                {"amount", 1700}, {"challenge", randomChallenge()}}.dump();
+  auto copy = [&] {
+    KioskClient client(m_cloud->port(), kKiosk, CloudProcess::kKioskSecret);
+    return client.send("POST", "/v1/kiosk/orders", body, ts, nonce, CloudProcess::kKioskSecret);
+  };
+  auto a = std::async(std::launch::async, copy);
+  auto b = std::async(std::launch::async, copy);
+  const auto ra = a.get();
+  const auto rb = b.get();
+  std::multiset<int> statuses{ra.status, rb.status};
+  EXPECT_EQ(statuses, (std::multiset<int>{201, 401})) << ra.text << " / " << rb.text;
+
+  auto orders = m_admin->get("/v1/admin/orders?kiosk=" + std::string(kKiosk));
+  ASSERT_EQ(orders.status, 200) << orders.text;
+  std::set<std::int64_t> amounts;
+  for (const auto& o : orders.body["orders"]) amounts.insert(o["amount"].get<std::int64_t>());
+  EXPECT_EQ(orders.body["orders"].size(), 2U) << orders.text;
+  EXPECT_EQ(amounts, (std::set<std::int64_t>{1500, 1700}));
+  EXPECT_EQ(state(id).body["state"], "DELIVERED");
+}
+
 TEST_P(CloudApiTest, StaleOrFutureTimestampIsRejected) {
   for (const std::int64_t skew : {-301, 400}) {
     auto reply = m_kiosk->send("GET", "/v1/kiosk/config", "", std::time(nullptr) + skew, randomHex(16),

@@ -45,6 +45,15 @@ class KioskE2e : public ::testing::Test {
     const auto pay = kiosk->lastPay();
     return pay ? pay->orderId : std::string{};
   }
+  // Syncs until the outbox is empty (a cut upload is retried with backoff); false on timeout.
+  bool drainOutbox(std::chrono::seconds timeout = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!kiosk->engine().syncAndWait(10s)) return false;
+      if (kiosk->engine().status().outboxPending == 0) return true;
+    }
+    return false;
+  }
   void expectBooks() {
     ASSERT_TRUE(kiosk->engine().syncAndWait(20s));
     const auto problems = checkBooks(*harness, slot->image(), kiosk->journal(), cardNumberInUse);

@@ -1,0 +1,26 @@
+#pragma once
+// The plain-HTTP listener of kiosk-cloud: httplib's server, with kept-alive connections that
+// sleep in poll() until their next request instead of waking every 11 ms as httplib 0.11 does,
+// and with each response leaving in one write.
+
+#include <httplib.h>
+
+namespace kiosk::cloud {
+
+class KeepAliveServer final : public httplib::Server {
+ public:
+  KeepAliveServer();
+  ~KeepAliveServer() override;
+  KeepAliveServer(const KeepAliveServer&) = delete;
+  KeepAliveServer& operator=(const KeepAliveServer&) = delete;
+
+  // Wakes every connection waiting for its next request so that it closes; call before stop().
+  void wakeIdleConnections();
+
+ private:
+  bool process_and_close_socket(socket_t sock) override;
+
+  int m_wakeFd = -1;  // eventfd: readable once the server stops
+};
+
+}  // namespace kiosk::cloud
