@@ -47,11 +47,19 @@ std::string utcTime(std::int64_t unixSeconds) {
 }  // namespace
 
 void EventQueue::push(Event event) {
+  std::function<void()> listener;
   {
     std::lock_guard lock(m_mutex);
     m_events.push_back(std::move(event));
+    listener = m_listener;
   }
   m_ready.notify_one();
+  if (listener) listener();
+}
+
+void EventQueue::setListener(std::function<void()> listener) {
+  std::lock_guard lock(m_mutex);
+  m_listener = std::move(listener);
 }
 
 std::optional<Event> EventQueue::pop(std::chrono::milliseconds wait) {

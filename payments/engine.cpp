@@ -168,6 +168,13 @@ void Engine::syncNow() {
   m_changed.notify_all();
 }
 
+void Engine::recheckUnfinished() {
+  std::lock_guard lock(m_mutex);
+  m_recheckAt = {};
+  m_syncWake = true;
+  m_changed.notify_all();
+}
+
 bool Engine::syncAndWait(std::chrono::milliseconds timeout) {
   std::unique_lock lock(m_mutex);
   // A cycle running now may have started before the caller's request: then the next one.
