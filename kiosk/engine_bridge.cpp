@@ -133,7 +133,7 @@ Event toEvent(const payments::Notice& notice) {
   namespace n = payments::notice;
   return std::visit(
       Overloaded{
-          [](const n::CardRead& e) -> Event { return event::CardRead{e.cardNumber}; },
+          [](const n::CardRead& e) -> Event { return event::CardRead{e.cardNumber, e.staff}; },
           [](const n::CardRefused& e) -> Event { return event::CardFailed{faultOf(e.problem)}; },
           [](const n::AccountReady& e) -> Event {
             return event::AccountLoaded{accountView(e.account), amountView(e.account), e.offline};

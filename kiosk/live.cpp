@@ -2,15 +2,12 @@
 
 #include <imgui.h>
 #include <spdlog/spdlog.h>
-#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
-#include "kiosk/staff_access.hpp"
+#include "kiosk/maintenance.hpp"
 #include "kiosk/ui/screens.hpp"
-#include "platform/log.hpp"
 #include "platform/overloaded.hpp"
 
 namespace kiosk::app {
@@ -44,224 +41,6 @@ ui::Intent drawFlow(ui::Ui& ui, const FlowState& state, const ui::AttractView& a
       },
       state.screen);
 }
-
-std::vector<StaffCredential> staffOf(const std::optional<payments::KioskConfig>& config) {
-  std::vector<StaffCredential> staff;
-  if (!config) return staff;
-  for (const auto& member : config->staff) {
-    staff.push_back({member.id, member.name, member.pinSalt, member.pinHash,
-                     static_cast<int>(member.pinIterations), member.cardNumber});
-  }
-  return staff;
-}
-
-std::string stateKey(payments::Step step) {
-  switch (step) {
-    case payments::Step::Paid:
-    case payments::Step::ScriptFetched:
-    case payments::Step::ApduSent:
-    case payments::Step::CardPulled:
-    case payments::Step::ReadBack: return "maint.state.paid_not_written";
-    default: return "maint.state.unsettled";
-  }
-}
-
-// Maintenance mode: the PIN pad and the dashboard, with what staff did journaled.
-class Maintenance {
- public:
-  enum class Mode { Off, Pin, Dashboard };
-
-  Maintenance(Runtime& runtime, sim::Simulation* simulation)
-      : m_runtime(runtime), m_simulation(simulation) {}
-
-  Mode mode() const { return m_mode; }
-
-  void openPinPad() {
-    m_mode = Mode::Pin;
-    m_pin.clear();
-    m_rejected = false;
-    spdlog::info("maintenance: PIN pad opened by the hidden gesture");
-  }
-
-  // A staff card was read: straight to the dashboard.
-  void staffCard(const StaffCredential& staff) {
-    enter(staff, "card");
-  }
-
-  std::vector<StaffCredential> staff() const { return staffOf(m_runtime.engine().config()); }
-
-  ui::Intent draw(ui::Ui& ui, Millis now) {
-    if (m_mode == Mode::Pin) {
-      PinView view;
-      view.digits = static_cast<int>(m_pin.size());
-      view.rejected = m_rejected;
-      if (m_gate.lockedOut(now)) {
-        view.lockedSeconds = static_cast<int>((m_gate.lockedUntil() - now + 999) / 1000);
-      }
-      return ui::drawPinPad(ui, view);
-    }
-    if (now - m_viewAt >= 1000) refresh(now);
-    return ui::drawMaintenance(ui, m_view);
-  }
-
-  // Returns true when the application should restart.
-  bool handle(const ui::Intent& intent, Millis now) {
-    if (m_mode == Mode::Pin) {
-      switch (intent.kind) {
-        case Kind::Digit:
-          if (m_pin.size() < 12) m_pin.push_back(static_cast<char>('0' + intent.value));
-          m_rejected = false;
-          break;
-        case Kind::Backspace:
-          if (!m_pin.empty()) m_pin.pop_back();
-          break;
-        case Kind::Clear: m_pin.clear(); break;
-        case Kind::Back:
-        case Kind::ExitMaintenance:
-          m_mode = Mode::Off;
-          m_pin.clear();
-          break;
-        case Kind::SignIn: signIn(now); break;
-        default: break;
-      }
-      return false;
-    }
-    if (m_mode != Mode::Dashboard) return false;
-    auto& engine = m_runtime.engine();
-    switch (intent.kind) {
-      case Kind::SyncNow:
-        engine.staffAction("sync_now", staffDetail());
-        engine.syncNow();
-        note("sync requested");
-        break;
-      case Kind::ReaderTest: readerTest(); break;
-      case Kind::Resolve: {
-        const auto index = static_cast<std::size_t>(intent.value);
-        if (index < m_view.attention.size()) {
-          auto detail = nlohmann::json::parse(staffDetail());
-          detail["order_id"] = m_view.attention[index].orderId;
-          engine.staffAction("recheck_transaction", detail.dump());
-          engine.recheckUnfinished();
-          note("asked the cloud about " + m_view.attention[index].orderId);
-        }
-        break;
-      }
-      case Kind::Restart:
-        engine.staffAction("restart", staffDetail());
-        (void)engine.syncAndWait(3s);  // the restart reaches the cloud if it can
-        return true;
-      case Kind::ExitMaintenance:
-      case Kind::Back:
-        engine.staffAction("maintenance_exit", staffDetail());
-        spdlog::info("maintenance: {} left", m_staffName);
-        m_mode = Mode::Off;
-        break;
-      default: break;
-    }
-    m_viewAt = 0;  // show the action's effect now
-    (void)now;
-    return false;
-  }
-
- private:
-  std::string staffDetail() const {
-    return nlohmann::json{{"staff_id", m_staffId}, {"via", m_via}}.dump();
-  }
-
-  void note(const std::string& line) { spdlog::info("maintenance: {}", line); }
-
-  void enter(const StaffCredential& staff, const std::string& via) {
-    m_mode = Mode::Dashboard;
-    m_staffId = staff.id;
-    m_staffName = staff.name;
-    m_via = via;
-    m_viewAt = 0;
-    m_runtime.engine().staffAction("maintenance_enter", staffDetail());
-    spdlog::info("maintenance: {} signed in by {}", staff.name, via);
-  }
-
-  void signIn(Millis now) {
-    const auto result = m_gate.attempt(m_pin, staff(), now);
-    m_pin.clear();
-    switch (result.verdict) {
-      case PinGate::Verdict::Accepted:
-        for (const auto& member : staff()) {
-          if (member.id == result.staffId) enter(member, "pin");
-        }
-        break;
-      case PinGate::Verdict::Rejected:
-      case PinGate::Verdict::LockedOut:
-        m_rejected = true;
-        m_runtime.engine().staffAction(
-            "pin_rejected", nlohmann::json{{"failures", m_gate.failures()},
-                                           {"locked_until_ms", result.lockedUntil}}.dump());
-        spdlog::warn("maintenance: wrong staff PIN ({} failures)", m_gate.failures());
-        break;
-    }
-  }
-
-  void readerTest() {
-    m_runtime.engine().staffAction("reader_test", staffDetail());
-    auto facts = m_runtime.port().read();
-    if (!facts) {
-      m_readerTest = std::string("no card read: ") + std::string(card::describe(facts.error()));
-    } else {
-      m_readerTest = "card " + facts->cardNumber() + " (meter " + facts->meterNumber() + ") authentic, " +
-                     std::to_string(facts->credits.size()) + " token(s) for the meter, " +
-                     std::to_string(facts->freeRecords) + " free record(s)" +
-                     (facts->meterReturn ? ", meter reading " + formatMoney(facts->meterReturn->remainingCredit) : "");
-    }
-    note("reader test: " + m_readerTest);
-  }
-
-  void refresh(Millis now) {
-    m_viewAt = now;
-    auto& engine = m_runtime.engine();
-    const auto status = engine.status();
-    MaintenanceView view;
-    view.staffName = m_staffName;
-    const bool pcsc = m_simulation == nullptr || !m_runtime.reader().empty();
-    const std::string reader = m_runtime.reader();
-    view.health.push_back({"maint.reader", m_simulation != nullptr || !reader.empty(),
-                           reader.empty() ? (m_simulation != nullptr ? "simulated" : "none") : reader});
-    view.health.push_back({"maint.pcscd", !pcsc || !reader.empty(), pcsc ? (reader.empty() ? "no reader" : "ok") : "not used"});
-    view.health.push_back({"maint.network", status.online, status.online ? "ok" : "unreachable"});
-    view.health.push_back({"maint.cloud", status.online && status.configLoaded,
-                           status.configLoaded ? "config loaded" : "no config"});
-    struct statvfs disk {};
-    const auto dir = std::filesystem::absolute(m_runtime.journalPath()).parent_path();
-    if (::statvfs(dir.c_str(), &disk) == 0 && disk.f_blocks > 0) {
-      const auto freePercent = static_cast<int>(100 * disk.f_bavail / disk.f_blocks);
-      view.health.push_back({"maint.disk", freePercent >= 5, std::to_string(freePercent) + "% free"});
-    } else {
-      view.health.push_back({"maint.disk", false, "cannot stat " + dir.string()});
-    }
-    view.health.push_back({"maint.journal", status.journalOk, status.journalOk ? "ok" : "failing"});
-    view.outboxBacklog = static_cast<int>(status.outboxPending);
-    if (auto open = m_runtime.journal().unfinished()) {
-      for (const auto& tx : *open) {
-        view.attention.push_back({tx.orderId, tx.cardNumber, tx.amount, stateKey(tx.step)});
-      }
-    }
-    view.recentLogs = platform::recentLog(8);
-    if (!m_readerTest.empty()) view.recentLogs.push_back("reader test: " + m_readerTest);
-    if (auto config = engine.config()) view.configVersion = config->kioskId;
-    m_view = std::move(view);
-  }
-
-  Runtime& m_runtime;
-  sim::Simulation* m_simulation;
-  Mode m_mode = Mode::Off;
-  PinGate m_gate;
-  std::string m_pin;
-  bool m_rejected = false;
-  std::string m_staffId;
-  std::string m_staffName;
-  std::string m_via;
-  std::string m_readerTest;
-  MaintenanceView m_view;
-  Millis m_viewAt = 0;
-};
 
 // The simulation panel: a small window over the kiosk's screen for whoever tries the kiosk
 // out. Returns true when it changed something.
@@ -384,12 +163,11 @@ int runLive(LiveContext c) {
   const auto& options = c.options;
   Lang lang = options.lang;
   ui::LayoutProbe probe;
-  Maintenance maintenance(runtime, c.simulation);
+  Maintenance maintenance(runtime, c.simulation != nullptr);
   HiddenGesture gesture;
   std::string panelStatus;
   platform::SystemClock systemClock;
   const platform::Clock& shownClock = c.simulation != nullptr ? c.simulation->clock() : systemClock;
-  std::string staffCardSeen;  // a staff card opens the dashboard once per insertion
 
   runtime.queue().setListener([] { platform::Window::wake(); });
   runtime.setTrace([](const std::string&) {});
@@ -410,9 +188,8 @@ int runLive(LiveContext c) {
   bool restart = false;
 
   while (!window.quitRequested() && !restart) {
-    const std::string current = maintenance.mode() == Maintenance::Mode::Off
-                                    ? runtime.screen()
-                                    : (maintenance.mode() == Maintenance::Mode::Pin ? "pin" : "maintenance");
+    const std::string current =
+        maintenance.mode() == Maintenance::Mode::Off ? runtime.screen() : maintenance.screenName();
     const bool shotPending = demo && framesOnScreen < kFramesPerChange + 1 && current != lastShot;
     if (framesToDraw == 0 && !demo) {
       auto wait = untilNextMinute(shownClock);
@@ -434,15 +211,7 @@ int runLive(LiveContext c) {
       }
     }
     // A staff card in the reader opens the dashboard.
-    const std::string& cardNumber = runtime.state().cardNumber;
-    if (cardNumber.empty()) staffCardSeen.clear();
-    if (maintenance.mode() == Maintenance::Mode::Off && !cardNumber.empty() && cardNumber != staffCardSeen) {
-      if (auto staff = staffForCard(maintenance.staff(), cardNumber)) {
-        staffCardSeen = cardNumber;
-        maintenance.staffCard(*staff);
-        framesToDraw = kFramesPerChange;
-      }
-    }
+    if (maintenance.noticeCard(runtime.state().cardNumber)) framesToDraw = kFramesPerChange;
 
     window.beginFrame();
     ui::Ui ui{c.strings, lang, c.atlas.fonts(), probe, {},
@@ -453,7 +222,8 @@ int runLive(LiveContext c) {
       intent = drawFlow(ui, runtime.state(), {runtime.engine().config() ? runtime.engine().config()->kioskId : options.kioskId,
                                               localClock(shownClock), c.simulation != nullptr});
     } else {
-      intent = maintenance.draw(ui, now);
+      intent = maintenance.mode() == Maintenance::Mode::Pin ? ui::drawPinPad(ui, maintenance.pinView(now))
+                                                            : ui::drawMaintenance(ui, maintenance.view(now));
     }
     ui::endScreen();
     if (c.simulation != nullptr && !demo && options.screenshot.empty()) {

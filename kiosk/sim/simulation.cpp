@@ -249,6 +249,7 @@ void Simulation::Impl::issueCards() {
       {"low", "8800000002", 350, 2'210'050, true},
       {"water", "8800000003", -1, 0, false},
       {"blocked", kBlockedCard, -1, 0, false},
+      {"staff", "8800009001", -1, 0, false},
   };
   for (const auto& plan : plans) {
     const auto file = dir / ("card-" + std::string(plan.number) + ".json");

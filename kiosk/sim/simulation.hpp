@@ -2,7 +2,7 @@
 // Simulation mode: everything a kiosk talks to, in process and on loopback, so the real kiosk
 // runs with no hardware and no internet. The embedded cloud is kiosk-cloud's own code (SQLite
 // in the state folder, seeded with demo accounts, meters, tariffs and cards); a network link
-// between kiosk and cloud can be cut; demo cards (normal, low balance, water, blocked,
+// between kiosk and cloud can be cut; demo cards (normal, low balance, water, blocked, staff,
 // foreign, damaged) go into a virtual reader (in process, or served on vpcd to real pcscd);
 // each card's meter loads tokens and consumes; time can be moved forward for kiosk and cloud.
 
@@ -29,7 +29,7 @@ struct SimulationOptions {
 };
 
 struct DemoCard {
-  std::string key;       // "normal", "low", "water", "blocked", "foreign", "damaged"
+  std::string key;       // "normal", "low", "water", "blocked", "staff", "foreign", "damaged"
   std::string number;    // the card number printed on it (empty for a foreign card)
   std::filesystem::path file;  // its card file (none for a foreign card)
 };
