@@ -49,7 +49,8 @@ bool drawSimulationPanel(ui::Ui& ui, sim::Simulation& simulation, const Runtime&
   bool changed = false;
   const float u = ui.unit();
   ImGui::PushFont(ui.fonts.small);
-  ImGui::SetNextWindowPos(ImVec2(u, ui.size.y * 0.62F), ImGuiCond_FirstUseEver);
+  // Bottom left, above the footer, where the screens keep the least.
+  ImGui::SetNextWindowPos(ImVec2(u, ui.size.y * 0.91F), ImGuiCond_FirstUseEver, ImVec2(0.F, 1.F));
   ImGui::SetNextWindowSize(ImVec2(ui.size.x * 0.62F, 0), ImGuiCond_FirstUseEver);
   ImGui::SetNextWindowBgAlpha(0.92F);
   if (ImGui::Begin("Simulation", nullptr, ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize)) {
@@ -226,7 +227,7 @@ int runLive(LiveContext c) {
                                                             : ui::drawMaintenance(ui, maintenance.view(now));
     }
     ui::endScreen();
-    if (c.simulation != nullptr && !demo && options.screenshot.empty()) {
+    if (c.simulation != nullptr && !demo) {
       if (drawSimulationPanel(ui, *c.simulation, runtime, panelStatus)) framesToDraw = kFramesPerChange;
     }
     window.endFrame();

@@ -83,7 +83,16 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::create(RuntimeOptions opt
                 std::string(payments::describe(journal.error())));
   }
   runtime->m_journal = std::move(*journal);
-  auto connect = o.connect ? o.connect : ReaderCardPort::pcsc(o.reader);
+  ReaderCardPort::Connect connect = o.connect;
+  if (!connect && !o.reader.empty()) connect = ReaderCardPort::pcsc(o.reader);
+  if (!connect) {
+    // No reader named: the one the reader watch follows (the first pcscd lists).
+    connect = [self = runtime.get()]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
+      const std::string reader = self->reader();
+      if (reader.empty()) return fail(card::CardError::NoReader);
+      return ReaderCardPort::pcsc(reader)();
+    };
+  }
   runtime->m_port = std::make_unique<ReaderCardPort>(std::move(connect), issuer->publicOnly());
   runtime->m_engine = std::make_unique<payments::Engine>(
       *runtime->m_journal, *runtime->m_client, *runtime->m_port, *runtime->m_clock, o.engine,
