@@ -181,7 +181,9 @@ int runLive(LiveContext c) {
   auto demoSince = Steady::now();
   int shots = 0;
   std::string lastShot;
-  if (demo) std::filesystem::create_directories(options.demoDir);
+  // Where each screen is written as it appears: the demo's folder, or --shots.
+  const std::string shotsDir = demo ? options.demoDir : options.shotsDir;
+  if (!shotsDir.empty()) std::filesystem::create_directories(shotsDir);
 
   int framesToDraw = kFramesPerChange;
   int framesOnScreen = 0;
@@ -189,10 +191,11 @@ int runLive(LiveContext c) {
   bool restart = false;
 
   while (!window.quitRequested() && !restart) {
-    const std::string current =
-        maintenance.mode() == Maintenance::Mode::Off ? runtime.screen() : maintenance.screenName();
-    const bool shotPending = demo && framesOnScreen < kFramesPerChange + 1 && current != lastShot;
-    if (framesToDraw == 0 && !demo) {
+    auto shownScreen = [&] {
+      return maintenance.mode() == Maintenance::Mode::Off ? runtime.screen() : maintenance.screenName();
+    };
+    const bool shotPending = !shotsDir.empty() && shownScreen() != lastShot;
+    if (framesToDraw == 0 && !demo && !shotPending) {
       auto wait = untilNextMinute(shownClock);
       if (const auto tick = runtime.tickDue()) wait = std::min(wait, std::max(*tick, 1ms));
       if (maintenance.mode() != Maintenance::Mode::Off) wait = std::min<std::chrono::milliseconds>(wait, 1s);
@@ -201,7 +204,7 @@ int runLive(LiveContext c) {
     } else {
       window.waitEvents(demo ? 5ms : 0ms);
     }
-    // In the demo each screen is captured before the flow may move on.
+    // Each screen is captured before the flow may move on.
     if (!shotPending && runtime.poll()) framesToDraw = kFramesPerChange;
     const Millis now = steadyMillis();
 
@@ -214,6 +217,7 @@ int runLive(LiveContext c) {
     // A staff card in the reader opens the dashboard.
     if (maintenance.noticeCard(runtime.state().cardNumber)) framesToDraw = kFramesPerChange;
 
+    const std::string current = shownScreen();
     window.beginFrame();
     ui::Ui ui{c.strings, lang, c.atlas.fonts(), probe, {},
               ImVec2(static_cast<float>(window.width()), static_cast<float>(window.height())), &c.atlas};
@@ -259,16 +263,16 @@ int runLive(LiveContext c) {
     if (!options.screenshot.empty() && framesOnScreen >= kFramesPerChange) {
       return writeScreenshot(window.capture(), probe, options.screenshot, current, lang) ? 0 : 1;
     }
+    if (!shotsDir.empty() && current != lastShot && framesOnScreen >= kFramesPerChange) {
+      std::string file = current;
+      std::replace(file.begin(), file.end(), ':', '_');
+      char prefix[8];
+      std::snprintf(prefix, sizeof prefix, "%02d_", ++shots);
+      const auto path = (std::filesystem::path(shotsDir) / (prefix + file + ".png")).string();
+      if (!writeScreenshot(window.capture(), probe, path, current, lang)) return 1;
+      lastShot = current;
+    }
     if (demo) {
-      if (current != lastShot && framesOnScreen >= kFramesPerChange) {
-        std::string file = current;
-        std::replace(file.begin(), file.end(), ':', '_');
-        char prefix[8];
-        std::snprintf(prefix, sizeof prefix, "%02d_", ++shots);
-        const auto path = (std::filesystem::path(options.demoDir) / (prefix + file + ".png")).string();
-        if (!writeScreenshot(window.capture(), probe, path, current, lang)) return 1;
-        lastShot = current;
-      }
       const DemoStep& step = script[demoStep];
       if (!demoActed) {
         using D = DemoStep::Do;

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
                "--demo-dir, and exit (0: the whole top-up went through)");
   cli.add_option("--demo-dir", options.demoDir, "Where --demo writes its screenshots")
       ->capture_default_str();
+  cli.add_option("--shots", options.shotsDir,
+                 "Write every screen the kiosk shows, as it appears, into this folder "
+                 "(NN_SCREEN.png and .layout.json; for support and tests)");
   cli.add_option("--windowed", windowed,
                  "Run in a window of WxH pixels instead of fullscreen (e.g. 1080x1920)");
   cli.add_option("--screenshot", options.screenshot,

@@ -30,6 +30,7 @@ struct AppOptions {
   int vpcdPort = 35963;
   bool demo = false;       // --demo: a scripted top-up, a screenshot of every screen, exit
   std::string demoDir = "demo-screenshots";
+  std::string shotsDir;    // --shots: every screen shown, as NN_SCREEN.png and .layout.json
 };
 
 // Parses "1080x1920"; nullopt when malformed or outside 320..8192 pixels a side.

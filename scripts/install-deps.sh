@@ -17,7 +17,7 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-tidy libclang-rt-14-dev
-  pcsc-tools postgresql zbar-tools chromium imagemagick procps iproute2 curl openssl
+  pcsc-tools postgresql zbar-tools xdotool chromium imagemagick procps iproute2 curl openssl
 )
 
 case "$profile" in

@@ -1,0 +1,235 @@
+// The real kiosk window end to end: the `kiosk` binary under X (Xvfb), a kiosk-cloud process,
+// the card on vpcd read through real pcscd. The test presses the kiosk's buttons with real
+// pointer events (xdotool) where the kiosk drew them, reads the QR code off the pay screen's
+// pixels (zbarimg), pays on the pay page in headless Chromium, and then takes the card to its
+// meter: the token loads, and the meter's RETURN reaches the cloud at the next insertion.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <optional>
+#include <thread>
+
+#include "../cloud/browser.hpp"
+#include "card/virtual_meter.hpp"
+#include "harness.hpp"
+
+extern char** environ;
+
+namespace kiosk::e2e {
+namespace {
+
+std::string run(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {};
+  std::string out;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+pid_t spawn(std::vector<std::string> args, const std::filesystem::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+void stop(pid_t& pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 100 && waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  pid = -1;
+}
+
+class KioskWindow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    harness = std::make_unique<Harness>(Harness::Options{.orderTtlSeconds = 300, .proxy = false});
+    cardFile = harness->issue(kWaterCard);
+    slot = std::make_unique<CardSlot>(harness->pcscd(), cardFile);
+    shots = harness->dir() / "shots";
+    const char* display = std::getenv("DISPLAY");
+    if (display == nullptr || *display == '\0') {
+      // A display of our own, as on a kiosk with no desktop session.
+      const int number = 40 + static_cast<int>(getpid() % 500);
+      xvfb = spawn({"Xvfb", ":" + std::to_string(number), "-screen", "0", "1920x1920x24", "-nolisten", "tcp"},
+                   harness->dir() / "xvfb.log");
+      ASSERT_GT(xvfb, 0) << "cannot start Xvfb";
+      setenv("DISPLAY", (":" + std::to_string(number)).c_str(), 1);
+      for (int i = 0; i < 100 && !std::filesystem::exists("/tmp/.X11-unix/X" + std::to_string(number)); ++i) {
+        std::this_thread::sleep_for(50ms);
+      }
+    }
+    const std::string secret = harness->secretFile().string();
+    kiosk = spawn({KIOSK_BINARY, "--cloud", harness->kioskUrl(), "--kiosk-id", kKiosk,
+                   "--secret-file", secret, "--journal", harness->journalFile().string(),
+                   "--issuer-key", harness->cloud().issuerKeyFile().string(),
+                   "--reader", harness->pcscd().reader(0), "--windowed", "1080x1920", "--lang", "en",
+                   "--shots", shots.string(), "--log-level", "info"},
+                  harness->dir() / "kiosk.log");
+    ASSERT_GT(kiosk, 0);
+    window = run("xdotool search --sync --onlyvisible --pid " + std::to_string(kiosk) + " 2>/dev/null | head -1");
+    ASSERT_FALSE(window.empty()) << "the kiosk opened no window";
+  }
+  void TearDown() override {
+    stop(kiosk);
+    slot.reset();
+    if (xvfb > 0) {
+      stop(xvfb);
+      unsetenv("DISPLAY");
+    }
+    if (HasFailure()) {
+      std::ifstream log(harness->dir() / "kiosk.log");
+      std::stringstream text;
+      text << log.rdbuf();
+      std::cerr << "kiosk log:\n" << text.str() << "\n";
+    }
+    harness.reset();
+  }
+
+  // The layout of the newest screenshot of `screen`, waiting for one newer than `after`.
+  std::optional<std::pair<std::filesystem::path, json>> waitShot(const std::string& screen, int after,
+                                                                 std::chrono::seconds timeout = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (std::filesystem::exists(shots)) {
+        std::vector<std::filesystem::path> found;
+        for (const auto& entry : std::filesystem::directory_iterator(shots)) {
+          const auto name = entry.path().filename().string();
+          if (entry.path().extension() == ".json" && std::stoi(name.substr(0, name.find('_'))) > after &&
+              name.find("_" + screen + ".layout.json") != std::string::npos) {
+            found.push_back(entry.path());
+          }
+        }
+        if (!found.empty()) {
+          std::sort(found.begin(), found.end());
+          std::ifstream in(found.back());
+          json layout = json::parse(in, nullptr, false);
+          if (!layout.is_discarded()) {
+            const auto name = found.back().filename().string();
+            lastShot = std::stoi(name.substr(0, name.find('_')));
+            auto png = found.back();
+            png.replace_extension().replace_extension(".png");
+            return std::make_pair(png, layout);
+          }
+        }
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return std::nullopt;
+  }
+
+  // Presses the button drawn with this text id, with the pointer, in the kiosk's window.
+  void press(const json& layout, const std::string& id) {
+    for (const auto& t : layout["texts"]) {
+      if (t["id"] == id && !t["box"].is_null()) {
+        const auto& b = t["box"];
+        const int x = static_cast<int>(b[0].get<double>() + b[2].get<double>() / 2);
+        const int y = static_cast<int>(b[1].get<double>() + b[3].get<double>() / 2);
+        const std::string command = "xdotool mousemove --window " + window + " " + std::to_string(x) + " " +
+                                    std::to_string(y) + " sleep 0.15 mousedown 1 sleep 0.15 mouseup 1 sleep 0.1";
+        ASSERT_EQ(std::system(command.c_str()), 0) << command;
+        return;
+      }
+    }
+    FAIL() << "no button " << id << " on " << layout["screen"];
+  }
+
+  std::unique_ptr<Harness> harness;
+  std::filesystem::path cardFile;
+  std::unique_ptr<CardSlot> slot;
+  std::filesystem::path shots;
+  pid_t xvfb = -1;
+  pid_t kiosk = -1;
+  std::string window;
+  int lastShot = 0;
+};
+
+TEST_F(KioskWindow, AResidentTopsUpByQrAndTheMeterReadingReachesTheCloud) {
+  ASSERT_TRUE(waitShot("attract", 0));
+  slot->insert();
+  auto account = waitShot("account", lastShot);
+  ASSERT_TRUE(account) << "no account screen";
+  press(account->second, "account.topup");
+  auto amount = waitShot("amount", lastShot);
+  ASSERT_TRUE(amount) << "the Top up button did nothing";
+  press(amount->second, "amount.preset1");  // ¥50
+  press(amount->second, "amount.pay");
+  auto pay = waitShot("pay", lastShot);
+  ASSERT_TRUE(pay) << "no pay screen";
+
+  // The resident's phone scans the QR code off the screen and pays on the page it opens.
+  const std::string url = run("zbarimg --raw -q '" + pay->first.string() + "'");
+  ASSERT_NE(url.find("/pay/ord_"), std::string::npos) << "QR decoded to: " << url;
+  const std::string orderId = url.substr(url.find("/pay/") + 5);
+  {
+    cloud::test::Browser browser;
+    const auto session = cloud::test::tapInPage(browser, url, "#pay");
+    EXPECT_EQ(browser.waitFor(session, "document.querySelector('#result') && "
+                                       "document.querySelector('#result').textContent"),
+              "Payment complete");
+  }
+  auto done = waitShot("done", lastShot, 60s);
+  ASSERT_TRUE(done) << "the kiosk never showed the done screen";
+  EXPECT_EQ(harness->orderState(orderId), "DELIVERED");
+  const auto tokens = tokensOn(slot->image());
+  ASSERT_EQ(tokens.size(), 1U);
+  EXPECT_EQ(tokens[0].amount, 5000U);
+  slot->pull();
+  ASSERT_TRUE(waitShot("attract", lastShot));
+
+  // The meter loads the token and writes its reading on the card.
+  auto image = slot->image();
+  auto id = card::decodeIdFile(image.id);
+  ASSERT_TRUE(id);
+  card::VirtualCard chip(image);
+  card::VirtualMeter meter(card::MeterConfig::fromVendingKey(harness->cloud().vendingKey(), id->meterNumber, id->utility),
+                           std::time(nullptr));
+  auto visit = meter.insertCard(chip);
+  ASSERT_TRUE(visit);
+  EXPECT_EQ(visit->loadedAmount, 5000);
+  meter.run(6 * 3600, 20);
+  ASSERT_TRUE(meter.insertCard(chip));
+  ASSERT_TRUE(card::saveCardFile(cardFile, chip.image()));
+
+  // Next insertion: the kiosk shows the meter's balance and the cloud has the reading.
+  slot->insert();
+  account = waitShot("account", lastShot);
+  ASSERT_TRUE(account);
+  std::string texts;
+  for (const auto& t : account->second["texts"]) texts += t["text"].get<std::string>() + "\n";
+  EXPECT_NE(texts.find(app::formatMoney(meter.state().credit)), std::string::npos) << texts;
+  cloud::test::KioskClient client(harness->cloud().port(), kKiosk, cloud::test::CloudProcess::kKioskSecret);
+  json reading;
+  for (int i = 0; i < 50; ++i) {
+    auto summary = client.get(std::string("/v1/kiosk/cards/") + kWaterCard);
+    reading = summary.body["meter"]["last_reading"];
+    if (reading.is_object() && reading.value("remaining", -1) == meter.state().credit) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(reading.is_object()) << "no reading reached the cloud";
+  EXPECT_EQ(reading["remaining"], meter.state().credit);
+}
+
+}  // namespace
+}  // namespace kiosk::e2e
