@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 
 namespace kiosk::cloud {
@@ -197,6 +198,42 @@ button{font-size:1.2rem;padding:.8rem 1.6rem;margin:.4rem;border-radius:.4rem;bo
   replace("{STATE}", htmlEscape(order.state));
   replace("{ACTION}", htmlEscape(formAction));
   return page;
+}
+
+std::string receiptPage(const Order& order, const std::string& maskedAccount) {
+  auto utc = [](std::optional<std::int64_t> at) -> std::string {
+    if (!at) return "-";
+    const std::time_t t = static_cast<std::time_t>(*at);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+    return text;
+  };
+  const std::string card = order.cardNumber.size() > 4
+                               ? std::string(order.cardNumber.size() - 4, '*') +
+                                     order.cardNumber.substr(order.cardNumber.size() - 4)
+                               : order.cardNumber;
+  return std::string(R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Receipt / 收据</title>
+<style>body{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#222}
+td{padding:.2rem .6rem}</style></head><body>
+<h1>Receipt / 收据</h1><table>
+<tr><td>Order / 订单</td><td id="order">)") +
+         htmlEscape(order.id) + R"(</td></tr>
+<tr><td>Account / 户号</td><td id="account">)" + htmlEscape(maskedAccount) + R"(</td></tr>
+<tr><td>Card / 卡号</td><td id="card">)" + htmlEscape(card) + R"(</td></tr>
+<tr><td>Meter / 表号</td><td id="meter">)" + htmlEscape(order.meterNumber) + R"(</td></tr>
+<tr><td>Paid / 实付</td><td id="amount">¥)" + money(order.amount) + R"(</td></tr>
+<tr><td>Fees / 缴费</td><td id="fees">¥)" + money(order.feeAmount) + R"(</td></tr>
+<tr><td>Credit / 充值</td><td id="credit">¥)" + money(order.creditAmount) + R"(</td></tr>
+<tr><td>State / 状态</td><td id="state">)" + htmlEscape(order.state) + R"(</td></tr>
+<tr><td>Paid at / 支付时间</td><td>)" + utc(order.paidAt) + R"(</td></tr>
+<tr><td>Delivered at / 写卡时间</td><td>)" + utc(order.deliveredAt) + R"(</td></tr>
+</table></body></html>
+)";
 }
 
 std::string SimulatedProvider::resultPage(const std::string& title, const std::string& message) {

@@ -67,4 +67,8 @@ class SimulatedProvider final : public PaymentProvider {
   mutable std::vector<std::unique_ptr<httplib::Client>> m_pool;
 };
 
+// The receipt a resident opens from the QR code on the kiosk's done screen: order, masked
+// account and card, amount, fees and credit, paid and delivered times (UTC).
+std::string receiptPage(const Order& order, const std::string& maskedAccount);
+
 }  // namespace kiosk::cloud

@@ -326,6 +326,20 @@ struct Server::Impl {
     return Reply{created->created ? 201 : 200, out};
   }
 
+  // Where residents' phones reach this service (QR links): the configured public URL, else
+  // the address it listens on.
+  std::string publicBase() const {
+    if (!cfg.publicUrl.empty()) {
+      std::string base = cfg.publicUrl;
+      while (!base.empty() && base.back() == '/') base.pop_back();
+      return base;
+    }
+    const std::string host = cfg.listen == "0.0.0.0" ? "127.0.0.1"
+                             : cfg.listen.find(':') != std::string::npos ? "[" + cfg.listen + "]"
+                                                                         : cfg.listen;
+    return (cfg.tlsCert.empty() ? "http://" : "https://") + host + ":" + std::to_string(port);
+  }
+
   json orderReply(const Order& order) {
     json out = orderToJson(order);
     if (order.state == state::kCreated) {
@@ -513,7 +527,10 @@ struct Server::Impl {
               res.status = 304;
               return Reply{0, {}};
             }
-            return Reply{200, *config};
+            // Not part of the ETag: it follows from where the service runs, not from the store.
+            json out = *config;
+            out["receipt_base_url"] = publicBase() + "/receipt/";
+            return Reply{200, out};
           });
 
     // ---- payment provider
@@ -538,6 +555,19 @@ struct Server::Impl {
             return Reply{200, {{"result", outcomeName(result->outcome)}, {"order_id", result->orderId}}};
           });
 
+    // The receipt behind the QR code on the kiosk's done screen; the order id (random, 96
+    // bits) is the key, as on the pay page. Only paid orders have one.
+    http->Get(R"(/receipt/([A-Za-z0-9_]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      auto order = store.order(req.matches[1]);
+      if (!order || (order->state != state::kPaid && order->state != state::kTokenIssued &&
+                     order->state != state::kDelivered)) {
+        res.status = 404;
+        res.set_content(SimulatedProvider::resultPage("Not found", "No receipt for this order."),
+                        "text/html; charset=utf-8");
+        return;
+      }
+      res.set_content(receiptPage(*order, maskAccount(order->accountId)), "text/html; charset=utf-8");
+    });
     http->Get(R"(/pay/([A-Za-z0-9_]+))", [this](const httplib::Request& req, httplib::Response& res) {
       auto order = store.order(req.matches[1]);
       if (!order) {

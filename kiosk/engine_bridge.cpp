@@ -116,6 +116,7 @@ DoneView doneView(const payments::notice::WriteDone& done) {
   receipt += "Meter " + done.meterNumber + "\n";
   for (const auto& delivery : done.deliveries) {
     view.creditMinor += delivery.credit;
+    if (view.receiptUrl.empty()) view.receiptUrl = delivery.receiptUrl;
     view.feesPaidMinor += delivery.fees;
     receipt += "Order " + delivery.orderId + "\n";
     if (delivery.sequence != 0) {

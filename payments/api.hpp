@@ -167,6 +167,7 @@ struct KioskConfig {
   std::vector<Tariff> tariffs;
   std::vector<BlockedCard> blockedCards;
   std::vector<StaffMember> staff;
+  std::string receiptBaseUrl;  // + order id: the receipt page (empty: the cloud has none)
 
   bool blocked(std::string_view cardNumber) const;
   const Tariff* tariff(std::string_view id) const;

@@ -499,6 +499,9 @@ Decoded<KioskConfig> decodeKioskConfig(std::string_view body) {
       if (!cardNumber.empty()) member.cardNumber = cardNumber;
       config.staff.push_back(std::move(member));
     });
+    config.receiptBaseUrl = r.optString("receipt_base_url", 1024);
+    r.checkField(config.receiptBaseUrl.empty() || startsWithHttp(config.receiptBaseUrl), "receipt_base_url",
+                 "is not an http(s) URL");
     return config;
   });
 }

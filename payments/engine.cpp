@@ -206,6 +206,11 @@ std::optional<WriteTiming> Engine::lastWriteTiming() const {
   return m_lastTiming;
 }
 
+std::string Engine::receiptUrl(const std::string& orderId) const {
+  std::lock_guard lock(m_mutex);
+  return m_config && !m_config->receiptBaseUrl.empty() ? m_config->receiptBaseUrl + orderId : std::string{};
+}
+
 std::optional<KioskConfig> Engine::config() const {
   std::lock_guard lock(m_mutex);
   return m_config;
@@ -849,7 +854,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
   if (tx.outcome == Outcome::Delivered || tx.outcome == Outcome::FeesOnly) {
     result.outcome = Delivered::Yes;
     result.delivery = {orderId, tx.outcome == Outcome::FeesOnly ? 0 : tx.credit, tx.fees,
-                       static_cast<std::uint32_t>(tx.tokenSeq)};
+                       static_cast<std::uint32_t>(tx.tokenSeq), receiptUrl(orderId)};
     return result;
   }
   if (!tx.open() || tx.step < Step::Paid || tx.step == Step::CancelRequested) {
@@ -899,7 +904,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
       post(notice::WriteStep{2, 3});
       if (confirm(tx, cardNumber, token->sequence)) post(notice::WriteStep{3, 3});
       result.outcome = Delivered::Yes;
-      result.delivery = {orderId, tx.credit, tx.fees, token->sequence};
+      result.delivery = {orderId, tx.credit, tx.fees, token->sequence, receiptUrl(orderId)};
       return result;
     }
   }
@@ -1017,7 +1022,8 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
   post(notice::WriteStep{2, 3});
   if (confirm(tx, cardNumber, static_cast<std::uint32_t>(tx.tokenSeq))) post(notice::WriteStep{3, 3});
   result.outcome = Delivered::Yes;
-  result.delivery = {orderId, tx.credit, tx.fees, static_cast<std::uint32_t>(tx.tokenSeq)};
+  result.delivery = {orderId, tx.credit, tx.fees, static_cast<std::uint32_t>(tx.tokenSeq),
+                     receiptUrl(orderId)};
   return result;
 }
 

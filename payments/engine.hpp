@@ -134,6 +134,7 @@ class Engine {
   void refreshConfig(bool force);
   void resolveUnfinished(bool everything);
   void resolve(TxRecord tx, bool recheckPaid);
+  std::string receiptUrl(const std::string& orderId) const;
 
   AccountInfo accountFrom(const CardFacts& facts, const CardSummary* summary) const;
   bool cardChanged(std::uint64_t generation) const;

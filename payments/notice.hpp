@@ -64,6 +64,7 @@ struct Delivery {
   std::int64_t credit = 0;
   std::int64_t fees = 0;
   std::uint32_t sequence = 0;  // the token's; 0 when only fees were paid
+  std::string receiptUrl;      // the cloud's receipt page for the order (empty: none)
 };
 struct WriteDone {
   card::Utility utility = card::Utility::Electricity;

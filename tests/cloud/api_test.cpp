@@ -592,6 +592,29 @@ TEST_P(CloudApiTest, HealthAndMetrics) {
   EXPECT_NE(metrics->body.find("route=\"order_create\",status=\"201\""), std::string::npos);
 }
 
+TEST_P(CloudApiTest, APaidOrderHasAReceiptPageAndAnUnpaidOneHasNone) {
+  auto config = m_kiosk->get("/v1/kiosk/config");
+  ASSERT_EQ(config.status, 200) << config.text;
+  const std::string base = config.body.value("receipt_base_url", "");
+  ASSERT_EQ(base, "http://127.0.0.1:" + std::to_string(m_cloud->port()) + "/receipt/");
+  const std::string id = newOrder(kCard, 2000);
+  httplib::Client web("127.0.0.1", m_cloud->port());
+  auto unpaid = web.Get(("/receipt/" + id).c_str());
+  ASSERT_TRUE(unpaid);
+  EXPECT_EQ(unpaid->status, 404) << "no receipt before the money arrived";
+  pay(id);
+  ASSERT_EQ(awaitChange(id, "CREATED"), "PAID");
+  auto paid = web.Get(("/receipt/" + id).c_str());
+  ASSERT_TRUE(paid);
+  EXPECT_EQ(paid->status, 200);
+  EXPECT_NE(paid->body.find("<td id=\"amount\">¥20.00</td>"), std::string::npos) << paid->body;
+  EXPECT_NE(paid->body.find(id), std::string::npos);
+  EXPECT_EQ(paid->body.find(kCard), std::string::npos) << "the card number is masked";
+  auto unknown = web.Get("/receipt/ord_000000000000000000000000");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, CloudApiTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto& param) { return backendName(param.param); });
 

@@ -192,6 +192,12 @@ TEST_F(KioskWindow, AResidentTopsUpByQrAndTheMeterReadingReachesTheCloud) {
   auto done = waitShot("done", lastShot, 60s);
   ASSERT_TRUE(done) << "the kiosk never showed the done screen";
   EXPECT_EQ(harness->orderState(orderId), "DELIVERED");
+  // The receipt: the done screen's QR code opens the cloud's receipt page for the order.
+  const std::string receipt = run("zbarimg --raw -q '" + done->first.string() + "'");
+  ASSERT_EQ(receipt.substr(receipt.find("/receipt/") + 9), orderId) << "QR decoded to: " << receipt;
+  const std::string page = run("curl -s '" + receipt + "'");
+  EXPECT_NE(page.find("<td id=\"credit\">¥50.00</td>"), std::string::npos) << page;
+  EXPECT_NE(page.find("DELIVERED"), std::string::npos) << page;
   const auto tokens = tokensOn(slot->image());
   ASSERT_EQ(tokens.size(), 1U);
   EXPECT_EQ(tokens[0].amount, 5000U);
