@@ -1,5 +1,6 @@
 #include "kiosk/app.hpp"
 
+#include "kiosk/frame_stats.hpp"
 #include "kiosk/sample_views.hpp"
 #include "kiosk/ui/screens.hpp"
 #include "platform/gfx/window.hpp"
@@ -11,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 namespace kiosk::app {
 
@@ -153,6 +155,11 @@ int runUi(const AppOptions& options) {
   Lang lang = options.lang;
   const std::string screen = options.screen.empty() ? "attract" : options.screen;
   AmountView amount = samples::amount();
+  if (options.frameStats > 0) {
+    return runFrameStats(*window, atlas, strings, lang, screen, options.frameStats, std::cout,
+                         [&](ui::Ui& ui) { drawGallery(ui, screen, options, amount); });
+  }
+  FirstFrameLog firstFrame;
   // ImGui settles hover and layout over a frame or two after any input, so each change is
   // drawn for a few frames; with nothing changing, the loop sleeps in waitEvents().
   constexpr int kFramesPerChange = 3;
@@ -209,6 +216,7 @@ int runUi(const AppOptions& options) {
       return ok ? 0 : 1;
     }
     window->present();
+    firstFrame.presented();
   }
   return 0;
 }
