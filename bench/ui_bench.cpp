@@ -329,26 +329,31 @@ class Display {
       std::printf("  X display %s (from DISPLAY)\n", display);
       return;
     }
-    int fds[2];
-    if (pipe(fds) != 0) die("pipe");
+    // A display number nobody uses: no lock file and no socket (a socket without a lock file
+    // is another server's, and clients would reach it).
+    int number = 90 + static_cast<int>(getpid() % 100);
+    const auto taken = [](int n) {
+      const std::string id = std::to_string(n);
+      return access(("/tmp/.X" + id + "-lock").c_str(), F_OK) == 0 ||
+             access(("/tmp/.X11-unix/X" + id).c_str(), F_OK) == 0;
+    };
+    while (taken(number)) ++number;
+    const std::string display = ":" + std::to_string(number);
     m_xvfb = fork();
     if (m_xvfb == 0) {
-      close(fds[0]);
-      const std::string fd = std::to_string(fds[1]);
       const int devnull = ::open("/dev/null", O_WRONLY);
       dup2(devnull, STDERR_FILENO);
-      execlp("Xvfb", "Xvfb", "-displayfd", fd.c_str(), "-screen", "0", "1920x1920x24",
-             "-nolisten", "tcp", static_cast<char*>(nullptr));
+      execlp("Xvfb", "Xvfb", display.c_str(), "-screen", "0", "1920x1920x24", "-nolisten", "tcp",
+             static_cast<char*>(nullptr));
       _exit(127);
     }
-    close(fds[1]);
-    pollfd wait{fds[0], POLLIN, 0};
-    char number[16] = {};
-    if (poll(&wait, 1, 10000) <= 0 || read(fds[0], number, sizeof number - 1) <= 0) {
+    const std::string socket = "/tmp/.X11-unix/X" + std::to_string(number);
+    for (int i = 0; i < 100 && access(socket.c_str(), F_OK) != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (access(socket.c_str(), F_OK) != 0) {
       die("Xvfb did not start (install the xvfb package or set DISPLAY)");
     }
-    close(fds[0]);
-    const std::string display = ":" + std::string(number, std::strcspn(number, "\n"));
     setenv("DISPLAY", display.c_str(), 1);
     std::printf("  X display %s (a private Xvfb, 1920x1920x24)\n", display.c_str());
   }

@@ -39,8 +39,9 @@ void addCodepoints(std::set<unsigned>& codepoints, const std::string& text) {
 }
 
 // The font file, mapped read-only. Noto Sans CJK is a 19 MB collection: read into the heap
-// once per font size (what AddFontFromFileTTF does) it cost 78 MB of resident memory, while
-// FreeType reads only the tables and outlines of the glyphs the atlas needs.
+// once per font size (what AddFontFromFileTTF does, and AddFontFromMemoryTTF too unless the
+// atlas owns the data) it cost 78 MB of resident memory, while FreeType reads only the tables
+// and outlines of the glyphs the atlas needs.
 class MappedFont {
  public:
   explicit MappedFont(const std::string& path) : m_path(path) {
@@ -101,7 +102,9 @@ Fonts buildAtlas(const FontOptions& options, const std::set<unsigned>& codepoint
   // next build replaces it, like the ranges.
   static std::unique_ptr<MappedFont> file;
   if (!file || file->path() != options.path) file = std::make_unique<MappedFont>(options.path);
-  config.FontDataOwnedByAtlas = false;
+  // "Owned" keeps ImGui from copying the data; after Build() the atlas forgets the pointer
+  // (below), so ImGui never frees the mapping.
+  config.FontDataOwnedByAtlas = true;
 
   Fonts fonts;
   const auto add = [&](float scale) {
@@ -114,7 +117,12 @@ Fonts buildAtlas(const FontOptions& options, const std::set<unsigned>& codepoint
   fonts.small = add(0.7F);
   fonts.large = add(1.6F);
   fonts.title = add(2.2F);
-  if (!io.Fonts->Build()) throw std::runtime_error("cannot build the font atlas");
+  const bool built = io.Fonts->Build();
+  for (ImFontConfig& added : io.Fonts->ConfigData) {
+    added.FontData = nullptr;
+    added.FontDataOwnedByAtlas = false;
+  }
+  if (!built) throw std::runtime_error("cannot build the font atlas");
   file->release();
 
   for (int i = 0; i + 1 < ranges.Size; i += 2) {
