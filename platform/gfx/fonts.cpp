@@ -98,19 +98,29 @@ Fonts buildAtlas(const FontOptions& options, const std::set<unsigned>& codepoint
   config.OversampleV = 1;
   config.PixelSnapH = true;
 
-  // ImGui reads the font data again whenever the atlas is built, so the mapping lives until the
-  // next build replaces it, like the ranges.
+  // Mapped once per process and kept for the rebuilds as the atlas grows, like the ranges.
   static std::unique_ptr<MappedFont> file;
   if (!file || file->path() != options.path) file = std::make_unique<MappedFont>(options.path);
-  // "Owned" keeps ImGui from copying the data; after Build() the atlas forgets the pointer
-  // (below), so ImGui never frees the mapping.
+  // "Owned" keeps ImGui from copying the data (it clones data it does not own, once per size).
   config.FontDataOwnedByAtlas = true;
+
+  // The atlas must never free the mapping: it forgets the pointer after Build(), or at once
+  // when adding a font failed.
+  const auto forgetFontData = [&io] {
+    for (ImFontConfig& added : io.Fonts->ConfigData) {
+      added.FontData = nullptr;
+      added.FontDataOwnedByAtlas = false;
+    }
+  };
 
   Fonts fonts;
   const auto add = [&](float scale) {
     ImFont* font = io.Fonts->AddFontFromMemoryTTF(file->data(), file->size(),
                                                   options.basePixels * scale, &config, ranges.Data);
-    if (font == nullptr) throw std::runtime_error("cannot load font " + options.path);
+    if (font == nullptr) {
+      forgetFontData();
+      throw std::runtime_error("cannot load font " + options.path);
+    }
     return font;
   };
   fonts.body = add(1.0F);  // the first font is ImGui's default
@@ -118,10 +128,7 @@ Fonts buildAtlas(const FontOptions& options, const std::set<unsigned>& codepoint
   fonts.large = add(1.6F);
   fonts.title = add(2.2F);
   const bool built = io.Fonts->Build();
-  for (ImFontConfig& added : io.Fonts->ConfigData) {
-    added.FontData = nullptr;
-    added.FontDataOwnedByAtlas = false;
-  }
+  forgetFontData();
   if (!built) throw std::runtime_error("cannot build the font atlas");
   file->release();
 
