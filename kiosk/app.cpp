@@ -1,5 +1,6 @@
 #include "kiosk/app.hpp"
 
+#include "kiosk/frame_stats.hpp"
 #include "kiosk/live.hpp"
 
 #include "kiosk/sample_views.hpp"
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
 #include <stdlib.h>
 
@@ -223,6 +225,11 @@ int runUi(const AppOptions& options, const RuntimeOptions* live) {
   Lang lang = options.lang;
   const std::string screen = options.screen.empty() ? "attract" : options.screen;
   AmountView amount = samples::amount();
+  if (options.frameStats > 0) {
+    return runFrameStats(*window, atlas, strings, lang, screen, options.frameStats, std::cout,
+                         [&](ui::Ui& ui) { drawGallery(ui, screen, options, amount); });
+  }
+  FirstFrameLog firstFrame;
   // ImGui settles hover and layout over a frame or two after any input, so each change is
   // drawn for a few frames; with nothing changing, the loop sleeps in waitEvents().
   constexpr int kFramesPerChange = 3;
@@ -279,6 +286,7 @@ int runUi(const AppOptions& options, const RuntimeOptions* live) {
       return ok ? 0 : 1;
     }
     window->present();
+    firstFrame.presented();
   }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "kiosk/frame_stats.hpp"
 #include "kiosk/maintenance.hpp"
 #include "kiosk/ui/screens.hpp"
 #include "platform/overloaded.hpp"
@@ -164,6 +165,7 @@ int runLive(LiveContext c) {
   const auto& options = c.options;
   Lang lang = options.lang;
   ui::LayoutProbe probe;
+  FirstFrameLog firstFrame;
   Maintenance maintenance(runtime, c.simulation != nullptr);
   HiddenGesture gesture;
   std::string panelStatus;
@@ -266,7 +268,7 @@ int runLive(LiveContext c) {
     if (!shotsDir.empty() && current != lastShot && framesOnScreen >= kFramesPerChange) {
       std::string file = current;
       std::replace(file.begin(), file.end(), ':', '_');
-      char prefix[8];
+      char prefix[16];  // room for any int: -O2 checks that snprintf cannot truncate
       std::snprintf(prefix, sizeof prefix, "%02d_", ++shots);
       const auto path = (std::filesystem::path(shotsDir) / (prefix + file + ".png")).string();
       if (!writeScreenshot(window.capture(), probe, path, current, lang)) return 1;
@@ -322,6 +324,7 @@ int runLive(LiveContext c) {
       }
     }
     window.present();
+    firstFrame.presented();
   }
   runtime.queue().setListener({});
   return restart ? kRestartExitCode : 0;

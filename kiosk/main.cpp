@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
   cli.add_option("--gallery", options.galleryDir,
                  "Write every screen with sample contents, in both languages, as PNG files "
                  "(and .layout.json) into this folder, then exit");
+  cli.add_option("--frame-stats", options.frameStats,
+                 "Draw the screen continuously for N timed frames, print their times as JSON on "
+                 "stdout and exit (for the UI benchmark)")
+      ->check(CLI::Range(1, 100000));
   cli.add_option("--lang", lang, "Starting language: zh-CN or en")->capture_default_str();
   cli.add_option("--assets", options.assetsDir, "Folder with i18n/strings.json")
       ->capture_default_str()

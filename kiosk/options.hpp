@@ -17,6 +17,7 @@ struct AppOptions {
   std::string screenshot;  // write one frame as PNG (plus FILE.layout.json) and exit
   std::string screen;      // show one screen with sample contents (the screen gallery)
   std::string galleryDir;  // write every screen in both languages into this folder and exit
+  int frameStats = 0;      // > 0: draw the screen this many times, print frame times, exit
   Lang lang = Lang::ZhCN;
   std::string assetsDir = KIOSK_ASSETS_DIR;
   std::string fontPath;    // empty: the Debian Noto Sans CJK default

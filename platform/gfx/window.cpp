@@ -9,17 +9,66 @@
 #include <imgui.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace kiosk::platform {
+
+namespace {
+
+// OpenGL 3.3 (or ARB_texture_swizzle) lets a one-channel texture read as white with alpha:
+// what ImGui's shader expects from its RGBA32 font texture, at a quarter of the memory.
+bool hasTextureSwizzle() {
+  GLint major = 0;
+  GLint minor = 0;
+  glGetIntegerv(GL_MAJOR_VERSION, &major);
+  glGetIntegerv(GL_MINOR_VERSION, &minor);
+  return major > 3 || (major == 3 && minor >= 3) ||
+         SDL_GL_ExtensionSupported("GL_ARB_texture_swizzle") == SDL_TRUE;
+}
+
+}  // namespace
 
 struct Window::Impl {
   SDL_Window* window = nullptr;
   SDL_GLContext gl = nullptr;
   bool imguiSdl = false;
   bool imguiGl = false;
+  bool swizzle = false;
+  GLuint fontTexture = 0;  // ours, not the backend's: see uploadFontTexture()
+
+  // Uploads the atlas ImGui has just built and frees its pixels on the CPU side. The backend's
+  // own upload converts the atlas to RGBA32 and keeps both copies in memory: for a CJK atlas
+  // that is tens of megabytes, here it is one byte per pixel, once, in the GL driver.
+  void uploadFontTexture() {
+    ImGuiIO& io = ImGui::GetIO();
+    // Without pixels a built atlas is on the GPU already; asking for them would rebuild it.
+    if (fontTexture != 0 && io.Fonts->TexPixelsAlpha8 == nullptr && io.Fonts->IsBuilt()) return;
+    unsigned char* pixels = nullptr;
+    int width = 0;
+    int height = 0;
+    if (fontTexture == 0) glGenTextures(1, &fontTexture);
+    glBindTexture(GL_TEXTURE_2D, fontTexture);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+    if (swizzle) {
+      io.Fonts->GetTexDataAsAlpha8(&pixels, &width, &height);
+      const GLint white[4] = {GL_ONE, GL_ONE, GL_ONE, GL_RED};
+      glTexParameteriv(GL_TEXTURE_2D, GL_TEXTURE_SWIZZLE_RGBA, white);
+      glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+      glTexImage2D(GL_TEXTURE_2D, 0, GL_R8, width, height, 0, GL_RED, GL_UNSIGNED_BYTE, pixels);
+      glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+    } else {
+      io.Fonts->GetTexDataAsRGBA32(&pixels, &width, &height);
+      glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, pixels);
+    }
+    io.Fonts->SetTexID(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(fontTexture)));
+    io.Fonts->ClearTexData();
+  }
 
   ~Impl() {
+    if (fontTexture != 0) glDeleteTextures(1, &fontTexture);
     if (imguiGl) ImGui_ImplOpenGL3_Shutdown();
     if (imguiSdl) ImGui_ImplSDL2_Shutdown();
     if (ImGui::GetCurrentContext() != nullptr) ImGui::DestroyContext();
@@ -86,6 +135,14 @@ std::unique_ptr<Window> Window::open(const WindowOptions& options) {
   if (!impl.imguiSdl || !impl.imguiGl) {
     throw std::runtime_error("cannot initialise the ImGui SDL2/OpenGL3 backends");
   }
+  // The backend's shaders now, so that its first NewFrame() does not upload the font atlas
+  // itself; the atlas goes up through uploadFontTexture() each time it has been built.
+  impl.swizzle = hasTextureSwizzle();
+  if (!ImGui_ImplOpenGL3_CreateDeviceObjects()) {
+    throw std::runtime_error("cannot create the ImGui OpenGL3 shaders");
+  }
+  ImGui_ImplOpenGL3_DestroyFontsTexture();
+  impl.uploadFontTexture();
   spdlog::info("window {}x{} ({}), renderer {}", self->m_width, self->m_height,
                options.fullscreen ? "fullscreen" : "windowed", self->rendererName());
   return self;
@@ -135,6 +192,8 @@ bool Window::openUrl(const std::string& url, std::string* error) {
 std::vector<std::pair<float, float>> Window::takePresses() { return std::exchange(m_presses, {}); }
 
 void Window::beginFrame() {
+  // Pixels on the CPU side mean the atlas was built since the last upload.
+  if (ImGui::GetIO().Fonts->TexPixelsAlpha8 != nullptr) m_impl->uploadFontTexture();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplSDL2_NewFrame();
   ImGui::NewFrame();
@@ -170,10 +229,7 @@ Image Window::capture() const {
   return image;
 }
 
-void Window::reloadFontTexture() {
-  ImGui_ImplOpenGL3_DestroyFontsTexture();
-  ImGui_ImplOpenGL3_CreateFontsTexture();
-}
+void Window::reloadFontTexture() { m_impl->uploadFontTexture(); }
 
 void Window::present() { SDL_GL_SwapWindow(m_impl->window); }
 

@@ -45,7 +45,8 @@ class Window {
   void endFrame();       // renders ImGui's draw data into the back buffer
   Image capture() const; // reads the back buffer (call after endFrame, before present)
   void present();
-  // Uploads the ImGui font atlas again after it was rebuilt.
+  // Uploads the ImGui font atlas after it was rebuilt (beginFrame() also does it when the
+  // atlas holds pixels not yet uploaded) and frees its pixels on the CPU side.
   void reloadFontTexture();
 
   int width() const { return m_width; }
