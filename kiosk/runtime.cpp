@@ -86,7 +86,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::create(RuntimeOptions opt
                 std::string(payments::describe(journal.error())));
   }
   runtime->m_journal = std::move(*journal);
-  auto connect = o.connect ? o.connect : ReaderCardPort::pcsc(o.reader);
+  auto connect = o.connect ? o.connect : ReaderCardPort::pcsc(o.reader, o.readerShare);
   runtime->m_port = std::make_unique<ReaderCardPort>(std::move(connect), issuer->publicOnly());
   runtime->m_engine = std::make_unique<payments::Engine>(
       *runtime->m_journal, *runtime->m_client, *runtime->m_port, runtime->m_clock, o.engine,
