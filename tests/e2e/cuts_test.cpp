@@ -75,6 +75,14 @@ TEST_P(NetworkCut, EveryPaidOrderEndsOnTheCardOnce) {
   EXPECT_EQ(orders, std::string(call.name) == "Cancel" ? 2 : 1);
   EXPECT_EQ(kiosk->engine().status().openTransactions, 0U);
   expectBooks();
+  // The meter's readings travelled with the card read, whatever call was cut.
+  const auto image = slot->image();
+  ASSERT_FALSE(image.meterReturn.empty());
+  const auto reads = cloudEvents(*harness, "card.read");
+  const bool carried = std::any_of(reads.begin(), reads.end(), [&](const json& read) {
+    return read.value("return", "") == card::toHex(image.meterReturn) && read.value("remaining", 0) == 1234;
+  });
+  EXPECT_TRUE(carried) << reads.size() << " card reads reached the cloud, none with the RETURN data";
 }
 
 std::string cutName(const ::testing::TestParamInfo<NetworkCut::ParamType>& info) {
