@@ -4,6 +4,7 @@
 // the same PostgreSQL server in the same run as the baseline.
 //
 //   cloud_lifecycle_bench [--seconds N] [--levels 1,16,128] [--backends sqlite,postgresql]
+//                         [--db-pool N] [--threads N]   (kiosk-cloud's settings; defaults below)
 
 #include "../tests/cloud/cloud_fixture.hpp"
 
@@ -170,6 +171,8 @@ int main(int argc, char** argv) {
   double seconds = 5;
   std::vector<int> levels{1, 16, 128};
   std::vector<Backend> backends{Backend::Sqlite, Backend::Postgres};
+  int dbPool = 0;
+  int threads = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
@@ -179,6 +182,8 @@ int main(int argc, char** argv) {
       std::string item;
       while (std::getline(list, item, ',')) levels.push_back(std::stoi(item));
     }
+    if (arg == "--db-pool" && i + 1 < argc) dbPool = std::atoi(argv[++i]);
+    if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     if (arg == "--backends" && i + 1 < argc) {
       backends.clear();
       std::stringstream list(argv[++i]);
@@ -189,6 +194,12 @@ int main(int argc, char** argv) {
     }
   }
   const int most = *std::max_element(levels.begin(), levels.end());
+  // httplib gives each open connection a thread: kiosk, phone and webhook connections.
+  if (threads <= 0) threads = 3 * most + 64;
+  // PostgreSQL's rule of thumb for a pool: twice the server's cores plus one. More
+  // connections only add backends competing for the same cores (measured: 128 kiosks ran
+  // slower with 32 than with 5).
+  if (dbPool <= 0) dbPool = 2 * static_cast<int>(std::max(2U, std::thread::hardware_concurrency())) + 1;
   try {
     auto& pg = PgServer::instance();
     std::printf("pgbench -N baseline on the same PostgreSQL server (16 clients, %d s)...\n",
@@ -200,8 +211,7 @@ int main(int argc, char** argv) {
     for (const auto backend : backends) {
       CloudProcess::Options options;
       if (backend == Backend::Postgres) options.database = pg.createDatabase();
-      // httplib gives each open connection a thread: kiosk, phone and webhook connections.
-      options.extraJson = json{{"threads", 3 * most + 64}, {"db_pool", 32}, {"log_level", "warn"}}.dump();
+      options.extraJson = json{{"threads", threads}, {"db_pool", dbPool}, {"log_level", "warn"}}.dump();
       CloudProcess cloud(options);
       cloud.seedDemo();
       const auto kiosks = provision(cloud.port(), most);

@@ -60,7 +60,7 @@ std::array<std::uint8_t, N> truncateMac(const std::array<std::uint8_t, 16>& full
 
 Result<Bytes, CardError> encodeIdBody(const IdFile& id, bool withSignature) {
   if (!validAccount(id.accountNumber) || id.cardPublicKey.size() != 65 ||
-      id.cardNumber == 0 || id.meterNumber == 0) {
+      id.cardNumber == 0 || (id.meterNumber == 0 && id.kind != CardKind::Staff)) {
     return fail(CardError::BadData);
   }
   Bytes body;
@@ -154,7 +154,8 @@ Result<IdFile, CardError> decodeIdFile(ByteView file) {
   id.issuerKeyVersion = v[5].value[0];
   id.cardPublicKey = v[6].value;
   id.issuerSignature = v[7].value;
-  if (!validAccount(id.accountNumber) || id.cardNumber == 0 || id.meterNumber == 0) {
+  if (!validAccount(id.accountNumber) || id.cardNumber == 0 ||
+      (id.meterNumber == 0 && id.kind != CardKind::Staff)) {
     return fail(CardError::BadData);
   }
   // The file must be the canonical encoding, so that what was signed is what is stored.

@@ -1,5 +1,7 @@
 #include "kiosk/app.hpp"
 
+#include "kiosk/live.hpp"
+
 #include "kiosk/sample_views.hpp"
 #include "kiosk/ui/screens.hpp"
 #include "platform/gfx/window.hpp"
@@ -10,50 +12,14 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
+#include <stdexcept>
+#include <stdlib.h>
 
 namespace kiosk::app {
 
 namespace {
-
-std::string localClock() {
-  const std::time_t now = std::time(nullptr);
-  std::tm local{};
-  localtime_r(&now, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &local);
-  return text;
-}
-
-// Milliseconds until the next minute starts: the attract screen's clock is the only thing that
-// changes on its own, so the loop sleeps until then unless an event arrives.
-std::chrono::milliseconds untilNextMinute() {
-  using namespace std::chrono;
-  const auto now = system_clock::now();
-  const auto next = ceil<minutes>(now + milliseconds(1));
-  return duration_cast<milliseconds>(next - now) + milliseconds(5);
-}
-
-bool writeScreenshot(const platform::Image& image, const ui::LayoutProbe& probe,
-                     const std::string& path, const std::string& screen, Lang lang) {
-  std::string error;
-  if (!platform::writePng(image, path, &error)) {
-    spdlog::error("screenshot: {}", error);
-    return false;
-  }
-  const std::string layoutPath =
-      std::filesystem::path(path).replace_extension(".layout.json").string();
-  std::ofstream layout(layoutPath, std::ios::trunc);
-  layout << probe.toJson(screen, std::string(langCode(lang)), image.width, image.height);
-  layout.close();
-  if (!layout) {
-    spdlog::error("screenshot: cannot write {}", layoutPath);
-    return false;
-  }
-  spdlog::info("screenshot written to {} ({}x{}), layout to {}", path, image.width, image.height,
-               layoutPath);
-  return true;
-}
 
 // Draws one screen of the gallery with its sample contents.
 ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& options,
@@ -69,7 +35,7 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
   if (screen == "pin") return ui::drawPinPad(ui, samples::pin());
   if (screen == "maintenance") return ui::drawMaintenance(ui, samples::maintenance());
   if (screen.rfind("error:", 0) == 0) return ui::drawError(ui, samples::error(screen.substr(6)));
-  return ui::drawAttract(ui, {options.kioskId, localClock(), options.simulate});
+  return ui::drawAttract(ui, {options.kioskId, localClock(platform::SystemClock{}), options.simulate});
 }
 
 // Draws a screen until it has settled (ImGui needs a few frames; the atlas may grow) and
@@ -127,7 +93,67 @@ int runGallery(platform::Window& window, platform::FontAtlas& atlas, const Strin
 
 }  // namespace
 
-int runUi(const AppOptions& options) {
+std::string localClock(const platform::Clock& clock) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(clock.now());
+  std::tm local{};
+  localtime_r(&now, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &local);
+  return text;
+}
+
+// The attract screen's clock is the only thing that changes on its own, so an idle loop sleeps
+// until the next minute unless an event arrives.
+std::chrono::milliseconds untilNextMinute(const platform::Clock& clock) {
+  using namespace std::chrono;
+  const auto now = clock.now();
+  const auto next = ceil<minutes>(now + milliseconds(1));
+  return duration_cast<milliseconds>(next - now) + milliseconds(5);
+}
+
+bool writeScreenshot(const platform::Image& image, const ui::LayoutProbe& probe,
+                     const std::string& path, const std::string& screen, Lang lang) {
+  std::string error;
+  if (!platform::writePng(image, path, &error)) {
+    spdlog::error("screenshot: {}", error);
+    return false;
+  }
+  const std::string layoutPath =
+      std::filesystem::path(path).replace_extension(".layout.json").string();
+  std::ofstream layout(layoutPath, std::ios::trunc);
+  layout << probe.toJson(screen, std::string(langCode(lang)), image.width, image.height);
+  layout.close();
+  if (!layout) {
+    spdlog::error("screenshot: cannot write {}", layoutPath);
+    return false;
+  }
+  spdlog::info("screenshot written to {} ({}x{}), layout to {}", path, image.width, image.height,
+               layoutPath);
+  return true;
+}
+
+namespace {
+
+std::filesystem::path defaultStateDir() {
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state != nullptr && *state != '\0') {
+    return std::filesystem::path(state) / "kiosk-simulation";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::filesystem::path(home) / ".local/state/kiosk-simulation";
+  }
+  return "kiosk-simulation";
+}
+
+// A fresh folder for a demo run, so each demo starts from the same demo data.
+std::filesystem::path freshDemoDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "kiosk-demo-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a demo state folder");
+  return pattern;
+}
+
+}  // namespace
+
+int runUi(const AppOptions& options, const RuntimeOptions* live) {
   const Strings strings =
       Strings::loadFile((std::filesystem::path(options.assetsDir) / "i18n/strings.json").string());
 
@@ -149,6 +175,50 @@ int runUi(const AppOptions& options) {
 
   if (!options.galleryDir.empty()) return runGallery(*window, atlas, strings, options);
 
+  if (options.screen.empty() && (options.simulate || live != nullptr)) {
+    std::unique_ptr<sim::Simulation> simulation;
+    RuntimeOptions runtimeOptions;
+    std::filesystem::path demoState;
+    if (options.simulate) {
+      sim::SimulationOptions simOptions;
+      if (!options.stateDir.empty()) {
+        simOptions.stateDir = options.stateDir;
+      } else if (options.demo) {
+        demoState = freshDemoDir();
+        simOptions.stateDir = demoState;
+      } else {
+        simOptions.stateDir = defaultStateDir();
+      }
+      simOptions.pcsc = options.readerPcsc;
+      simOptions.reader = options.pcscReader;
+      simOptions.vpcdHost = options.vpcdHost;
+      simOptions.vpcdPort = static_cast<std::uint16_t>(options.vpcdPort);
+      auto made = sim::Simulation::create(simOptions);
+      if (!made) throw std::runtime_error("simulation: " + made.error());
+      simulation = std::move(*made);
+      runtimeOptions = simulation->runtimeOptions();
+    } else {
+      runtimeOptions = *live;
+    }
+    auto runtime = Runtime::create(runtimeOptions);
+    if (!runtime) throw std::runtime_error(runtime.error());
+    if (simulation) simulation->attach(runtime->get());
+    (*runtime)->start();
+    const int code = runLive({*window, atlas, strings, options, **runtime, simulation.get()});
+    if (simulation) {
+      simulation->pull();
+      simulation->attach(nullptr);
+    }
+    (*runtime)->stop();
+    runtime->reset();
+    simulation.reset();
+    if (!demoState.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(demoState, ignored);
+    }
+    return code;
+  }
+
   ui::LayoutProbe probe;
   Lang lang = options.lang;
   const std::string screen = options.screen.empty() ? "attract" : options.screen;
@@ -162,7 +232,7 @@ int runUi(const AppOptions& options) {
   while (!window->quitRequested()) {
     if (framesToDraw == 0) {
       // Either an event or the next minute of the clock: both change what is shown.
-      window->waitEvents(untilNextMinute());
+      window->waitEvents(untilNextMinute(platform::SystemClock{}));
       framesToDraw = kFramesPerChange;
     } else {
       window->waitEvents(std::chrono::milliseconds(0));

@@ -47,11 +47,19 @@ std::string utcTime(std::int64_t unixSeconds) {
 }  // namespace
 
 void EventQueue::push(Event event) {
+  std::function<void()> listener;
   {
     std::lock_guard lock(m_mutex);
     m_events.push_back(std::move(event));
+    listener = m_listener;
   }
   m_ready.notify_one();
+  if (listener) listener();
+}
+
+void EventQueue::setListener(std::function<void()> listener) {
+  std::lock_guard lock(m_mutex);
+  m_listener = std::move(listener);
 }
 
 std::optional<Event> EventQueue::pop(std::chrono::milliseconds wait) {
@@ -125,7 +133,7 @@ Event toEvent(const payments::Notice& notice) {
   namespace n = payments::notice;
   return std::visit(
       Overloaded{
-          [](const n::CardRead& e) -> Event { return event::CardRead{e.cardNumber}; },
+          [](const n::CardRead& e) -> Event { return event::CardRead{e.cardNumber, e.staff}; },
           [](const n::CardRefused& e) -> Event { return event::CardFailed{faultOf(e.problem)}; },
           [](const n::AccountReady& e) -> Event {
             return event::AccountLoaded{accountView(e.account), amountView(e.account), e.offline};

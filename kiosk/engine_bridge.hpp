@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -22,11 +23,14 @@ class EventQueue {
   // The next event, waiting up to `wait` for one.
   std::optional<Event> pop(std::chrono::milliseconds wait);
   std::vector<Event> drain();
+  // Called after every push, from the pushing thread (the window wakes its event loop).
+  void setListener(std::function<void()> listener);
 
  private:
   std::mutex m_mutex;
   std::condition_variable m_ready;
   std::deque<Event> m_events;
+  std::function<void()> m_listener;
 };
 
 // Pure conversions, one per notice.

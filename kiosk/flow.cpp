@@ -119,6 +119,10 @@ class Stepper {
 
   void on(const event::CardRead& e) {
     m_next.state.cardNumber = e.cardNumber;
+    if (e.staff) {
+      if (std::holds_alternative<screen::Reading>(m_next.state.screen)) go(screen::Attract{});
+      return;
+    }
     std::visit(Overloaded{
                    [&](const screen::Reading&) { ask(command::LookupAccount{e.cardNumber}); },
                    [&](const screen::Reinsert& s) {

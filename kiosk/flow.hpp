@@ -76,7 +76,8 @@ enum class CloudFault { Network, Rejected };
 namespace event {
 struct CardInserted {};
 struct CardRemoved {};
-struct CardRead { std::string cardNumber; };  // authenticated
+// Authenticated. A staff card is no resident's: the flow stays idle (maintenance takes over).
+struct CardRead { std::string cardNumber; bool staff = false; };
 struct CardFailed { CardFault fault; };
 // The account, with the amount screen's presets, limits and tariff. `offline`: from the card
 // and the last downloaded config only; payments are refused.

@@ -11,6 +11,7 @@
 
 #include "card/virtual_card.hpp"
 #include "card/vpcd/vpcd_link.hpp"
+#include "kiosk/pay_page.hpp"
 
 namespace kiosk::app {
 
@@ -181,22 +182,9 @@ class Driver {
     m_runtime.pumpFor(20ms);
     const auto pay = m_runtime.lastPay();
     if (!pay) return "no order was shown to pay";
-    const auto scheme = pay->payUrl.find("://");
-    const auto path = scheme == std::string::npos ? std::string::npos : pay->payUrl.find('/', scheme + 3);
-    if (path == std::string::npos) return "pay URL is not a URL: " + pay->payUrl;
-    payments::CurlOptions curl;
-    curl.baseUrl = pay->payUrl.substr(0, path);
-    curl.caFile = m_options.runtime.caFile;
-    auto transport = payments::CurlTransport::create(curl);
-    if (!transport) return "pay page: " + transport.error();
-    payments::HttpRequest request;
-    request.method = "POST";
-    request.target = pay->payUrl.substr(path);
-    request.body = "action=" + action;
-    request.contentType = "application/x-www-form-urlencoded";
-    auto answer = (*transport)->send(request);
-    if (!answer) return "pay page unreachable: " + answer.error().message;
-    if (answer->status != 200) return "pay page answered HTTP " + std::to_string(answer->status);
+    if (auto problem = answerPayPage(pay->payUrl, action, m_options.runtime.caFile); !problem.empty()) {
+      return problem;
+    }
     m_out << action << " " << pay->orderId << "\n";
     return {};
   }

@@ -2,6 +2,7 @@
 
 #include "kiosk/app.hpp"
 #include "kiosk/headless.hpp"
+#include "kiosk/live.hpp"
 #include "platform/log.hpp"
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,8 @@
 #include <fstream>
 #include <iostream>
 
+#include <unistd.h>
+
 int main(int argc, char** argv) {
   using kiosk::app::AppOptions;
   AppOptions options;
@@ -23,7 +26,16 @@ int main(int argc, char** argv) {
   CLI::App cli{"Self-service recharge kiosk for prepaid electricity and water IC cards."};
   cli.set_version_flag("--version", KIOSK_VERSION);
   cli.add_flag("--simulate", options.simulate,
-               "Simulation mode: no hardware needed (virtual reader, cards and cloud)");
+               "Simulation mode: no hardware needed (embedded cloud on loopback, virtual reader, "
+               "demo cards and meters, a simulation panel)");
+  cli.add_option("--state-dir", options.stateDir,
+                 "Simulation: folder for the embedded cloud's database, keys, card files and the "
+                 "journal (default: $XDG_STATE_HOME/kiosk-simulation or ~/.local/state/...)");
+  cli.add_flag("--demo", options.demo,
+               "Simulation: perform a scripted top-up, write a screenshot of every screen into "
+               "--demo-dir, and exit (0: the whole top-up went through)");
+  cli.add_option("--demo-dir", options.demoDir, "Where --demo writes its screenshots")
+      ->capture_default_str();
   cli.add_option("--windowed", windowed,
                  "Run in a window of WxH pixels instead of fullscreen (e.g. 1080x1920)");
   cli.add_option("--screenshot", options.screenshot,
@@ -61,8 +73,11 @@ int main(int argc, char** argv) {
   cli.add_option("--journal", journal, "The local journal (SQLite)")->capture_default_str();
   cli.add_option("--issuer-key", issuerKey, "Card issuer's public key (PEM)")
       ->check(CLI::ExistingFile);
-  cli.add_option("--reader", run.runtime.reader, "PC/SC reader (default: the first one)");
-  cli.add_option("--vpcd", vpcd, "Where --headless serves virtual cards (vpcd HOST:PORT)")
+  cli.add_option("--reader", run.runtime.reader,
+                 "PC/SC reader (default: the first one). With --simulate: \"pcsc\" serves the "
+                 "demo cards on vpcd and reads them through pcscd (default: an in-process reader)");
+  cli.add_option("--vpcd", vpcd,
+                 "Where --headless and --simulate --reader pcsc serve virtual cards (vpcd HOST:PORT)")
       ->capture_default_str();
   cli.add_option("--ca-file", run.runtime.caFile, "CA bundle for the cloud's certificate");
   cli.add_option("--pin-key", run.runtime.pinnedPublicKey,
@@ -72,10 +87,21 @@ int main(int argc, char** argv) {
       ->group("");
   CLI11_PARSE(cli, argc, argv);
 
-  if (headless) {
-    if (run.script.empty() || run.runtime.cloudUrl.empty() || secretFile.empty() ||
-        issuerKey.empty()) {
-      std::cerr << "--headless needs --script, --cloud, --secret-file and --issuer-key\n";
+  const auto colon = vpcd.rfind(':');
+  int vpcdPort = 0;
+  if (colon == std::string::npos || (vpcdPort = std::atoi(vpcd.c_str() + colon + 1)) <= 0 ||
+      vpcdPort > 65535) {
+    std::cerr << "--vpcd: expected HOST:PORT, got \"" << vpcd << "\"\n";
+    return 2;
+  }
+  // A real kiosk (headless or windowed) talks to its cloud with its own credentials.
+  const bool real = headless || (!options.simulate && options.screen.empty() && options.galleryDir.empty());
+  if (real) {
+    if (run.runtime.cloudUrl.empty() || secretFile.empty() || issuerKey.empty() ||
+        (headless && run.script.empty())) {
+      std::cerr << (headless ? "--headless needs --script, --cloud, --secret-file and --issuer-key\n"
+                             : "the kiosk needs --cloud, --secret-file and --issuer-key "
+                               "(or --simulate to try it without a cloud and a reader)\n");
       return 2;
     }
     std::ifstream secret(secretFile);
@@ -83,17 +109,18 @@ int main(int argc, char** argv) {
     while (!run.runtime.secret.empty() && std::isspace(static_cast<unsigned char>(run.runtime.secret.back()))) {
       run.runtime.secret.pop_back();
     }
-    const auto colon = vpcd.rfind(':');
-    int port = 0;
-    if (colon == std::string::npos || (port = std::atoi(vpcd.c_str() + colon + 1)) <= 0 || port > 65535) {
-      std::cerr << "--vpcd: expected HOST:PORT, got \"" << vpcd << "\"\n";
-      return 2;
-    }
-    run.vpcdHost = vpcd.substr(0, colon);
-    run.vpcdPort = static_cast<std::uint16_t>(port);
     run.runtime.kioskId = options.kioskId;
     run.runtime.journal = journal;
     run.runtime.issuerKey = issuerKey;
+  }
+  run.vpcdHost = vpcd.substr(0, colon);
+  run.vpcdPort = static_cast<std::uint16_t>(vpcdPort);
+  options.vpcdHost = run.vpcdHost;
+  options.vpcdPort = vpcdPort;
+  options.readerPcsc = options.simulate && !run.runtime.reader.empty() && run.runtime.reader != "local";
+  if (options.readerPcsc && run.runtime.reader != "pcsc") options.pcscReader = run.runtime.reader;
+
+  if (headless) {
     try {
       kiosk::platform::initLogging(log);
     } catch (const std::exception& e) {
@@ -121,7 +148,15 @@ int main(int argc, char** argv) {
 
   try {
     kiosk::platform::initLogging(log);
-    return kiosk::app::runUi(options);
+    const int code = kiosk::app::runUi(options, real ? &run.runtime : nullptr);
+    if (code == kiosk::app::kRestartExitCode) {
+      // Maintenance asked for a restart: the same program and arguments, from the start.
+      spdlog::info("restarting");
+      spdlog::shutdown();
+      ::execv("/proc/self/exe", argv);
+      std::cerr << "kiosk: restart failed; exiting for the service manager to restart\n";
+    }
+    return code;
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     std::cerr << "kiosk: " << e.what() << "\n";

@@ -1,7 +1,10 @@
 #include "kiosk/runtime.hpp"
 
+#include "platform/overloaded.hpp"
+
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -11,12 +14,6 @@ namespace {
 
 constexpr std::chrono::milliseconds kTick{200};
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 
@@ -74,7 +71,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::create(RuntimeOptions opt
   if (!transport) return fail(transport.error());
   runtime->m_transport = std::move(*transport);
   runtime->m_client = std::make_unique<payments::CloudClient>(
-      *runtime->m_transport, payments::RequestSigner(o.kioskId, o.secret, runtime->m_clock));
+      *runtime->m_transport, payments::RequestSigner(o.kioskId, o.secret, *runtime->m_clock));
 
   auto issuer = card::EcKey::loadPem(o.issuerKey);
   if (!issuer) return fail("cannot read the issuer key " + o.issuerKey.string());
@@ -86,10 +83,19 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::create(RuntimeOptions opt
                 std::string(payments::describe(journal.error())));
   }
   runtime->m_journal = std::move(*journal);
-  auto connect = o.connect ? o.connect : ReaderCardPort::pcsc(o.reader);
+  ReaderCardPort::Connect connect = o.connect;
+  if (!connect && !o.reader.empty()) connect = ReaderCardPort::pcsc(o.reader);
+  if (!connect) {
+    // No reader named: the one the reader watch follows (the first pcscd lists).
+    connect = [self = runtime.get()]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
+      const std::string reader = self->reader();
+      if (reader.empty()) return fail(card::CardError::NoReader);
+      return ReaderCardPort::pcsc(reader)();
+    };
+  }
   runtime->m_port = std::make_unique<ReaderCardPort>(std::move(connect), issuer->publicOnly());
   runtime->m_engine = std::make_unique<payments::Engine>(
-      *runtime->m_journal, *runtime->m_client, *runtime->m_port, runtime->m_clock, o.engine,
+      *runtime->m_journal, *runtime->m_client, *runtime->m_port, *runtime->m_clock, o.engine,
       EngineBridge::sinkInto(runtime->m_queue));
   runtime->m_bridge = std::make_unique<EngineBridge>(*runtime->m_engine);
   if (!o.connect) {
@@ -99,7 +105,9 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::create(RuntimeOptions opt
   return runtime;
 }
 
-Runtime::Runtime(RuntimeOptions options) : m_options(std::move(options)), m_flow(m_options.flow) {}
+Runtime::Runtime(RuntimeOptions options) : m_options(std::move(options)), m_flow(m_options.flow) {
+  if (m_options.clock != nullptr) m_clock = m_options.clock;
+}
 
 Runtime::~Runtime() { stop(); }
 
@@ -136,6 +144,18 @@ void Runtime::handle(const Event& event) {
 
 void Runtime::feed(const Event& event) { handle(event); }
 
+void Runtime::cardInserted() {
+  m_port->cardInserted();
+  m_engine->cardInserted();
+  m_queue.push(event::CardInserted{});
+}
+
+void Runtime::cardRemoved() {
+  m_port->cardRemoved();
+  m_engine->cardRemoved();
+  m_queue.push(event::CardRemoved{});
+}
+
 void Runtime::press(Intent::Kind kind, int value) { handle(event::Input{Intent{kind, value}}); }
 
 bool Runtime::pumpUntil(const std::function<bool(const FlowState&)>& done,
@@ -156,6 +176,25 @@ bool Runtime::pumpUntil(const std::function<bool(const FlowState&)>& done,
 
 bool Runtime::waitScreen(const std::string& name, std::chrono::milliseconds timeout) {
   return pumpUntil([&](const FlowState& state) { return screenName(state.screen) == name; }, timeout);
+}
+
+bool Runtime::poll() {
+  bool changed = false;
+  for (auto& event : m_queue.drain()) {
+    handle(event);
+    changed = true;
+  }
+  if (const auto due = tickDue(); due && due->count() <= 0) {
+    m_lastTick = nowMillis();
+    handle(event::Tick{});
+    changed = true;  // countdowns and timeouts
+  }
+  return changed;
+}
+
+std::optional<std::chrono::milliseconds> Runtime::tickDue() const {
+  if (std::holds_alternative<screen::Attract>(m_flow.state().screen)) return std::nullopt;
+  return std::chrono::milliseconds(std::max<Millis>(0, m_lastTick + kTick.count() - nowMillis()));
 }
 
 void Runtime::pumpFor(std::chrono::milliseconds duration) {

@@ -34,8 +34,12 @@ struct RuntimeOptions {
   std::string crashAfter;       // test hook: SIGKILL right after this journal step
   payments::EngineOptions engine;
   FlowConfig flow;
-  // A channel other than PC/SC (tests); empty: PC/SC on `reader`.
+  // A channel other than PC/SC (simulation, tests); empty: PC/SC on `reader`, followed by a
+  // reader watch. With a channel, whoever owns it reports insertions (cardInserted()).
   ReaderCardPort::Connect connect;
+  // Time for signatures, the journal and the engine; null: the system clock. Simulation mode
+  // shares one with its embedded cloud so both advance together.
+  const platform::Clock* clock = nullptr;
 };
 
 class Runtime {
@@ -58,6 +62,12 @@ class Runtime {
   // until `done` holds (checked after every event) or the time is up; returns done's verdict.
   bool pumpUntil(const std::function<bool(const FlowState&)>& done, std::chrono::milliseconds timeout);
   bool waitScreen(const std::string& name, std::chrono::milliseconds timeout);
+  // For a window's loop: handles the events queued so far, and a tick when one is due, without
+  // waiting. True when what is shown may have changed.
+  bool poll();
+  // How long a window may sleep before a tick matters (a timeout, a countdown); nullopt on a
+  // screen that changes only on events (attract).
+  std::optional<std::chrono::milliseconds> tickDue() const;
   void pumpFor(std::chrono::milliseconds duration);
 
   const FlowState& state() const { return m_flow.state(); }
@@ -67,11 +77,15 @@ class Runtime {
 
   payments::Engine& engine() { return *m_engine; }
   payments::Journal& journal() { return *m_journal; }
+  const std::filesystem::path& journalPath() const { return m_options.journal; }
   payments::CloudClient& cloud() { return *m_client; }
   ReaderCardPort& port() { return *m_port; }
   EventQueue& queue() { return m_queue; }
   // The PC/SC reader followed (empty until the watch found one, or without PC/SC).
   std::string reader() const { return m_watch ? m_watch->reader() : std::string{}; }
+  // A card was put into or taken out of a reader that is not watched through PC/SC.
+  void cardInserted();
+  void cardRemoved();
   // Called with a line for every event and every screen change.
   void setTrace(std::function<void(const std::string&)> trace) { m_trace = std::move(trace); }
 
@@ -81,7 +95,8 @@ class Runtime {
   void handle(const Event& event);
 
   RuntimeOptions m_options;
-  platform::SystemClock m_clock;
+  platform::SystemClock m_systemClock;
+  const platform::Clock* m_clock = &m_systemClock;
   std::chrono::steady_clock::time_point m_epoch = std::chrono::steady_clock::now();
   std::unique_ptr<payments::Journal> m_journal;
   std::unique_ptr<payments::CurlTransport> m_transport;

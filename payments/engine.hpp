@@ -87,6 +87,9 @@ class Engine {
   // ---- staff and support
   void staffAction(const std::string& action, const std::string& detailJson);
   void syncNow();
+  // Maintenance: asks the cloud now about every unfinished transaction (paid orders whose card
+  // is away included) and settles each as far as the answers allow, in a sync cycle.
+  void recheckUnfinished();
   // Runs sync cycles now (outbox, config, unfinished transactions) until one that started
   // after this call has uploaded the whole outbox; false if none did within the timeout
   // (the cloud unreachable, or the outbox still growing).

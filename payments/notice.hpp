@@ -39,7 +39,8 @@ struct AccountInfo {
 };
 
 namespace notice {
-struct CardRead { std::string cardNumber; };
+// `staff`: an authentic staff card (maintenance), not a resident's.
+struct CardRead { std::string cardNumber; bool staff = false; };
 struct CardRefused { CardProblem problem; std::string detail; };
 struct AccountReady { AccountInfo account; bool offline = false; };
 // Paid credit waits for this card: the kiosk writes it before anything else.

@@ -25,4 +25,19 @@ void ManualClock::set(TimePoint to) {
   m_now = to;
 }
 
+Clock::TimePoint OffsetClock::now() const {
+  const std::lock_guard lock(m_mutex);
+  return std::chrono::system_clock::now() + m_offset;
+}
+
+void OffsetClock::advance(std::chrono::seconds by) {
+  const std::lock_guard lock(m_mutex);
+  if (by.count() > 0) m_offset += by;
+}
+
+std::chrono::seconds OffsetClock::offset() const {
+  const std::lock_guard lock(m_mutex);
+  return m_offset;
+}
+
 }  // namespace kiosk::platform

@@ -35,4 +35,17 @@ class ManualClock final : public Clock {
   TimePoint m_now;
 };
 
+// The system clock moved forward by an offset that only grows: simulation mode advances the
+// kiosk and its embedded cloud together, so order expiry and meter days pass at a button press.
+class OffsetClock final : public Clock {
+ public:
+  TimePoint now() const override;
+  void advance(std::chrono::seconds by);
+  std::chrono::seconds offset() const;
+
+ private:
+  mutable std::mutex m_mutex;
+  std::chrono::seconds m_offset{0};
+};
+
 }  // namespace kiosk::platform

@@ -4,7 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 namespace kiosk::platform {
 
@@ -17,5 +19,8 @@ struct LogOptions {
 // Installs the default logger. Throws std::invalid_argument for an unknown level
 // (a startup error).
 void initLogging(const LogOptions& options);
+
+// The last `lines` log lines (at most 200 are kept), oldest first, for maintenance screens.
+std::vector<std::string> recentLog(std::size_t lines);
 
 }  // namespace kiosk::platform

@@ -17,15 +17,13 @@ if [[ -n "${DISPLAY:-}" && -z "${CI:-}" ]]; then
 fi
 
 out=build/run/screenshots
+rm -rf "$out"
 mkdir -p "$out"
-echo "No display: running the kiosk under Xvfb and writing screenshots to $out/"
-for orientation in portrait:1080x1920 landscape:1920x1080; do
-  name=${orientation%%:*}
-  size=${orientation##*:}
-  for lang in zh-CN en; do
-    xvfb-run -a -s "-screen 0 1920x1920x24" \
-      "$kiosk" --simulate --windowed "$size" --lang "$lang" --log-level warn \
-      --screenshot "$out/attract_${lang}_${name}.png" "$@"
-    echo "  $out/attract_${lang}_${name}.png"
-  done
+echo "No display: running the scripted demo under Xvfb; screenshots go to $out/"
+for run in portrait:1080x1920:zh-CN landscape:1920x1080:en; do
+  IFS=: read -r name size lang <<<"$run"
+  xvfb-run -a -s "-screen 0 1920x1920x24" \
+    "$kiosk" --simulate --demo --demo-dir "$out/$name-$lang" --windowed "$size" --lang "$lang" \
+    --log-level warn "$@"
+  echo "  $out/$name-$lang/: $(ls "$out/$name-$lang" | grep -c '\.png$') screenshots"
 done

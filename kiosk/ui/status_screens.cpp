@@ -89,10 +89,13 @@ Intent drawDone(Ui& ui, const app::DoneView& view) {
                                  : std::min(body.w * 0.36F, footer.y - y - 20.F * u);
   const Rect qr = landscape ? Rect{body.x + body.w * 0.62F, body.y + 2.F * u, qrSide, qrSide}
                             : Rect{body.x, y, qrSide, qrSide};
-  drawQr(ui, view.receiptUrl, qr);
-  drawText(ui, "done.receipt", ui.fonts.small, ui.tr("done.receipt"), qr.x, qr.bottom() + u,
-           qrSide + (landscape ? body.right() - qr.right() : 0.F), ui.theme.textDim,
-           Align::Left);
+  // No link (a cloud without a receipt page): the printed text alone, no empty square.
+  if (!view.receiptUrl.empty()) {
+    drawQr(ui, view.receiptUrl, qr);
+    drawText(ui, "done.receipt", ui.fonts.small, ui.tr("done.receipt"), qr.x, qr.bottom() + u,
+             qrSide + (landscape ? body.right() - qr.right() : 0.F), ui.theme.textDim,
+             Align::Left);
+  }
   if (!landscape) {
     const float tx = qr.right() + 4.F * u;
     float ty = qr.y;

@@ -1,5 +1,7 @@
 #include "platform/gfx/window.hpp"
 
+#include <utility>
+
 #include <SDL.h>
 #include <SDL_opengl.h>
 #include <backends/imgui_impl_opengl3.h>
@@ -100,6 +102,16 @@ bool Window::waitEvents(std::chrono::milliseconds timeout) {
     ImGui_ImplSDL2_ProcessEvent(&event);
     changed = true;
     if (event.type == SDL_QUIT) m_quit = true;
+    // Touch arrives as synthesized mouse presses too (SDL's default), so only those count.
+    if (event.type == SDL_MOUSEBUTTONDOWN && m_width > 0 && m_height > 0) {
+      int windowW = 0;
+      int windowH = 0;
+      SDL_GetWindowSize(m_impl->window, &windowW, &windowH);
+      if (windowW > 0 && windowH > 0) {
+        m_presses.emplace_back(static_cast<float>(event.button.x) / static_cast<float>(windowW),
+                               static_cast<float>(event.button.y) / static_cast<float>(windowH));
+      }
+    }
     if (event.type == SDL_WINDOWEVENT &&
         event.window.event == SDL_WINDOWEVENT_SIZE_CHANGED) {
       SDL_GL_GetDrawableSize(m_impl->window, &m_width, &m_height);
@@ -107,6 +119,20 @@ bool Window::waitEvents(std::chrono::milliseconds timeout) {
   } while (SDL_PollEvent(&event) != 0);
   return changed;
 }
+
+void Window::wake() {
+  SDL_Event event{};
+  event.type = SDL_USEREVENT;
+  SDL_PushEvent(&event);
+}
+
+bool Window::openUrl(const std::string& url, std::string* error) {
+  if (SDL_OpenURL(url.c_str()) == 0) return true;
+  if (error != nullptr) *error = SDL_GetError();
+  return false;
+}
+
+std::vector<std::pair<float, float>> Window::takePresses() { return std::exchange(m_presses, {}); }
 
 void Window::beginFrame() {
   ImGui_ImplOpenGL3_NewFrame();

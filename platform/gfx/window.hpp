@@ -7,6 +7,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace kiosk::platform {
 
@@ -31,6 +33,13 @@ class Window {
   // something happened that may change what is shown.
   bool waitEvents(std::chrono::milliseconds timeout);
   bool quitRequested() const { return m_quit; }
+  // Makes a waitEvents() in progress return now; safe from any thread (new data to show).
+  static void wake();
+  // Opens a URL in the desktop's browser; false with the reason when there is none.
+  static bool openUrl(const std::string& url, std::string* error);
+  // Where the pointer (mouse or finger) went down since the last call, as fractions of the
+  // window's width and height.
+  std::vector<std::pair<float, float>> takePresses();
 
   void beginFrame();
   void endFrame();       // renders ImGui's draw data into the back buffer
@@ -48,6 +57,7 @@ class Window {
   struct Impl;
   std::unique_ptr<Impl> m_impl;
   bool m_quit = false;
+  std::vector<std::pair<float, float>> m_presses;
   int m_width = 0;
   int m_height = 0;
 };

@@ -17,12 +17,13 @@
 #include "card/virtual_card.hpp"
 #include "card/vpcd/vpcd_link.hpp"
 #include "kiosk/runtime.hpp"
-#include "proxy.hpp"
+#include "kiosk/sim/network_link.hpp"
 
 namespace kiosk::e2e {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+using Proxy = sim::NetworkLink;
 
 inline constexpr const char* kWaterCard = "8800000003";  // CREDIT_ONLY: all of an amount is credit
 inline constexpr const char* kFeesCard = "8800000001";   // FEES_FIRST with 35.00 owed

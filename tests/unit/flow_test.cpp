@@ -268,3 +268,14 @@ TEST_F(FlowTest, OutOfServiceOnlyWhenIdle) {
   send(event::ServiceRestored{});
   EXPECT_EQ(screen(), "attract");
 }
+
+TEST_F(FlowTest, AStaffCardAsksNothingOfTheCloudAndLeavesTheFlowIdle) {
+  send(event::CardInserted{});
+  ASSERT_EQ(screen(), "reading");
+  const auto commands = send(event::CardRead{"8800009001", true});
+  EXPECT_TRUE(commands.empty()) << "no account lookup for a staff card";
+  EXPECT_EQ(screen(), "attract");
+  EXPECT_EQ(flow.state().cardNumber, "8800009001");  // for maintenance to recognise
+  send(event::CardRemoved{});
+  EXPECT_EQ(flow.state().cardNumber, "");
+}

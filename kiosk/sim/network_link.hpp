@@ -1,5 +1,6 @@
 #pragma once
-// An HTTP proxy between the kiosk and kiosk-cloud that can cut the network: the next request
+// The network between the kiosk and its cloud, as simulation mode and the integration tests
+// have it: an HTTP proxy that can cut the link: the next request
 // to an endpoint is dropped before it reaches the cloud or after the cloud handled it (its
 // answer lost on the way back), or every request fails while the network is "down". The
 // connection breaks mid-answer, as a dropped link does.
@@ -15,16 +16,16 @@
 #include <thread>
 #include <vector>
 
-namespace kiosk::e2e {
+namespace kiosk::sim {
 
-class Proxy {
+class NetworkLink {
  public:
   enum class Cut { BeforeForward, AfterForward };
 
-  explicit Proxy(int upstreamPort);
-  ~Proxy();
-  Proxy(const Proxy&) = delete;
-  Proxy& operator=(const Proxy&) = delete;
+  explicit NetworkLink(int upstreamPort);
+  ~NetworkLink();
+  NetworkLink(const NetworkLink&) = delete;
+  NetworkLink& operator=(const NetworkLink&) = delete;
 
   int port() const { return m_port; }
   void setUpstream(int port);
@@ -33,6 +34,7 @@ class Proxy {
   void cutNext(const std::string& method, const std::string& pathPattern, Cut cut, int times = 1);
   // While down, every request is cut before it reaches the cloud.
   void setDown(bool down);
+  bool down() const { return m_down; }
   int cutsDone() const { return m_cutsDone; }
   // "POST /v1/kiosk/orders" for every request seen, in order.
   std::vector<std::string> seen() const;
@@ -58,4 +60,4 @@ class Proxy {
   std::vector<std::string> m_seen;
 };
 
-}  // namespace kiosk::e2e
+}  // namespace kiosk::sim

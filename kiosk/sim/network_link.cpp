@@ -1,8 +1,8 @@
-#include "proxy.hpp"
+#include "kiosk/sim/network_link.hpp"
 
 #include <stdexcept>
 
-namespace kiosk::e2e {
+namespace kiosk::sim {
 
 namespace {
 
@@ -15,37 +15,37 @@ void breakConnection(httplib::Response& res) {
 
 }  // namespace
 
-Proxy::Proxy(int upstreamPort) : m_upstream(upstreamPort) {
+NetworkLink::NetworkLink(int upstreamPort) : m_upstream(upstreamPort) {
   m_server.new_task_queue = [] { return new httplib::ThreadPool(48); };
   auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
   m_server.Get(".*", handler);
   m_server.Post(".*", handler);
   m_port = m_server.bind_to_any_port("127.0.0.1");
-  if (m_port <= 0) throw std::runtime_error("proxy cannot listen");
+  if (m_port <= 0) throw std::runtime_error("the simulated network link cannot listen on loopback");
   m_thread = std::thread([this] { m_server.listen_after_bind(); });
   while (!m_server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
 }
 
-Proxy::~Proxy() {
+NetworkLink::~NetworkLink() {
   m_server.stop();
   if (m_thread.joinable()) m_thread.join();
 }
 
-void Proxy::setUpstream(int port) { m_upstream = port; }
+void NetworkLink::setUpstream(int port) { m_upstream = port; }
 
-void Proxy::cutNext(const std::string& method, const std::string& pathPattern, Cut cut, int times) {
+void NetworkLink::cutNext(const std::string& method, const std::string& pathPattern, Cut cut, int times) {
   std::lock_guard lock(m_mutex);
   m_rules.push_back({method, std::regex(pathPattern), cut, times});
 }
 
-void Proxy::setDown(bool down) { m_down = down; }
+void NetworkLink::setDown(bool down) { m_down = down; }
 
-std::vector<std::string> Proxy::seen() const {
+std::vector<std::string> NetworkLink::seen() const {
   std::lock_guard lock(m_mutex);
   return m_seen;
 }
 
-std::optional<Proxy::Cut> Proxy::takeCut(const std::string& method, const std::string& path) {
+std::optional<NetworkLink::Cut> NetworkLink::takeCut(const std::string& method, const std::string& path) {
   std::lock_guard lock(m_mutex);
   m_seen.push_back(method + " " + path);
   for (auto& rule : m_rules) {
@@ -57,7 +57,7 @@ std::optional<Proxy::Cut> Proxy::takeCut(const std::string& method, const std::s
   return std::nullopt;
 }
 
-void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
+void NetworkLink::handle(const httplib::Request& req, httplib::Response& res) {
   auto cut = takeCut(req.method, req.path);
   if (m_down) cut = Cut::BeforeForward;
   if (cut == Cut::BeforeForward) {
@@ -100,4 +100,4 @@ void Proxy::handle(const httplib::Request& req, httplib::Response& res) {
   res.set_content(answer->body, answer->get_header_value("Content-Type").c_str());
 }
 
-}  // namespace kiosk::e2e
+}  // namespace kiosk::sim
