@@ -263,7 +263,7 @@ int runLive(LiveContext c) {
       if (current != lastShot && framesOnScreen >= kFramesPerChange) {
         std::string file = current;
         std::replace(file.begin(), file.end(), ':', '_');
-        char prefix[8];
+        char prefix[16];  // room for any int: GCC -O2 checks the whole range
         std::snprintf(prefix, sizeof prefix, "%02d_", ++shots);
         const auto path = (std::filesystem::path(options.demoDir) / (prefix + file + ".png")).string();
         if (!writeScreenshot(window.capture(), probe, path, current, lang)) return 1;
