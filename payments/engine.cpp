@@ -64,6 +64,16 @@ struct Engine::Waiting {
   std::atomic<bool> cancel{false};  // the resident (or the flow) asked to cancel
 };
 
+// A Paid step on its way to disk while the write already starts: reading the card's challenge
+// and fetching the script change nothing on the card, so they need not wait for it; the
+// token's step, and with it the UPDATE, does. Guarded by m_mutex, announced on m_changed.
+struct Engine::PaidCommit {
+  std::int64_t credit = 0;  // the paid order's split, as the step records it
+  std::int64_t fees = 0;
+  bool done = false;
+  bool ok = false;
+};
+
 Engine::Engine(Journal& journal, CloudClient& cloud, CardPort& card, const platform::Clock& clock,
                EngineOptions options, Sink sink)
     : m_journal(journal),
@@ -677,23 +687,41 @@ bool Engine::settle(TxRecord& tx, const Order& order, bool notify) {
       return false;
     case OrderState::Paid:
     case OrderState::TokenIssued: {
-      {
+      const bool unrecorded = tx.step < Step::Paid || tx.step == Step::CancelRequested;
+      std::shared_ptr<PaidCommit> commit;
+      if (notify) {
         std::lock_guard lock(m_mutex);
-        m_paidSeen[order.id] = {Steady::now(), m_cloud.transportTime()};
+        m_paidSeen[order.id] = PaidClock{Steady::now()};
+        if (unrecorded) {
+          commit = std::make_shared<PaidCommit>();
+          commit->credit = order.credit;
+          commit->fees = order.fees;
+          m_paidCommits[order.id] = commit;
+        }
       }
-      if (tx.step < Step::Paid || tx.step == Step::CancelRequested) {
+      // The resident is waiting: the write starts now, while the step goes to disk.
+      if (notify) post(notice::OrderPaid{order.id});
+      if (unrecorded) {
         TxUpdate update;
         update.credit = order.credit;  // fees settled at payment may have moved into credit
         update.fees = order.fees;
         auto recorded = m_journal.record(tx.id, Step::Paid, update,
                                          json{{"cloud_state", toString(order.state)}}.dump(), now());
+        if (commit) {
+          {
+            std::lock_guard lock(m_mutex);
+            commit->done = true;
+            commit->ok = static_cast<bool>(recorded);
+            m_paidCommits.erase(order.id);
+          }
+          m_changed.notify_all();
+        }
         if (!recorded) {
           journalOk(recorded.error(), "recording a payment");
           return true;  // not written: the sync loop records it once the journal works
         }
         tx = *recorded;
       }
-      if (notify) post(notice::OrderPaid{order.id});
       return true;
     }
     case OrderState::Delivered:
@@ -827,6 +855,12 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
                                       std::uint64_t generation, std::int64_t knownCredit) {
   DeliverResult result;
   const std::string cardNumber = facts.cardNumber();
+  // Looked up before the journal: a commit that ends in between shows there.
+  std::shared_ptr<PaidCommit> paidCommit;
+  {
+    std::lock_guard lock(m_mutex);
+    if (const auto it = m_paidCommits.find(orderId); it != m_paidCommits.end()) paidCommit = it->second;
+  }
   auto found = m_journal.byOrder(orderId);
   if (!found) {
     journalOk(found.error(), "looking up an order");
@@ -857,9 +891,14 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
                        static_cast<std::uint32_t>(tx.tokenSeq), receiptUrl(orderId)};
     return result;
   }
-  if (!tx.open() || tx.step < Step::Paid || tx.step == Step::CancelRequested) {
+  const bool paidOnDisk = tx.step >= Step::Paid && tx.step != Step::CancelRequested;
+  if (!tx.open() || (!paidOnDisk && !paidCommit)) {
     result.detail = "order " + orderId + " has no paid credit to write";
     return result;
+  }
+  if (!paidOnDisk) {
+    tx.credit = paidCommit->credit;
+    tx.fees = paidCommit->fees;
   }
   activate(tx.id);
   struct Deactivate {
@@ -868,10 +907,19 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
     ~Deactivate() { engine.deactivate(id); }
   } deactivateOnExit{*this, tx.id};
 
-  auto timed = [this](auto&& call) {
+  // Where a write's time goes, for lastWriteTiming(): the card's exchanges and the cloud.
+  const auto spent = [this, &orderId](Steady::duration took, bool cloud) {
+    std::lock_guard lock(m_mutex);
+    const auto paid = m_paidSeen.find(orderId);
+    if (paid == m_paidSeen.end()) return;
+    (cloud ? paid->second.cloud : paid->second.card) += took;
+  };
+  auto timed = [&](auto&& call) {
     const auto started = Steady::now();
     auto value = call();
-    m_cardNanos += (Steady::now() - started).count();
+    const auto took = Steady::now() - started;
+    m_cardNanos += took.count();
+    spent(took, false);
     return value;
   };
 
@@ -924,7 +972,9 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
       result.detail = std::string(card::describe(challenge.error()));
       return result;
     }
+    const auto asked = Steady::now();
     auto reply = m_cloud.fetchScript(orderId, cardNumber, card::toHex(*challenge));
+    spent(Steady::now() - asked, true);
     if (!reply) {
       const PayFailure failure = reply.error();
       noteCloud(!isOffline(failure.error));
@@ -957,6 +1007,14 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
       return result;
     }
     post(notice::WriteStep{1, 3});
+    if (paidCommit) {
+      std::unique_lock lock(m_mutex);
+      m_changed.wait(lock, [&] { return paidCommit->done; });
+      if (!paidCommit->ok) {
+        result.detail = "journal unavailable";
+        return result;
+      }
+    }
     TxUpdate update;
     update.tokenHex = reply->issued.hex;
     update.tokenSeq = reply->issued.token.sequence;
@@ -980,8 +1038,9 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
         const auto paid = m_paidSeen.find(orderId);
         if (paid != m_paidSeen.end()) {
           WriteTiming timing;
-          timing.total = Steady::now() - paid->second.first;
-          timing.cloud = m_cloud.transportTime() - paid->second.second;
+          timing.total = Steady::now() - paid->second.at;
+          timing.cloud = paid->second.cloud;
+          timing.card = paid->second.card;
           m_lastTiming = timing;
           m_paidSeen.erase(paid);
         }

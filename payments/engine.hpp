@@ -103,6 +103,12 @@ class Engine {
 
  private:
   struct Waiting;
+  struct PaidCommit;
+  struct PaidClock {
+    std::chrono::steady_clock::time_point at;  // when the long poll answered PAID
+    std::chrono::nanoseconds cloud{0};         // waiting for the script since
+    std::chrono::nanoseconds card{0};          // APDU exchanges since
+  };
   enum class Delivered { Yes, Pulled, Failed };
   struct DeliverResult {
     Delivered outcome = Delivered::Failed;
@@ -163,8 +169,10 @@ class Engine {
   bool m_journalOk = true;
   std::set<std::int64_t> m_active;
   std::shared_ptr<Waiting> m_waiting;
-  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::chrono::nanoseconds>>
-      m_paidSeen;  // order -> when PAID was seen, transport time then
+  std::map<std::string, PaidClock> m_paidSeen;  // orders paid while this kiosk waited
+  // Paid steps being committed while the write already reads the card's challenge and fetches
+  // the script: the token's own step waits for them.
+  std::map<std::string, std::shared_ptr<PaidCommit>> m_paidCommits;
   std::optional<WriteTiming> m_lastTiming;
   bool m_syncWake = false;
   std::uint64_t m_syncCycles = 0;

@@ -173,14 +173,17 @@ struct Journal::Statement {
 
 namespace {
 
-// Commits on success, rolls back otherwise; the journal's mutex is held by the caller.
+// Commits on success, rolls back otherwise; the journal's mutex is held by the caller. BEGIN,
+// COMMIT and ROLLBACK are the journal's prepared statements, not parsed again at every step.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : m_db(db) {
-    m_rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  // BEGIN IMMEDIATE, COMMIT, ROLLBACK.
+  using Statements = std::array<sqlite3_stmt*, 3>;
+  explicit Transaction(Statements statements) : m_statements(statements) {
+    m_rc = run(m_statements[0]);
   }
   ~Transaction() {
-    if (m_open) sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (m_open) (void)run(m_statements[2]);
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -189,13 +192,18 @@ class Transaction {
     return m_rc;
   }
   int commit() {
-    const int rc = sqlite3_exec(m_db, "COMMIT", nullptr, nullptr, nullptr);
+    const int rc = run(m_statements[1]);
     if (rc == SQLITE_OK) m_open = false;
     return rc;
   }
 
  private:
-  sqlite3* m_db;
+  static int run(sqlite3_stmt* statement) {
+    const int rc = sqlite3_step(statement);
+    sqlite3_reset(statement);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+  Statements m_statements;
   int m_rc;
   bool m_open = false;
 };
@@ -303,6 +311,13 @@ Journal::Statement& Journal::prepare(std::string_view sql) {
   return *m_statements.back().second;
 }
 
+std::array<sqlite3_stmt*, 3> Journal::transactionStatements() {
+  sqlite3_stmt* begin = prepare("BEGIN IMMEDIATE").stmt;
+  sqlite3_stmt* commit = prepare("COMMIT").stmt;
+  sqlite3_stmt* rollback = prepare("ROLLBACK").stmt;
+  return {begin, commit, rollback};
+}
+
 Journaled<void> Journal::exec(std::string_view sql) {
   char* message = nullptr;
   const int rc = sqlite3_exec(m_db, std::string(sql).c_str(), nullptr, nullptr, &message);
@@ -344,7 +359,7 @@ Journaled<std::int64_t> Journal::appendEvent(const std::string& type, const std:
 Journaled<TxRecord> Journal::beginTopUp(const OrderRequest& request,
                                         const std::string& meterNumber, std::int64_t at) {
   std::lock_guard lock(m_mutex);
-  Transaction transaction(m_db);
+  Transaction transaction(transactionStatements());
   if (const int rc = transaction.begun(); rc != SQLITE_OK) return fail(fromSqlite(rc));
   auto& insert = prepare(
       "INSERT INTO transactions (kind, card_number, meter_number, idempotency_key, amount, "
@@ -376,7 +391,7 @@ Journaled<TxRecord> Journal::adoptPaid(const std::string& orderId, const std::st
   } else if (existing->has_value()) {
     return **existing;
   }
-  Transaction transaction(m_db);
+  Transaction transaction(transactionStatements());
   if (const int rc = transaction.begun(); rc != SQLITE_OK) return fail(fromSqlite(rc));
   auto& insert = prepare(
       "INSERT INTO transactions (kind, card_number, meter_number, order_id, credit, step, "
@@ -401,22 +416,28 @@ Journaled<TxRecord> Journal::record(std::int64_t txId, const std::vector<Step>& 
                                     const TxUpdate& update, const std::string& detail,
                                     std::int64_t at) {
   std::lock_guard lock(m_mutex);
-  Transaction transaction(m_db);
+  Transaction transaction(transactionStatements());
   if (const int rc = transaction.begun(); rc != SQLITE_OK) return fail(fromSqlite(rc));
   const Step last = steps.empty() ? Step::Closed : steps.back();
-  auto& set = prepare(
-      "UPDATE transactions SET step = ?2, updated_at = ?3, "
-      "order_id = COALESCE(?4, order_id), credit = COALESCE(?5, credit), "
-      "fees = COALESCE(?6, fees), qr_url = COALESCE(?7, qr_url), "
-      "expires_at = COALESCE(?8, expires_at), token_hex = COALESCE(?9, token_hex), "
-      "token_seq = COALESCE(?10, token_seq), meter_number = COALESCE(?11, meter_number) "
-      "WHERE id = ?1 AND outcome = ''");
+  // Only the columns this step sets: a column left out keeps its index pages untouched (the
+  // order id's unique index would otherwise be rewritten at every step).
+  std::string sql = "UPDATE transactions SET step = ?2, updated_at = ?3";
+  if (update.orderId) sql += ", order_id = ?4";
+  if (update.credit) sql += ", credit = ?5";
+  if (update.fees) sql += ", fees = ?6";
+  if (update.qrUrl) sql += ", qr_url = ?7";
+  if (update.expiresAt) sql += ", expires_at = ?8";
+  if (update.tokenHex) sql += ", token_hex = ?9";
+  if (update.tokenSeq) sql += ", token_seq = ?10";
+  if (update.meterNumber) sql += ", meter_number = ?11";
+  sql += " WHERE id = ?1 AND outcome = ''";
+  auto& set = prepare(sql);
   set.bind(1, txId).bind(2, std::string(toString(last))).bind(3, at);
   auto bindText = [&set](int index, const std::optional<std::string>& value) {
-    if (value) set.bind(index, *value); else set.bindNull(index);
+    if (value) set.bind(index, *value);
   };
   auto bindInt = [&set](int index, const std::optional<std::int64_t>& value) {
-    if (value) set.bind(index, *value); else set.bindNull(index);
+    if (value) set.bind(index, *value);
   };
   bindText(4, update.orderId);
   bindInt(5, update.credit);
@@ -452,7 +473,7 @@ Journaled<TxRecord> Journal::record(std::int64_t txId, const std::vector<Step>& 
 Journaled<TxRecord> Journal::finish(std::int64_t txId, Outcome outcome, const std::string& detail,
                                     std::int64_t at) {
   std::lock_guard lock(m_mutex);
-  Transaction transaction(m_db);
+  Transaction transaction(transactionStatements());
   if (const int rc = transaction.begun(); rc != SQLITE_OK) return fail(fromSqlite(rc));
   const Step step = outcome == Outcome::Delivered ? Step::Confirmed : Step::Closed;
   auto& set = prepare(
@@ -592,7 +613,7 @@ std::pair<std::string, std::int64_t> Journal::durability() {
 
 Journaled<void> Journal::saveConfig(const std::string& body, const std::string& etag) {
   std::lock_guard lock(m_mutex);
-  Transaction transaction(m_db);
+  Transaction transaction(transactionStatements());
   if (const int rc = transaction.begun(); rc != SQLITE_OK) return fail(fromSqlite(rc));
   if (auto done = setMeta("config", body); !done) return done;
   if (auto done = setMeta("config_etag", etag); !done) return done;

@@ -5,6 +5,7 @@
 // engine knows what may have happened. The same commit appends the step to the outbox, the
 // numbered events that are uploaded to the cloud; the cached kiosk config lives here too.
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -177,6 +178,8 @@ class Journal {
   Journal(sqlite3* db, std::filesystem::path file, Options options);
   struct Statement;
   Statement& prepare(std::string_view sql);
+  // BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared once.
+  std::array<sqlite3_stmt*, 3> transactionStatements();
   Journaled<void> exec(std::string_view sql);
   Journaled<TxRecord> load(std::int64_t txId);
   Journaled<std::int64_t> appendEvent(const std::string& type, const std::string& data,

@@ -75,6 +75,17 @@ TEST_P(NetworkCut, EveryPaidOrderEndsOnTheCardOnce) {
   EXPECT_EQ(orders, std::string(call.name) == "Cancel" ? 2 : 1);
   EXPECT_EQ(kiosk->engine().status().openTransactions, 0U);
   expectBooks();
+  // The meter's readings travelled with the card read, whatever call was cut.
+  const auto image = slot->image();
+  ASSERT_FALSE(image.meterReturn.empty());
+  const std::string returnField = "\"return\":\"" + card::toHex(image.meterReturn) + "\"";
+  bool carried = false;
+  for (const auto& read : cloudEvents(*harness, "card.read")) {
+    const std::string text = read.dump();
+    carried = carried || (text.find(returnField) != std::string::npos &&
+                          text.find("\"remaining\":1234") != std::string::npos);
+  }
+  EXPECT_TRUE(carried) << "no card read with the RETURN data reached the cloud";
 }
 
 std::string cutName(const ::testing::TestParamInfo<NetworkCut::ParamType>& info) {

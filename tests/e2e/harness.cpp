@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <fstream>
 #include <map>
 #include <set>
@@ -128,6 +130,37 @@ std::unique_ptr<app::Runtime> Harness::kiosk(payments::EngineOptions engine, app
   return std::move(*runtime);
 }
 
+Harness::OtherKiosk Harness::registerKiosk(const std::string& id) {
+  OtherKiosk other;
+  other.id = id;
+  other.secret = "secret-of-" + id + "-0123456789abcdef0123456789";
+  other.journal = m_dir / ("journal-" + id + ".sqlite");
+  auto created = cloud::test::AdminClient(m_cloud->port())
+                     .post("/v1/admin/kiosks", {{"id", id},
+                                                {"secret", other.secret},
+                                                {"location", "Building B lobby"},
+                                                {"building", "B"}});
+  if (created.status != 201) throw std::runtime_error("cannot register kiosk " + id + ": " + created.text);
+  return other;
+}
+
+std::unique_ptr<app::Runtime> Harness::kiosk(const OtherKiosk& other, payments::EngineOptions engine,
+                                             app::FlowConfig flow) {
+  app::RuntimeOptions options;
+  options.cloudUrl = kioskUrl();
+  options.kioskId = other.id;
+  options.secret = other.secret;
+  options.journal = other.journal;
+  options.issuerKey = m_cloud->issuerKeyFile();
+  options.reader = pcscd().reader(0);
+  options.engine = engine;
+  options.flow = flow;
+  auto runtime = app::Runtime::create(options);
+  if (!runtime) throw std::runtime_error("kiosk runtime: " + runtime.error());
+  (*runtime)->start();
+  return std::move(*runtime);
+}
+
 void Harness::pay(const std::string& orderId, const std::string& action) {
   auto reply = cloud::test::pressPayButton(m_cloud->port(), orderId, action);
   ASSERT_EQ(reply.status, 200) << reply.text;
@@ -158,7 +191,8 @@ std::vector<card::CreditToken> tokensOn(const card::CardImage& image) {
 }
 
 std::vector<std::string> checkBooks(Harness& harness, const card::CardImage& image,
-                                    payments::Journal& journal, const std::string& cardNumber) {
+                                    const std::vector<payments::Journal*>& journals,
+                                    const std::string& cardNumber) {
   std::vector<std::string> problems;
   const json orders = harness.orders()["orders"];
   const auto tokens = tokensOn(image);
@@ -175,13 +209,40 @@ std::vector<std::string> checkBooks(Harness& harness, const card::CardImage& ima
     onCard[token.sequence] = token.amount;
   }
 
+  // Each order as the kiosks journaled it; the delivering kiosk's record wins.
   std::map<std::string, payments::TxRecord> journaled;
-  if (auto all = journal.all()) {
-    for (const auto& tx : *all) {
-      if (!tx.orderId.empty()) journaled[tx.orderId] = tx;
+  std::map<std::string, int> deliveredBy;
+  std::map<std::string, std::int64_t> tokenOf;
+  std::int64_t deliveredCount = 0;
+  std::int64_t deliveredAmount = 0;
+  for (auto* journal : journals) {
+    auto all = journal->all();
+    if (!all) {
+      problems.push_back("journal unreadable");
+      continue;
     }
-  } else {
-    problems.push_back("journal unreadable");
+    for (const auto& tx : *all) {
+      if (tx.orderId.empty()) continue;
+      if (tx.tokenSeq != 0) {
+        // One order, one token, whichever kiosk fetched it.
+        const auto [known, first] = tokenOf.emplace(tx.orderId, tx.tokenSeq);
+        if (!first && known->second != tx.tokenSeq) {
+          problems.push_back(tx.orderId + " has two tokens in the journals");
+        }
+      }
+      if (tx.outcome == payments::Outcome::Delivered) {
+        ++deliveredBy[tx.orderId];
+        if (tx.tokenSeq != 0) {
+          ++deliveredCount;
+          deliveredAmount += tx.credit;
+        }
+      }
+      const auto [entry, inserted] = journaled.emplace(tx.orderId, tx);
+      if (!inserted && tx.outcome == payments::Outcome::Delivered) entry->second = tx;
+    }
+  }
+  for (const auto& [order, kiosks] : deliveredBy) {
+    if (kiosks > 1) problems.push_back(order + " was delivered by " + std::to_string(kiosks) + " kiosks");
   }
 
   std::set<std::uint32_t> accounted;
@@ -224,7 +285,124 @@ std::vector<std::string> checkBooks(Harness& harness, const card::CardImage& ima
   }
   const json report = harness.reconciliation();
   if (!report.value("balanced", false)) problems.push_back("reconciliation unbalanced: " + report.dump());
+  // The report's token counts are the journals' own: every token the cloud minted was
+  // journaled before it could reach a card, and every delivery the cloud counts is one a
+  // journal confirmed.
+  const json& issued = report["tokens"]["issued"];
+  const json& delivered = report["tokens"]["delivered"];
+  if (issued.value("count", std::int64_t{-1}) != static_cast<std::int64_t>(tokenOf.size())) {
+    problems.push_back("the cloud issued " + issued.dump() + " tokens, the journals hold " +
+                       std::to_string(tokenOf.size()));
+  }
+  if (delivered.value("count", std::int64_t{-1}) != deliveredCount ||
+      delivered.value("amount", std::int64_t{-1}) != deliveredAmount) {
+    problems.push_back("the cloud counts " + delivered.dump() + " delivered, the journals " +
+                       std::to_string(deliveredCount) + " tokens worth " + std::to_string(deliveredAmount));
+  }
   return problems;
+}
+
+namespace {
+
+// A read-only connection to a SQLite file that another process may be writing (WAL).
+class ReadOnlyDb {
+ public:
+  explicit ReadOnlyDb(const std::filesystem::path& file) {
+    if (sqlite3_open_v2(file.c_str(), &m_db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(m_db);
+      m_db = nullptr;
+    }
+    if (m_db != nullptr) sqlite3_busy_timeout(m_db, 5000);
+  }
+  ~ReadOnlyDb() { sqlite3_close(m_db); }
+  ReadOnlyDb(const ReadOnlyDb&) = delete;
+  ReadOnlyDb& operator=(const ReadOnlyDb&) = delete;
+  explicit operator bool() const { return m_db != nullptr; }
+
+  // Rows of text columns; nullopt when the query fails.
+  std::optional<std::vector<std::vector<std::string>>> rows(const std::string& sql,
+                                                            const std::string& bind = {}) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(m_db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) return std::nullopt;
+    if (!bind.empty()) sqlite3_bind_text(stmt, 1, bind.c_str(), -1, SQLITE_TRANSIENT);
+    std::vector<std::vector<std::string>> out;
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      std::vector<std::string> row;
+      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
+        const auto* text = sqlite3_column_text(stmt, i);
+        row.emplace_back(text == nullptr ? "" : reinterpret_cast<const char*>(text));
+      }
+      out.push_back(std::move(row));
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) return std::nullopt;
+    return out;
+  }
+
+ private:
+  sqlite3* m_db = nullptr;
+};
+
+std::filesystem::path cloudDatabaseFile(Harness& harness) {
+  const std::string url = harness.cloud().database();
+  const std::string prefix = "sqlite://";
+  return url.starts_with(prefix) ? std::filesystem::path(url.substr(prefix.size())) : std::filesystem::path{};
+}
+
+}  // namespace
+
+std::vector<std::string> checkOutbox(Harness& harness, const std::filesystem::path& journalFile,
+                                     const std::string& kioskId) {
+  std::vector<std::string> problems;
+  ReadOnlyDb local(journalFile);
+  ReadOnlyDb cloud(cloudDatabaseFile(harness));
+  if (!local || !cloud) return {"cannot open the journal or the cloud's database"};
+  const auto acked = local.rows("SELECT value FROM meta WHERE key = 'acked_seq'");
+  const auto sent = local.rows("SELECT seq, type, at, data FROM outbox ORDER BY seq");
+  const auto received = cloud.rows(
+      "SELECT seq, type, at, payload FROM journal_events WHERE kiosk_id = ?1 ORDER BY seq", kioskId);
+  if (!acked || !sent || !received) return {"cannot read the outbox or the cloud's journal"};
+  const std::int64_t ackedSeq = acked->empty() ? 0 : std::stoll((*acked)[0][0]);
+  std::map<std::int64_t, std::vector<std::string>> kiosk;
+  for (const auto& row : *sent) kiosk[std::stoll(row[0])] = row;
+  std::int64_t expected = 1;
+  for (const auto& row : *received) {
+    const std::int64_t seq = std::stoll(row[0]);
+    if (seq != expected) problems.push_back("the cloud's journal jumps from " + std::to_string(expected - 1) +
+                                            " to " + std::to_string(seq));
+    expected = seq + 1;
+    const auto mine = kiosk.find(seq);
+    if (mine == kiosk.end()) {
+      problems.push_back("the cloud holds event " + std::to_string(seq) + " the kiosk never recorded");
+      continue;
+    }
+    const auto& m = mine->second;
+    if (m[1] != row[1] || m[2] != row[2] ||
+        json::parse(m[3], nullptr, false) != json::parse(row[3], nullptr, false)) {
+      problems.push_back("event " + std::to_string(seq) + " differs: kiosk " + m[1] + " " + m[3] +
+                         ", cloud " + row[1] + " " + row[3]);
+    }
+  }
+  const std::int64_t last = received->empty() ? 0 : std::stoll(received->back()[0]);
+  if (last < ackedSeq) {
+    problems.push_back("the kiosk holds events up to " + std::to_string(ackedSeq) +
+                       " as acknowledged, the cloud only up to " + std::to_string(last));
+  }
+  return problems;
+}
+
+std::vector<json> cloudEvents(Harness& harness, const std::string& type, const std::string& kioskId) {
+  std::vector<json> out;
+  ReadOnlyDb cloud(cloudDatabaseFile(harness));
+  if (!cloud) return out;
+  const auto rows = cloud.rows(
+      "SELECT type, payload FROM journal_events WHERE kiosk_id = ?1 ORDER BY seq", kioskId);
+  if (!rows) return out;
+  for (const auto& row : *rows) {
+    if (row[0] == type) out.push_back(json::parse(row[1], nullptr, false));
+  }
+  return out;
 }
 
 }  // namespace kiosk::e2e

@@ -77,6 +77,15 @@ class Harness {
   // An in-process kiosk on vpcd's first reader.
   std::unique_ptr<app::Runtime> kiosk(payments::EngineOptions engine = fastEngine(),
                                       app::FlowConfig flow = {});
+  // Another kiosk, registered at the cloud, with a journal of its own.
+  struct OtherKiosk {
+    std::string id;
+    std::string secret;
+    std::filesystem::path journal;
+  };
+  OtherKiosk registerKiosk(const std::string& id);
+  std::unique_ptr<app::Runtime> kiosk(const OtherKiosk& other, payments::EngineOptions engine = fastEngine(),
+                                      app::FlowConfig flow = {});
   static payments::EngineOptions fastEngine();
 
   // The simulated payer: Pay or Decline on the order's pay page.
@@ -96,9 +105,25 @@ class Harness {
 std::vector<card::CreditToken> tokensOn(const card::CardImage& image);
 
 // The invariants after any scenario: every paid order's credit is on the card exactly once or
-// still pending for it at the cloud, nothing was minted twice, the journal agrees with the
-// cloud, and the cloud's books balance. Returns a description of every violation (empty: ok).
+// still pending for it at the cloud, nothing was minted twice, no order was delivered by two
+// kiosks, the journals agree with the cloud, and the cloud's reconciliation balances and counts
+// the tokens the journals delivered. Returns a description of every violation (empty: ok).
 std::vector<std::string> checkBooks(Harness& harness, const card::CardImage& card,
-                                    payments::Journal& journal, const std::string& cardNumber);
+                                    const std::vector<payments::Journal*>& journals,
+                                    const std::string& cardNumber);
+inline std::vector<std::string> checkBooks(Harness& harness, const card::CardImage& card,
+                                           payments::Journal& journal, const std::string& cardNumber) {
+  return checkBooks(harness, card, std::vector<payments::Journal*>{&journal}, cardNumber);
+}
+
+// The outbox as the cloud received it: every event the cloud acknowledged to the kiosk is in
+// the cloud's journal under the same sequence, type, time and data, sequences run 1, 2, 3...
+// with no gap, and the cloud holds none the kiosk did not send. Reads both SQLite files.
+std::vector<std::string> checkOutbox(Harness& harness, const std::filesystem::path& journalFile,
+                                     const std::string& kioskId = kKiosk);
+
+// The events of one type the cloud received from a kiosk, in sequence order (data parsed).
+std::vector<json> cloudEvents(Harness& harness, const std::string& type,
+                              const std::string& kioskId = kKiosk);
 
 }  // namespace kiosk::e2e

@@ -116,6 +116,7 @@ class HeadlessKiosk : public ::testing::Test {
     auto open = (*journal)->unfinished();
     ASSERT_TRUE(open);
     EXPECT_TRUE(open->empty()) << open->size() << " transaction(s) left open";
+    for (const auto& problem : checkOutbox(*harness, harness->journalFile())) ADD_FAILURE() << problem;
   }
 
   std::unique_ptr<Harness> harness;
@@ -124,13 +125,24 @@ class HeadlessKiosk : public ::testing::Test {
 };
 
 TEST_F(HeadlessKiosk, RunsATopUpScript) {
-  const KioskRun run = runKiosk(buy(20) + "pay\nexpect done 30\nsync 30\npress finish\nexpect attract\n");
+  const KioskRun run = runKiosk(buy(20) + "pay\nexpect done 30\nstaff reader_test {\"result\": \"ok\"}\n" +
+                                "sync 30\npress finish\nexpect attract\n");
   ASSERT_EQ(run.exitCode, 0) << run.output;
   EXPECT_NE(run.output.find("screen done"), std::string::npos) << run.output;
-  EXPECT_NE(run.output.find("ok 9 lines"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("ok 10 lines"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("sync outbox_pending=0 open_transactions=0 online=yes"), std::string::npos)
+      << run.output;
   ASSERT_EQ(tokens().size(), 1U);
   EXPECT_EQ(tokens()[0].amount, 2000U);
   expectBooks();
+  // The staff action and the whole transaction reached the cloud's journal.
+  const auto staff = cloudEvents(*harness, "staff.action");
+  ASSERT_EQ(staff.size(), 1U);
+  EXPECT_EQ(staff[0].value("action", ""), "reader_test");
+  EXPECT_EQ(staff[0].value("result", ""), "ok");
+  const auto confirmed = cloudEvents(*harness, "tx.confirmed");
+  ASSERT_EQ(confirmed.size(), 1U);
+  EXPECT_EQ(confirmed[0].value("token_sequence", 0), static_cast<int>(tokens()[0].sequence));
 }
 
 TEST_F(HeadlessKiosk, RunsTheExampleInTheOperationsGuide) {
@@ -183,7 +195,7 @@ TEST_P(KilledAt, TheRestartedKioskFinishesTheTransaction) {
   const Crash crash = GetParam();
   const std::string step = crash.step;
   std::string first = buy(30);
-  if (step == "cancel_requested") {
+  if (step == "cancel_requested" || step == "closed") {
     first += "press cancel\nexpect amount\n";
   } else {
     if (step == "card_pulled") first += "tear 1 before\n";
@@ -237,9 +249,11 @@ INSTANTIATE_TEST_SUITE_P(EveryJournalStep, KilledAt,
                                            Crash{"cancel_requested", false},
                                            Crash{"paid", true},
                                            Crash{"script_fetched", true},
+                                           Crash{"apdu_sent", true},
                                            Crash{"card_pulled", true},
                                            Crash{"read_back", true},
-                                           Crash{"confirmed", true}),
+                                           Crash{"confirmed", true},
+                                           Crash{"closed", false}),
                          crashName);
 
 }  // namespace

@@ -54,10 +54,13 @@ class KioskE2e : public ::testing::Test {
     }
     return false;
   }
+  // The books after a scenario (see checkBooks), and the outbox as far as the cloud has
+  // acknowledged it (see checkOutbox).
   void expectBooks() {
     ASSERT_TRUE(kiosk->engine().syncAndWait(20s));
     const auto problems = checkBooks(*harness, slot->image(), kiosk->journal(), cardNumberInUse);
     for (const auto& problem : problems) ADD_FAILURE() << problem;
+    for (const auto& problem : checkOutbox(*harness, harness->journalFile())) ADD_FAILURE() << problem;
   }
   std::vector<card::CreditToken> tokens() { return tokensOn(slot->image()); }
 

@@ -32,9 +32,16 @@ TEST_F(KioskE2e, TopUpWritesOneTokenAndTheCloudConfirmsIt) {
   EXPECT_EQ(*steps, (std::vector<std::string>{"order_requested", "order_created", "qr_shown", "paid",
                                               "script_fetched", "apdu_sent", "read_back",
                                               "confirmed"}));
-  expectBooks();
-  // Every event reached the cloud, in order.
+  // Every event reached the cloud, in order: the card read, each step of the transaction.
   EXPECT_TRUE(drainOutbox());
+  expectBooks();
+  const auto reads = cloudEvents(*harness, "card.read");
+  ASSERT_FALSE(reads.empty());
+  EXPECT_EQ(reads[0].value("card_number", ""), kWaterCard);
+  const auto confirmed = cloudEvents(*harness, "tx.confirmed");
+  ASSERT_EQ(confirmed.size(), 1U);
+  EXPECT_EQ(confirmed[0].value("order_id", ""), order);
+  EXPECT_EQ(confirmed[0].value("token_sequence", 0), static_cast<int>(onCard[0].sequence));
 }
 
 TEST_F(KioskE2e, DeclinedPaymentWritesNothing) {
@@ -123,6 +130,56 @@ TEST_F(KioskE2e, CreditWhoseCardDidNotComeBackIsWrittenAtTheNextInsertion) {
   ASSERT_EQ(tokens().size(), 1U);
   EXPECT_EQ(harness->orderState(order), "DELIVERED");
   expectBooks();
+}
+
+TEST_F(KioskE2e, CreditWhoseCardDidNotComeBackIsWrittenByAnotherKiosk) {
+  app::FlowConfig flow;
+  flow.reinsert = 1500;  // the resident walks away with the card
+  start(kWaterCard, flow);
+  insertAndWaitAccount();
+  const std::string order = orderOf(16);
+  slot->tearAhead(1, card::VpcdLink::TearPoint::BeforeProcess);  // gone as the UPDATE leaves
+  harness->pay(order);
+  ASSERT_TRUE(kiosk->waitScreen("reinsert", 15s)) << "screen " << kiosk->screen();
+  ASSERT_TRUE(kiosk->waitScreen("error:write_failed", 10s)) << "screen " << kiosk->screen();
+  EXPECT_EQ(harness->orderState(order), "TOKEN_ISSUED");  // minted, journaled, not on the card
+  auto first = kiosk->journal().byOrder(order);
+  ASSERT_TRUE(first && first->has_value());
+  const std::int64_t token = (*first)->tokenSeq;
+  ASSERT_NE(token, 0);
+  kiosk.reset();  // this kiosk is switched off; the resident goes to the kiosk in building B
+
+  const auto other = harness->registerKiosk("kiosk-b");
+  auto second = harness->kiosk(other);
+  slot->insert();
+  ASSERT_TRUE(second->waitScreen("done", 20s)) << "screen " << second->screen();
+  const auto onCard = tokens();
+  ASSERT_EQ(onCard.size(), 1U);
+  EXPECT_EQ(onCard[0].amount, 1600U);
+  EXPECT_EQ(static_cast<std::int64_t>(onCard[0].sequence), token);  // the same token, never a second
+  EXPECT_EQ(harness->orderState(order), "DELIVERED");
+  auto adopted = second->journal().byOrder(order);
+  ASSERT_TRUE(adopted && adopted->has_value());
+  EXPECT_EQ((*adopted)->kind, payments::TxKind::Pending);
+  EXPECT_EQ((*adopted)->outcome, payments::Outcome::Delivered);
+  ASSERT_TRUE(second->engine().syncAndWait(20s));
+  for (const auto& problem : checkOutbox(*harness, other.journal, other.id)) ADD_FAILURE() << problem;
+  slot->pull();
+  ASSERT_TRUE(second->waitScreen("attract", 10s)) << "screen " << second->screen();
+  second->stop();
+
+  // The first kiosk comes back and learns from the cloud where its credit went.
+  kiosk = harness->kiosk();
+  ASSERT_TRUE(kiosk->engine().syncAndWait(20s));
+  auto settled = kiosk->journal().byOrder(order);
+  ASSERT_TRUE(settled && settled->has_value());
+  EXPECT_EQ((*settled)->outcome, payments::Outcome::DeliveredElsewhere);
+  EXPECT_EQ(kiosk->engine().status().openTransactions, 0U);
+  for (const auto& problem : checkBooks(*harness, slot->image(), {&kiosk->journal(), &second->journal()},
+                                        kWaterCard)) {
+    ADD_FAILURE() << problem;
+  }
+  for (const auto& problem : checkOutbox(*harness, harness->journalFile())) ADD_FAILURE() << problem;
 }
 
 TEST_F(KioskE2e, ABlockedCardIsRefused) {

@@ -273,13 +273,41 @@ TEST_P(BadScript, IsRefusedAndNothingIsWritten) {
   insertCard();
   const card::CardImage before = cardNow();
   engine->writeToken(kOrder, kCard);
-  ASSERT_TRUE(notices.waitFor<notice::WriteFailed>(10s));
+  const auto failed = notices.waitFor<notice::WriteFailed>(10s);
+  ASSERT_TRUE(failed);
   EXPECT_FALSE(notices.waitFor<notice::WriteDone>(100ms));
   EXPECT_EQ(cardNow().credit, before.credit);
   auto still = journal->transaction(adopted->id);
   ASSERT_TRUE(still);
   EXPECT_TRUE(still->open());
   EXPECT_EQ(transport.count("POST", std::string("/v1/kiosk/orders/") + kOrder + "/delivered"), 0U);
+
+  // The error says what was wrong, and the same reason reaches the cloud in the outbox.
+  struct Expected {
+    const char* detail;  // in the failure the flow gets
+    const char* event;   // the outbox event that records it
+  };
+  static const Expected kExpected[] = {
+      {"token is for meter 410000999999", "script.refused"},
+      {"card refused the write (security)", "card.write_failed"},
+      {"answer is not valid JSON", "cloud.error"},
+      {"token.sequence expected an integer", "cloud.error"},
+      {"token is missing", "cloud.error"},
+  };
+  const Expected& expected = kExpected[kind];
+  EXPECT_NE(failed->detail.find(expected.detail), std::string::npos) << failed->detail;
+  ASSERT_TRUE(engine->syncAndWait(5s));
+  bool uploaded = false;
+  for (const auto& request : transport.requests()) {
+    if (request.target != "/v1/kiosk/journal") continue;
+    const json body = json::parse(request.body);
+    for (const auto& event : body["events"]) {
+      if (event["type"] == expected.event && event["data"].dump().find(kOrder) != std::string::npos) {
+        uploaded = true;
+      }
+    }
+  }
+  EXPECT_TRUE(uploaded) << "no " << expected.event << " event about " << kOrder << " was uploaded";
 }
 
 std::string badScriptName(const ::testing::TestParamInfo<int>& info) {
