@@ -4,8 +4,10 @@
 #include "kiosk/live.hpp"
 
 #include "kiosk/sample_views.hpp"
+#include "kiosk/ui/frame.hpp"
 #include "kiosk/ui/screens.hpp"
 #include "platform/gfx/window.hpp"
+#include "platform/temp_dir.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -17,7 +19,6 @@
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
-#include <stdlib.h>
 
 namespace kiosk::app {
 
@@ -42,23 +43,13 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
 
 // Draws a screen until it has settled (ImGui needs a few frames; the atlas may grow) and
 // returns the last frame without presenting it.
-template <class Draw>
 platform::Image renderSettled(platform::Window& window, platform::FontAtlas& atlas,
                               const Strings& strings, Lang lang, ui::LayoutProbe& probe,
-                              Draw&& draw) {
+                              const std::function<ui::Intent(ui::Ui&)>& draw) {
   constexpr int kFrames = 3;
   for (int frame = 0; frame < kFrames; ++frame) {
     window.waitEvents(std::chrono::milliseconds(0));
-    window.beginFrame();
-    ui::Ui ui{strings, lang, atlas.fonts(), probe, {},
-              ImVec2(static_cast<float>(window.width()), static_cast<float>(window.height())),
-              &atlas};
-    ui::beginScreen(ui);
-    draw(ui);
-    ui::endScreen();
-    window.endFrame();
-    if (atlas.rebuildIfNeeded()) {
-      window.reloadFontTexture();
+    if (ui::drawFrame(window, atlas, strings, lang, probe, draw).atlasGrew) {
       frame = -1;  // start over with the complete atlas
     }
   }
@@ -80,7 +71,7 @@ int runGallery(platform::Window& window, platform::FontAtlas& atlas, const Strin
   for (const auto& screen : samples::screenNames()) {
     for (const Lang lang : {Lang::ZhCN, Lang::En}) {
       const auto image = renderSettled(window, atlas, strings, lang, probe, [&](ui::Ui& ui) {
-        drawGallery(ui, screen, options, amount);
+        return drawGallery(ui, screen, options, amount);
       });
       std::string file = screen;
       std::replace(file.begin(), file.end(), ':', '_');
@@ -148,9 +139,7 @@ std::filesystem::path defaultStateDir() {
 
 // A fresh folder for a demo run, so each demo starts from the same demo data.
 std::filesystem::path freshDemoDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "kiosk-demo-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a demo state folder");
-  return pattern;
+  return platform::makeTempDir("kiosk-demo-");
 }
 
 }  // namespace
@@ -227,7 +216,7 @@ int runUi(const AppOptions& options, const RuntimeOptions* live) {
   AmountView amount = samples::amount();
   if (options.frameStats > 0) {
     return runFrameStats(*window, atlas, strings, lang, screen, options.frameStats, std::cout,
-                         [&](ui::Ui& ui) { drawGallery(ui, screen, options, amount); });
+                         [&](ui::Ui& ui) { return drawGallery(ui, screen, options, amount); });
   }
   FirstFrameLog firstFrame;
   // ImGui settles hover and layout over a frame or two after any input, so each change is
@@ -245,20 +234,15 @@ int runUi(const AppOptions& options, const RuntimeOptions* live) {
       window->waitEvents(std::chrono::milliseconds(0));
     }
 
-    window->beginFrame();
-    ui::Ui ui{strings, lang, atlas.fonts(), probe, {},
-              ImVec2(static_cast<float>(window->width()), static_cast<float>(window->height())),
-              &atlas};
-    ui::beginScreen(ui);
-    const ui::Intent intent = drawGallery(ui, screen, options, amount);
-    ui::endScreen();
-    window->endFrame();
+    const auto drawn = ui::drawFrame(*window, atlas, strings, lang, probe, [&](ui::Ui& ui) {
+      return drawGallery(ui, screen, options, amount);
+    });
+    const ui::Intent intent = drawn.intent;
     ++framesDrawn;
     --framesToDraw;
-    // Text with characters the atlas lacked was drawn as '?': rebuild, draw again, and do not
-    // show (or capture) this frame.
-    if (atlas.rebuildIfNeeded()) {
-      window->reloadFontTexture();
+    // Text with characters the atlas lacked was drawn as '?': draw again, and do not show (or
+    // capture) this frame.
+    if (drawn.atlasGrew) {
       framesToDraw = kFramesPerChange;
       framesDrawn = 0;
       continue;

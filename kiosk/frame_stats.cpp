@@ -1,6 +1,6 @@
 #include "kiosk/frame_stats.hpp"
 
-#include "kiosk/ui/screens.hpp"
+#include "kiosk/ui/frame.hpp"
 #include "platform/gfx/fonts.hpp"
 #include "platform/gfx/window.hpp"
 
@@ -30,7 +30,7 @@ double percentile(std::vector<double> values, double p) {
 
 int runFrameStats(platform::Window& window, platform::FontAtlas& atlas, const Strings& strings,
                   Lang lang, const std::string& screen, int frames, std::ostream& out,
-                  const std::function<void(ui::Ui&)>& draw) {
+                  const std::function<ui::Intent(ui::Ui&)>& draw) {
   using Clock = std::chrono::steady_clock;
   const auto ms = [](Clock::duration d) {
     return std::chrono::duration<double, std::milli>(d).count();
@@ -46,17 +46,9 @@ int runFrameStats(platform::Window& window, platform::FontAtlas& atlas, const St
   for (int frame = -kSettleFrames; frame < frames && !window.quitRequested(); ++frame) {
     const auto start = Clock::now();
     window.waitEvents(std::chrono::milliseconds(0));
-    window.beginFrame();
-    ui::Ui ui{strings, lang, atlas.fonts(), probe, {},
-              ImVec2(static_cast<float>(window.width()), static_cast<float>(window.height())),
-              &atlas};
-    ui::beginScreen(ui);
-    draw(ui);
-    ui::endScreen();
-    window.endFrame();
+    const bool atlasGrew = ui::drawFrame(window, atlas, strings, lang, probe, draw).atlasGrew;
     const auto drawn = Clock::now();
-    if (atlas.rebuildIfNeeded()) {
-      window.reloadFontTexture();
+    if (atlasGrew) {
       frame = -kSettleFrames - 1;  // settle again with the complete atlas
       continue;
     }

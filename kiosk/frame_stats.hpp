@@ -3,7 +3,7 @@
 // reports each frame's time as JSON, and logs the moment the first frame reaches the screen.
 
 #include "kiosk/i18n.hpp"
-#include "kiosk/ui/widgets.hpp"
+#include "kiosk/ui/screens.hpp"
 
 #include <functional>
 #include <ostream>
@@ -35,7 +35,7 @@ class FirstFrameLog {
 // exit code.
 int runFrameStats(platform::Window& window, platform::FontAtlas& atlas, const Strings& strings,
                   Lang lang, const std::string& screen, int frames, std::ostream& out,
-                  const std::function<void(ui::Ui&)>& draw);
+                  const std::function<ui::Intent(ui::Ui&)>& draw);
 
 // The p-th percentile (0..100) of `values`, nearest rank; 0 when empty.
 double percentile(std::vector<double> values, double p);

@@ -8,6 +8,7 @@
 
 #include "kiosk/frame_stats.hpp"
 #include "kiosk/maintenance.hpp"
+#include "kiosk/ui/frame.hpp"
 #include "kiosk/ui/screens.hpp"
 #include "platform/overloaded.hpp"
 
@@ -220,25 +221,26 @@ int runLive(LiveContext c) {
     if (maintenance.noticeCard(runtime.state().cardNumber)) framesToDraw = kFramesPerChange;
 
     const std::string current = shownScreen();
-    window.beginFrame();
-    ui::Ui ui{c.strings, lang, c.atlas.fonts(), probe, {},
-              ImVec2(static_cast<float>(window.width()), static_cast<float>(window.height())), &c.atlas};
-    ui::beginScreen(ui);
-    ui::Intent intent;
-    if (maintenance.mode() == Maintenance::Mode::Off) {
-      intent = drawFlow(ui, runtime.state(), {runtime.engine().config() ? runtime.engine().config()->kioskId : options.kioskId,
-                                              localClock(shownClock), c.simulation != nullptr});
-    } else {
-      intent = maintenance.mode() == Maintenance::Mode::Pin ? ui::drawPinPad(ui, maintenance.pinView(now))
-                                                            : ui::drawMaintenance(ui, maintenance.view(now));
-    }
-    ui::endScreen();
-    if (c.simulation != nullptr && !demo) {
+    const auto screen = [&](ui::Ui& ui) -> ui::Intent {
+      switch (maintenance.mode()) {
+        case Maintenance::Mode::Off: {
+          const auto config = runtime.engine().config();
+          return drawFlow(ui, runtime.state(), {config ? config->kioskId : options.kioskId,
+                                                localClock(shownClock), c.simulation != nullptr});
+        }
+        case Maintenance::Mode::Pin: return ui::drawPinPad(ui, maintenance.pinView(now));
+        case Maintenance::Mode::Dashboard: return ui::drawMaintenance(ui, maintenance.view(now));
+      }
+      return {};
+    };
+    const auto panel = [&](ui::Ui& ui) {
       if (drawSimulationPanel(ui, *c.simulation, runtime, panelStatus)) framesToDraw = kFramesPerChange;
-    }
-    window.endFrame();
-    if (c.atlas.rebuildIfNeeded()) {
-      window.reloadFontTexture();
+    };
+    const auto drawn = ui::drawFrame(window, c.atlas, c.strings, lang, probe, screen,
+                                     c.simulation != nullptr && !demo ? std::function<void(ui::Ui&)>(panel)
+                                                                      : std::function<void(ui::Ui&)>());
+    const ui::Intent intent = drawn.intent;
+    if (drawn.atlasGrew) {
       framesToDraw = kFramesPerChange;
       framesOnScreen = 0;
       continue;

@@ -2,6 +2,7 @@
 
 #include "card/bytes.hpp"
 #include "cloud/crypto.hpp"
+#include "platform/temp_dir.hpp"
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>
@@ -64,9 +65,7 @@ void chownToPostgres(const std::filesystem::path& path) {
 }  // namespace
 
 std::filesystem::path makeTempDir(const std::string& prefix) {
-  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
+  return platform::makeTempDir(prefix);
 }
 
 int freePort() {

@@ -4,6 +4,7 @@
 
 #include "cloud/db.hpp"
 #include "cloud/schema.hpp"
+#include "platform/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -22,9 +23,7 @@ namespace {
 class SqliteGroupCommit : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kiosk-db-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    m_dir = pattern;
+    m_dir = platform::makeTempDir("kiosk-db-");
     m_url = "sqlite://" + (m_dir / "cloud.sqlite").string();
     auto db = openDatabase(m_url, 4);
     ASSERT_TRUE(migrate(*db));

@@ -1,5 +1,7 @@
 #include "pcscd_server.hpp"
 
+#include "platform/temp_dir.hpp"
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -112,9 +114,7 @@ PcscdServer& PcscdServer::instance() {
 }
 
 PcscdServer::PcscdServer() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "kiosk-pcscd-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  m_dir = pattern;
+  m_dir = platform::makeTempDir("kiosk-pcscd-");
   m_ipc = m_dir / "ipc";
   std::filesystem::create_directories(m_ipc);
   std::error_code ignored;

@@ -1,0 +1,29 @@
+#pragma once
+// One ImGui frame of the kiosk window: the frame set-up every window loop shares (live kiosk,
+// sample screens and gallery, the frame-time benchmark).
+
+#include "kiosk/ui/screens.hpp"
+
+#include <functional>
+
+namespace kiosk::platform {
+class Window;
+class FontAtlas;
+}  // namespace kiosk::platform
+
+namespace kiosk::ui {
+
+struct DrawnFrame {
+  Intent intent;           // what `screen` returned
+  bool atlasGrew = false;  // text needed glyphs the atlas lacked: this frame showed '?', draw again
+};
+
+// Begins a frame, draws `screen` into the full-window host window and then `overlay` (windows
+// of their own above the screen, such as the simulation panel; may be empty), and ends the
+// frame without presenting it. When the atlas had to grow, the font texture is reloaded.
+DrawnFrame drawFrame(platform::Window& window, platform::FontAtlas& atlas,
+                     const app::Strings& strings, app::Lang lang, LayoutProbe& probe,
+                     const std::function<Intent(Ui&)>& screen,
+                     const std::function<void(Ui&)>& overlay = {});
+
+}  // namespace kiosk::ui
