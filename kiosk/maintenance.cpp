@@ -225,7 +225,8 @@ void Maintenance::refresh(Millis now) {
   }
   view.recentLogs = platform::recentLog(8);
   if (!m_readerTest.empty()) view.recentLogs.push_back("reader test: " + m_readerTest);
-  if (auto config = engine.config()) view.configVersion = config->kioskId;
+  view.lastSync = status.lastSync;
+  view.configVersion = status.configEtag.empty() ? "-" : status.configEtag;
   m_view = std::move(view);
 }
 

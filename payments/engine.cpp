@@ -203,6 +203,8 @@ EngineStatus Engine::status() {
     out.online = m_online;
     out.journalOk = m_journalOk;
     out.configLoaded = m_config.has_value();
+    if (m_config) out.configEtag = m_configEtag;
+    out.lastSync = m_lastCleanAt;
   }
   auto acked = m_journal.acknowledged();
   auto last = m_journal.lastSequence();
@@ -1153,7 +1155,10 @@ void Engine::syncLoop() {
     }
     std::unique_lock lock(m_mutex);
     ++m_syncCycles;
-    if (uploaded) m_lastCleanCycle = m_syncCycles;
+    if (uploaded) {
+      m_lastCleanCycle = m_syncCycles;
+      m_lastCleanAt = now();
+    }
     m_syncRunning = false;
     m_changed.notify_all();
     m_changed.wait_for(lock, wait, [this] { return m_stopping || m_syncWake; });

@@ -55,6 +55,8 @@ struct EngineStatus {
   std::int64_t outboxPending = 0;
   std::size_t openTransactions = 0;
   bool configLoaded = false;
+  std::string configEtag;       // version of the config in use (empty: none yet)
+  std::int64_t lastSync = 0;    // Unix seconds of the last cycle that emptied the outbox, 0: none
 };
 
 class Engine {
@@ -177,6 +179,7 @@ class Engine {
   bool m_syncWake = false;
   std::uint64_t m_syncCycles = 0;
   std::uint64_t m_lastCleanCycle = 0;  // the last cycle that left the outbox empty
+  std::int64_t m_lastCleanAt = 0;      // its time, Unix seconds
   bool m_syncRunning = false;
   bool m_stopping = false;
   bool m_started = false;

@@ -14,6 +14,7 @@
 
 #include "card/profile.hpp"
 #include "card/virtual_card.hpp"
+#include "platform/temp_dir.hpp"
 
 namespace kiosk::app {
 namespace {
@@ -24,9 +25,7 @@ using Kind = Intent::Kind;
 class SimulationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kiosk-sim-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    m_dir = pattern;
+    m_dir = platform::makeTempDir("kiosk-sim-test-");
     start();
   }
   void TearDown() override {
@@ -34,14 +33,14 @@ class SimulationTest : public ::testing::Test {
     std::error_code ignored;
     if (!HasFailure()) std::filesystem::remove_all(m_dir, ignored);
   }
-  void start() {
+  void start(std::chrono::milliseconds syncInterval = 300ms) {
     sim::SimulationOptions options;
     options.stateDir = m_dir;
     auto made = sim::Simulation::create(options);
     ASSERT_TRUE(made) << made.error();
     simulation = std::move(*made);
     auto runtimeOptions = simulation->runtimeOptions();
-    runtimeOptions.engine.syncInterval = 300ms;
+    runtimeOptions.engine.syncInterval = syncInterval;
     runtimeOptions.engine.retryInitial = 100ms;
     runtimeOptions.engine.retryMax = 500ms;
     runtimeOptions.engine.longPoll = 3s;
@@ -226,6 +225,10 @@ TEST_F(SimulationTest, AStaffCardOpensTheDashboardAndTheReaderTestReadsAnyCard) 
   for (const auto& item : view.health) {
     EXPECT_TRUE(item.ok) << item.nameKey << ": " << item.detail;
   }
+  // The configuration in use and the last sync, as the cloud and the engine know them.
+  EXPECT_EQ(view.configVersion, runtime->engine().status().configEtag);
+  EXPECT_GT(view.configVersion.size(), 8U) << "no config version: " << view.configVersion;
+  EXPECT_GT(view.lastSync, 0) << "the dashboard says the kiosk never synced";
   pull();
   insert("water");
   maintenance.handle({Kind::ReaderTest, 0}, 2000);
@@ -236,6 +239,9 @@ TEST_F(SimulationTest, AStaffCardOpensTheDashboardAndTheReaderTestReadsAnyCard) 
 }
 
 TEST_F(SimulationTest, AStuckTransactionIsResolvedFromTheDashboard) {
+  // Sync cycles an hour apart: only the staff's action can settle the transaction in time.
+  stop();
+  start(std::chrono::hours(1));
   insert("normal");
   ASSERT_NE(order(30), "");
   // The network fails and the resident walks away: the cancel cannot reach the cloud.
@@ -251,6 +257,8 @@ TEST_F(SimulationTest, AStuckTransactionIsResolvedFromTheDashboard) {
   ASSERT_EQ(maintenance.view(0).attention.size(), 1U);
   EXPECT_FALSE(maintenance.view(0).attention[0].orderId.empty());
   simulation->setNetworkUp(true);
+  runtime->pumpFor(1500ms);
+  ASSERT_EQ(maintenance.view(5).attention.size(), 1U) << "settled before anyone asked";
   maintenance.handle({Kind::Resolve, 0}, 10);
   Millis now = 10;
   for (int i = 0; i < 100 && !maintenance.view(now).attention.empty(); ++i) {
