@@ -9,6 +9,7 @@
 #include <imgui.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 
@@ -36,6 +37,17 @@ struct Window::Impl {
   bool imguiGl = false;
   bool swizzle = false;
   GLuint fontTexture = 0;  // ours, not the backend's: see uploadFontTexture()
+
+  // The finger that acts as ImGui's pointer: the first one down until it lifts; other fingers
+  // are ignored, as a kiosk has no multi-touch gestures.
+  struct Touch {
+    bool active = false;       // the finger has been down since its last frame
+    bool pressed = false;      // went down since the last frame (a tap may lift before it)
+    bool released = false;     // lifted since the last frame: ImGui sees the release once
+    SDL_FingerID finger = 0;
+    float x = 0;               // window pixels (drawable)
+    float y = 0;
+  } touch;
 
   // Uploads the atlas ImGui has just built and frees its pixels on the CPU side. The backend's
   // own upload converts the atlas to RGBA32 and keeps both copies in memory: for a CJK atlas
@@ -79,9 +91,10 @@ struct Window::Impl {
 };
 
 std::unique_ptr<Window> Window::open(const WindowOptions& options) {
-  // Touch screens: let SDL turn taps into mouse events (ImGui 1.86's SDL backend reads the
-  // mouse), and do not let a lost focus minimise a fullscreen kiosk.
-  SDL_SetHint(SDL_HINT_TOUCH_MOUSE_EVENTS, "1");
+  // Touch screens: fingers drive ImGui's pointer through waitEvents()/beginFrame() (ImGui
+  // 1.86's SDL backend only reads the mouse), so SDL must not also turn them into mouse
+  // events, or every tap would arrive twice. Do not let a lost focus minimise a fullscreen kiosk.
+  SDL_SetHint(SDL_HINT_TOUCH_MOUSE_EVENTS, "0");
   SDL_SetHint(SDL_HINT_VIDEO_MINIMIZE_ON_FOCUS_LOSS, "0");
   if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
     throw std::runtime_error(std::string("cannot initialise SDL video (is there a display?): ") +
@@ -159,14 +172,39 @@ bool Window::waitEvents(std::chrono::milliseconds timeout) {
     ImGui_ImplSDL2_ProcessEvent(&event);
     changed = true;
     if (event.type == SDL_QUIT) m_quit = true;
-    // Touch arrives as synthesized mouse presses too (SDL's default), so only those count.
-    if (event.type == SDL_MOUSEBUTTONDOWN && m_width > 0 && m_height > 0) {
+    if (event.type == SDL_MOUSEBUTTONDOWN && event.button.which != SDL_TOUCH_MOUSEID &&
+        m_width > 0 && m_height > 0) {
       int windowW = 0;
       int windowH = 0;
       SDL_GetWindowSize(m_impl->window, &windowW, &windowH);
       if (windowW > 0 && windowH > 0) {
         m_presses.emplace_back(static_cast<float>(event.button.x) / static_cast<float>(windowW),
                                static_cast<float>(event.button.y) / static_cast<float>(windowH));
+      }
+    }
+    // SDL reports fingers in fractions of the window (0..1); SDL_MOUSE_TOUCHID marks fingers
+    // SDL made up from the mouse, which the mouse path above already handles.
+    if ((event.type == SDL_FINGERDOWN || event.type == SDL_FINGERMOTION ||
+         event.type == SDL_FINGERUP) &&
+        event.tfinger.touchId != SDL_MOUSE_TOUCHID) {
+      auto& touch = m_impl->touch;
+      const bool owner = touch.active && touch.finger == event.tfinger.fingerId;
+      const float x = std::clamp(event.tfinger.x, 0.F, 1.F);
+      const float y = std::clamp(event.tfinger.y, 0.F, 1.F);
+      if (event.type == SDL_FINGERDOWN && !touch.active) {
+        touch.active = true;
+        touch.pressed = true;
+        touch.released = false;
+        touch.finger = event.tfinger.fingerId;
+        m_presses.emplace_back(x, y);
+      }
+      if (owner || (event.type == SDL_FINGERDOWN && touch.finger == event.tfinger.fingerId)) {
+        touch.x = x * static_cast<float>(m_width);
+        touch.y = y * static_cast<float>(m_height);
+      }
+      if (event.type == SDL_FINGERUP && owner) {
+        touch.active = false;
+        touch.released = true;
       }
     }
     if (event.type == SDL_WINDOWEVENT &&
@@ -196,6 +234,20 @@ void Window::beginFrame() {
   if (ImGui::GetIO().Fonts->TexPixelsAlpha8 != nullptr) m_impl->uploadFontTexture();
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplSDL2_NewFrame();
+  // A finger overrides the mouse the backend has just read: down while it touches (or if it
+  // tapped and lifted since the last frame, so that a quick tap is still a press), and where it
+  // lifted for one more frame, so that ImGui sees the release over the button it pressed.
+  auto& touch = m_impl->touch;
+  if (touch.active || touch.pressed || touch.released) {
+    ImGuiIO& io = ImGui::GetIO();
+    io.MousePos = ImVec2(touch.x, touch.y);
+    io.MouseDown[0] = touch.active || touch.pressed;
+    if (touch.pressed) {
+      touch.pressed = false;  // a tap that lifted already leaves its release for the next frame
+    } else {
+      touch.released = false;
+    }
+  }
   ImGui::NewFrame();
 }
 
