@@ -47,6 +47,15 @@ std::optional<card::CreditToken> tokenOf(const std::string& hex) {
   return *token;
 }
 
+// The journal's columns for a token the cloud issued: it says what went (or goes) onto the card.
+TxUpdate tokenUpdate(const IssuedToken& issued) {
+  TxUpdate update;
+  update.tokenHex = issued.hex;
+  update.tokenSeq = issued.token.sequence;
+  update.credit = issued.token.amount;
+  return update;
+}
+
 std::string failureJson(const PayFailure& failure) {
   json out{{"error", describe(failure.error)}};
   if (!failure.detail.empty()) out["detail"] = failure.detail;
@@ -962,6 +971,8 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
   const auto deadline = Steady::now() + m_options.writeWindow;
   auto delay = m_options.retryInitial;
   int cardAttempts = 0;
+  // The token this write carries, once the cloud has sent it: journaled with the read-back.
+  std::optional<IssuedToken> carried;
   for (;;) {
     if (cardChanged(generation)) return {Delivered::Pulled, {}, "card left"};
     auto challenge = timed([&] { return m_card.challenge(); });
@@ -1001,6 +1012,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
     expect.utility = facts.id.utility;
     if (tx.credit > 0) expect.credit = tx.credit;
     if (!tx.tokenHex.empty()) expect.tokenHex = tx.tokenHex;
+    if (carried) expect.tokenHex = carried->hex;  // a retry must carry the same token
     if (auto checked = checkScript(*reply, expect); !checked) {
       spdlog::error("engine: refusing the script for {}: {}", orderId, checked.error().detail);
       event("script.refused", json{{"order_id", orderId}, {"card_number", cardNumber},
@@ -1011,28 +1023,23 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
     post(notice::WriteStep{1, 3});
     if (paidCommit) {
       std::unique_lock lock(m_mutex);
+      const auto waiting = Steady::now();
       m_changed.wait(lock, [&] { return paidCommit->done; });
+      if (const auto paid = m_paidSeen.find(orderId); paid != m_paidSeen.end()) {
+        paid->second.journal += Steady::now() - waiting;
+      }
       if (!paidCommit->ok) {
         result.detail = "journal unavailable";
         return result;
       }
     }
-    TxUpdate update;
-    update.tokenHex = reply->issued.hex;
-    update.tokenSeq = reply->issued.token.sequence;
-    update.credit = reply->issued.token.amount;
-    // The token is known and the UPDATE is about to go out: both on disk first.
-    auto recorded = m_journal.record(tx.id, {Step::ScriptFetched, Step::ApduSent}, update,
-                                     json{{"sequence", reply->issued.token.sequence},
-                                          {"record", card::creditRecordFor(reply->issued.token.sequence)}}
-                                         .dump(),
-                                     now());
-    if (!recorded) {
-      journalOk(recorded.error(), "recording the token before writing it");
-      result.detail = "journal unavailable";
-      return result;
-    }
-    tx = *recorded;
+    // What is on disk before the UPDATE goes out is the Paid step: this order's credit is owed
+    // to this card and its write may now happen. The token itself needs no commit of its own
+    // first: it is the cloud's, one per order, the same at every fetch, and it goes into the
+    // card's record for its sequence, so a write that a crash or a pull leaves unrecorded is
+    // found on the card or written again at the next insertion, never twice. It is journaled
+    // with the read-back (or the pull), which keeps a durable commit off the resident's wait.
+    carried = reply->issued;
     auto ran = timed([&] { return m_card.run(reply->script); });
     if (ran) {
       {
@@ -1043,6 +1050,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
           timing.total = Steady::now() - paid->second.at;
           timing.cloud = paid->second.cloud;
           timing.card = paid->second.card;
+          timing.journal = paid->second.journal;
           m_lastTiming = timing;
           m_paidSeen.erase(paid);
         }
@@ -1051,8 +1059,11 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
     }
     const card::CardError error = ran.error();
     if (cardGone(error)) {
-      if (auto pulled = m_journal.record(tx.id, Step::CardPulled, {},
-                                         json{{"error", card::describe(error)}}.dump(), now());
+      if (auto pulled = m_journal.record(tx.id, {Step::ScriptFetched, Step::ApduSent, Step::CardPulled},
+                                         tokenUpdate(*carried),
+                                         json{{"error", card::describe(error)},
+                                              {"sequence", carried->token.sequence}}.dump(),
+                                         now());
           !pulled) {
         journalOk(pulled.error(), "recording a pulled card");
       }
@@ -1073,18 +1084,21 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
     return result;
   }
 
-  auto recorded = m_journal.record(tx.id, Step::ReadBack, {}, "{}", now());
+  const std::uint32_t sequence = carried->token.sequence;
+  auto recorded = m_journal.record(
+      tx.id, {Step::ScriptFetched, Step::ApduSent, Step::ReadBack}, tokenUpdate(*carried),
+      json{{"sequence", sequence}, {"record", card::creditRecordFor(sequence)}}.dump(), now());
   if (!recorded) {
     journalOk(recorded.error(), "recording a read-back");
-    // The token is on the card; delivery is confirmed once the journal works again.
+    // The token is on the card; delivery is confirmed once the journal works again (the Paid
+    // step sends this card back here, and the card shows the token).
   } else {
     tx = *recorded;
   }
   post(notice::WriteStep{2, 3});
-  if (confirm(tx, cardNumber, static_cast<std::uint32_t>(tx.tokenSeq))) post(notice::WriteStep{3, 3});
+  if (confirm(tx, cardNumber, sequence)) post(notice::WriteStep{3, 3});
   result.outcome = Delivered::Yes;
-  result.delivery = {orderId, tx.credit, tx.fees, static_cast<std::uint32_t>(tx.tokenSeq),
-                     receiptUrl(orderId)};
+  result.delivery = {orderId, carried->token.amount, tx.fees, sequence, receiptUrl(orderId)};
   return result;
 }
 

@@ -47,6 +47,7 @@ struct WriteTiming {
   std::chrono::nanoseconds total{0};  // from the long poll answering PAID to the read-back
   std::chrono::nanoseconds cloud{0};  // of which waiting for the cloud
   std::chrono::nanoseconds card{0};   // of which APDU exchanges
+  std::chrono::nanoseconds journal{0};  // of which waiting for the paid step's commit
 };
 
 struct EngineStatus {
@@ -110,6 +111,7 @@ class Engine {
     std::chrono::steady_clock::time_point at;  // when the long poll answered PAID
     std::chrono::nanoseconds cloud{0};         // waiting for the script since
     std::chrono::nanoseconds card{0};          // APDU exchanges since
+    std::chrono::nanoseconds journal{0};       // waiting for the paid step's commit since
   };
   enum class Delivered { Yes, Pulled, Failed };
   struct DeliverResult {

@@ -285,6 +285,20 @@ Journaled<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& f
     spdlog::error("journal: {} cannot use WAL mode", file.string());
     return fail(JournalError::Io);
   }
+  const int readerRc = sqlite3_open_v2(file.c_str(), &journal->m_reader,
+                                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (readerRc != SQLITE_OK) {
+    spdlog::error("journal: cannot open {} for reading: {}", file.string(),
+                  journal->m_reader != nullptr ? sqlite3_errmsg(journal->m_reader)
+                                               : sqlite3_errstr(readerRc));
+    return fail(fromSqlite(readerRc));
+  }
+  sqlite3_extended_result_codes(journal->m_reader, 1);
+  sqlite3_busy_timeout(journal->m_reader, 5000);
+  if (const int queryOnly = sqlite3_exec(journal->m_reader, "PRAGMA query_only=1", nullptr, nullptr, nullptr);
+      queryOnly != SQLITE_OK) {
+    return fail(fromSqlite(queryOnly));
+  }
   return journal;
 }
 
@@ -292,23 +306,33 @@ Journal::Journal(sqlite3* db, std::filesystem::path file, Options options)
     : m_db(db), m_file(std::move(file)), m_options(std::move(options)) {}
 
 Journal::~Journal() {
+  m_readStatements.clear();
+  sqlite3_close(m_reader);
   m_statements.clear();
   sqlite3_close(m_db);
 }
 
-Journal::Statement& Journal::prepare(std::string_view sql) {
-  for (auto& [text, statement] : m_statements) {
+Journal::Statement& Journal::prepareOn(sqlite3* db, Statements& cache, std::string_view sql) {
+  for (auto& [text, statement] : cache) {
     if (text == sql) return statement->reset();
   }
   auto statement = std::make_unique<Statement>();
-  const int rc = sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()),
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
                                     SQLITE_PREPARE_PERSISTENT, &statement->stmt, nullptr);
   if (rc != SQLITE_OK) {
     // The journal's own SQL: a failure here is a programming error, not a runtime condition.
-    throw std::logic_error("journal: bad SQL: " + std::string(sqlite3_errmsg(m_db)));
+    throw std::logic_error("journal: bad SQL: " + std::string(sqlite3_errmsg(db)));
   }
-  m_statements.emplace_back(std::string(sql), std::move(statement));
-  return *m_statements.back().second;
+  cache.emplace_back(std::string(sql), std::move(statement));
+  return *cache.back().second;
+}
+
+Journal::Statement& Journal::prepare(std::string_view sql) {
+  return prepareOn(m_db, m_statements, sql);
+}
+
+Journal::Statement& Journal::prepareRead(std::string_view sql) {
+  return prepareOn(m_reader, m_readStatements, sql);
 }
 
 std::array<sqlite3_stmt*, 3> Journal::transactionStatements() {
@@ -336,8 +360,9 @@ void Journal::crashIfAsked(Step step) const {
   }
 }
 
-Journaled<TxRecord> Journal::load(std::int64_t txId) {
-  auto& s = prepare(std::string("SELECT ") + kTxColumns + " FROM transactions WHERE id = ?1");
+Journaled<TxRecord> Journal::load(std::int64_t txId, bool onReader) {
+  const std::string sql = std::string("SELECT ") + kTxColumns + " FROM transactions WHERE id = ?1";
+  auto& s = onReader ? prepareRead(sql) : prepare(sql);
   s.bind(1, txId);
   const int rc = s.step();
   if (rc == SQLITE_DONE) return fail(JournalError::NotFound);
@@ -497,13 +522,13 @@ Journaled<TxRecord> Journal::finish(std::int64_t txId, Outcome outcome, const st
 }
 
 Journaled<TxRecord> Journal::transaction(std::int64_t txId) {
-  std::lock_guard lock(m_mutex);
-  return load(txId);
+  std::lock_guard lock(m_readMutex);
+  return load(txId, true);
 }
 
 Journaled<std::optional<TxRecord>> Journal::byOrder(const std::string& orderId) {
-  std::lock_guard lock(m_mutex);
-  auto& s = prepare(std::string("SELECT ") + kTxColumns + " FROM transactions WHERE order_id = ?1");
+  std::lock_guard lock(m_readMutex);
+  auto& s = prepareRead(std::string("SELECT ") + kTxColumns + " FROM transactions WHERE order_id = ?1");
   s.bind(1, orderId);
   const int rc = s.step();
   if (rc == SQLITE_DONE) return std::optional<TxRecord>{};
@@ -514,8 +539,8 @@ Journaled<std::optional<TxRecord>> Journal::byOrder(const std::string& orderId) 
 }
 
 Journaled<std::vector<TxRecord>> Journal::unfinished() {
-  std::lock_guard lock(m_mutex);
-  auto& s = prepare(std::string("SELECT ") + kTxColumns +
+  std::lock_guard lock(m_readMutex);
+  auto& s = prepareRead(std::string("SELECT ") + kTxColumns +
                     " FROM transactions WHERE outcome = '' ORDER BY id");
   std::vector<TxRecord> out;
   for (int rc = s.step();; rc = s.step()) {
@@ -527,8 +552,8 @@ Journaled<std::vector<TxRecord>> Journal::unfinished() {
 }
 
 Journaled<std::vector<TxRecord>> Journal::all() {
-  std::lock_guard lock(m_mutex);
-  auto& s = prepare(std::string("SELECT ") + kTxColumns + " FROM transactions ORDER BY id");
+  std::lock_guard lock(m_readMutex);
+  auto& s = prepareRead(std::string("SELECT ") + kTxColumns + " FROM transactions ORDER BY id");
   std::vector<TxRecord> out;
   for (int rc = s.step();; rc = s.step()) {
     if (rc == SQLITE_DONE) break;
@@ -539,8 +564,8 @@ Journaled<std::vector<TxRecord>> Journal::all() {
 }
 
 Journaled<std::vector<std::string>> Journal::steps(std::int64_t txId) {
-  std::lock_guard lock(m_mutex);
-  auto& s = prepare("SELECT step FROM steps WHERE tx = ?1 ORDER BY id");
+  std::lock_guard lock(m_readMutex);
+  auto& s = prepareRead("SELECT step FROM steps WHERE tx = ?1 ORDER BY id");
   s.bind(1, txId);
   std::vector<std::string> out;
   for (int rc = s.step();; rc = s.step()) {
@@ -559,11 +584,11 @@ Journaled<std::int64_t> Journal::event(const std::string& type, const std::strin
 }
 
 Journaled<std::vector<OutboxEvent>> Journal::pendingEvents(std::size_t limit) {
-  std::lock_guard lock(m_mutex);
-  auto acked = getMeta("acked_seq");
+  std::lock_guard lock(m_readMutex);
+  auto acked = getMeta("acked_seq", true);
   if (!acked) return fail(acked.error());
   const std::int64_t after = acked->has_value() ? std::stoll(**acked) : 0;
-  auto& s = prepare("SELECT seq, type, at, data FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+  auto& s = prepareRead("SELECT seq, type, at, data FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   s.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
   std::vector<OutboxEvent> out;
   for (int rc = s.step();; rc = s.step()) {
@@ -584,15 +609,15 @@ Journaled<void> Journal::acknowledge(std::int64_t seq) {
 }
 
 Journaled<std::int64_t> Journal::acknowledged() {
-  std::lock_guard lock(m_mutex);
-  auto acked = getMeta("acked_seq");
+  std::lock_guard lock(m_readMutex);
+  auto acked = getMeta("acked_seq", true);
   if (!acked) return fail(acked.error());
   return acked->has_value() ? std::stoll(**acked) : std::int64_t{0};
 }
 
 Journaled<std::int64_t> Journal::lastSequence() {
-  std::lock_guard lock(m_mutex);
-  auto& s = prepare("SELECT COALESCE(MAX(seq), 0) FROM outbox");
+  std::lock_guard lock(m_readMutex);
+  auto& s = prepareRead("SELECT COALESCE(MAX(seq), 0) FROM outbox");
   const int rc = s.step();
   if (rc != SQLITE_ROW) return fail(fromSqlite(rc));
   const std::int64_t last = s.integer(0);
@@ -622,11 +647,19 @@ Journaled<void> Journal::saveConfig(const std::string& body, const std::string& 
 }
 
 Journaled<std::optional<std::pair<std::string, std::string>>> Journal::loadConfig() {
-  std::lock_guard lock(m_mutex);
-  auto body = getMeta("config");
+  std::lock_guard lock(m_readMutex);
+  // Both in one read transaction, so that the ETag belongs to the body.
+  if (const int rc = sqlite3_exec(m_reader, "BEGIN", nullptr, nullptr, nullptr); rc != SQLITE_OK) {
+    return fail(fromSqlite(rc));
+  }
+  struct End {
+    sqlite3* db;
+    ~End() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); }
+  } end{m_reader};
+  auto body = getMeta("config", true);
   if (!body) return fail(body.error());
   if (!body->has_value()) return std::optional<std::pair<std::string, std::string>>{};
-  auto etag = getMeta("config_etag");
+  auto etag = getMeta("config_etag", true);
   if (!etag) return fail(etag.error());
   return std::optional<std::pair<std::string, std::string>>{
       std::make_pair(std::move(**body), etag->value_or(""))};
@@ -641,8 +674,9 @@ Journaled<void> Journal::setMeta(const std::string& key, const std::string& valu
   return {};
 }
 
-Journaled<std::optional<std::string>> Journal::getMeta(const std::string& key) {
-  auto& s = prepare("SELECT value FROM meta WHERE key = ?1");
+Journaled<std::optional<std::string>> Journal::getMeta(const std::string& key, bool onReader) {
+  constexpr std::string_view kSql = "SELECT value FROM meta WHERE key = ?1";
+  auto& s = onReader ? prepareRead(kSql) : prepare(kSql);
   s.bind(1, key);
   const int rc = s.step();
   if (rc == SQLITE_DONE) return std::optional<std::string>{};

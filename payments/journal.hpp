@@ -36,15 +36,19 @@ std::string_view describe(JournalError error);
 template <class T>
 using Journaled = Result<T, JournalError>;
 
-// Steps in the order they happen; each is recorded before its side effect.
+// Steps in the order they happen; each is recorded before its side effect. The write of a
+// token is one side effect with Paid as its step: the token is the cloud's (one per order, the
+// same at every fetch) and lands in the card's record for its sequence, so the steps that name
+// it are recorded with what the card showed, in one commit, after the UPDATE.
 enum class Step {
   OrderRequested,   // before POST /orders (idempotency key and exact body kept for a replay)
   OrderCreated,     // the cloud made the order; before the QR is shown
   QrShown,          // before the pay screen appears
   CancelRequested,  // before POST /cancel
-  Paid,             // before the write starts (the order's credit is owed to the card)
-  ScriptFetched,    // the token is known; before any APDU of its script
-  ApduSent,         // before the UPDATE RECORD goes to the card
+  Paid,             // before the write starts: the order's credit is owed to this card, and
+                    // its token may be fetched and written from here on
+  ScriptFetched,    // the token the write carried (recorded with ReadBack or CardPulled)
+  ApduSent,         // its UPDATE RECORD went to the card (recorded with ReadBack or CardPulled)
   CardPulled,       // the card left mid-write: the token may or may not be on it
   ReadBack,         // the card shows the token; before POST /delivered
   Confirmed,        // the cloud acknowledged delivery (final)
@@ -177,22 +181,31 @@ class Journal {
  private:
   Journal(sqlite3* db, std::filesystem::path file, Options options);
   struct Statement;
-  Statement& prepare(std::string_view sql);
+  using Statements = std::vector<std::pair<std::string, std::unique_ptr<Statement>>>;
+  static Statement& prepareOn(sqlite3* db, Statements& cache, std::string_view sql);
+  Statement& prepare(std::string_view sql);      // the writing connection (m_mutex held)
+  Statement& prepareRead(std::string_view sql);  // the reading connection (m_readMutex held)
   // BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared once.
   std::array<sqlite3_stmt*, 3> transactionStatements();
   Journaled<void> exec(std::string_view sql);
-  Journaled<TxRecord> load(std::int64_t txId);
+  Journaled<TxRecord> load(std::int64_t txId, bool onReader = false);
   Journaled<std::int64_t> appendEvent(const std::string& type, const std::string& data,
                                       std::int64_t at);
   Journaled<void> setMeta(const std::string& key, const std::string& value);
-  Journaled<std::optional<std::string>> getMeta(const std::string& key);
+  Journaled<std::optional<std::string>> getMeta(const std::string& key, bool onReader = false);
   void crashIfAsked(Step step) const;
 
   sqlite3* m_db;
   std::filesystem::path m_file;
   Options m_options;
   std::recursive_mutex m_mutex;
-  std::vector<std::pair<std::string, std::unique_ptr<Statement>>> m_statements;
+  Statements m_statements;
+  // Reads go through a connection of their own: in WAL mode they see every committed step
+  // without waiting for a commit in progress (a step's fsync takes milliseconds, and the
+  // write of a paid token must not wait behind its own Paid commit to look the order up).
+  sqlite3* m_reader = nullptr;
+  std::mutex m_readMutex;
+  Statements m_readStatements;
 };
 
 }  // namespace kiosk::payments

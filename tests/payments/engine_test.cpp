@@ -237,6 +237,69 @@ TEST_F(EngineTest, ASecondTokenForAJournaledOrderNeverReachesTheCard) {
   EXPECT_EQ(still->tokenHex, tokenHex(9));
 }
 
+TEST_F(EngineTest, AWriteACrashLeftUnrecordedIsWrittenAgainIntoTheSameRecordOnly) {
+  // Paid was on disk, the UPDATE reached the card, and the kiosk died before the token's
+  // steps were committed: the journal does not know the token, the card holds it.
+  const std::string hex = tokenHex(9);
+  const TxRecord tx = journaled(Step::Paid);
+  virtualCard.image().credit[card::creditRecordFor(9) - 1] = *card::fromHex(hex);
+  cloudSays("TOKEN_ISSUED");
+  // The cloud answers every fetch with the order's one token, for the fresh challenge.
+  transport.on("POST", std::string("/v1/kiosk/orders/") + kOrder + "/script",
+               [](const HttpRequest& request) -> Result<HttpResponse, TransportFailure> {
+                 const std::string challenge = json::parse(request.body)["challenge"];
+                 return HttpResponse{200, {}, scriptJson(kOrder, 9, 5000, challenge).dump()};
+               });
+  transport.reply("POST", std::string("/v1/kiosk/orders/") + kOrder + "/delivered", 200,
+                  orderJson(sampleOrder(kOrder, "DELIVERED")).dump());
+  startEngine();
+  insertCard();
+  const card::CardImage before = cardNow();
+  engine->writeToken(kOrder, kCard);
+  auto done = notices.waitFor<notice::WriteDone>();
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->deliveries.size(), 1U);
+  EXPECT_EQ(done->deliveries[0].sequence, 9U);
+  EXPECT_EQ(done->deliveries[0].credit, 5000);
+  // The same bytes in the same record, and nothing else on the card moved: one credit.
+  EXPECT_EQ(cardNow().credit, before.credit);
+  const TxRecord settled = waitSettled(tx.id);
+  EXPECT_EQ(settled.outcome, Outcome::Delivered);
+  EXPECT_EQ(settled.tokenHex, hex);
+  const auto steps = journal->steps(tx.id);
+  ASSERT_TRUE(steps);
+  for (const char* step : {"script_fetched", "apdu_sent", "read_back", "confirmed"}) {
+    EXPECT_NE(std::find(steps->begin(), steps->end(), step), steps->end()) << step;
+  }
+}
+
+TEST_F(EngineTest, ACardPulledMidWriteLeavesTheTokenItCarriedInTheJournal) {
+  const TxRecord tx = journaled(Step::Paid);
+  cloudSays("TOKEN_ISSUED");
+  transport.on("POST", std::string("/v1/kiosk/orders/") + kOrder + "/script",
+               [this](const HttpRequest& request) -> Result<HttpResponse, TransportFailure> {
+                 const std::string challenge = json::parse(request.body)["challenge"];
+                 // The card leaves the field as the UPDATE is stored, before it answers.
+                 virtualCard.armTear(card::TearPoint::AfterCommit);
+                 return HttpResponse{200, {}, scriptJson(kOrder, 9, 5000, challenge).dump()};
+               });
+  startEngine();
+  insertCard();
+  engine->writeToken(kOrder, kCard);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  TxRecord now;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto read = journal->transaction(tx.id);
+    ASSERT_TRUE(read);
+    now = *read;
+    if (now.step == Step::CardPulled) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(now.step, Step::CardPulled);
+  EXPECT_TRUE(now.open());
+  EXPECT_EQ(now.tokenHex, tokenHex(9)) << "the reinserted card is checked for this token";
+}
+
 class BadScript : public EngineTest, public ::testing::WithParamInterface<int> {};
 
 TEST_P(BadScript, IsRefusedAndNothingIsWritten) {
