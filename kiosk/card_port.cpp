@@ -25,25 +25,36 @@ bool dropsChannel(card::CardError error) {
 
 }  // namespace
 
-ReaderCardPort::ReaderCardPort(Connect connect, card::EcKey issuerPublic)
-    : m_connect(std::move(connect)), m_issuer(std::move(issuerPublic)) {}
+ReaderCardPort::ReaderCardPort(Connect connect, const card::EcKey& issuerPublic)
+    : m_connect(std::move(connect)), m_ids(issuerPublic) {}
 
-ReaderCardPort::Connect ReaderCardPort::pcsc(std::string reader) {
-  return [reader = std::move(reader)]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
-    auto connected = card::PcscChannel::connect(reader);
+ReaderCardPort::Connect ReaderCardPort::pcsc(std::string reader, card::PcscChannel::Share share) {
+  return [reader = std::move(reader),
+          share]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
+    auto connected = card::PcscChannel::connect(reader, share);
+    if (!connected && connected.error() == card::CardError::Sharing &&
+        share == card::PcscChannel::Share::Exclusive) {
+      // Someone else (staff's card tool, say) is connected: share the card with them.
+      connected = card::PcscChannel::connect(reader, card::PcscChannel::Share::Shared);
+    }
     if (!connected) return fail(connected.error());
     return std::unique_ptr<card::CardChannel>(std::move(*connected));
   };
 }
 
+void ReaderCardPort::drop() {
+  m_reader.reset();  // first: it may end a transaction on the channel
+  m_channel.reset();
+}
+
 void ReaderCardPort::cardInserted() {
   std::lock_guard lock(m_mutex);
-  m_channel.reset();
+  drop();
 }
 
 void ReaderCardPort::cardRemoved() {
   std::lock_guard lock(m_mutex);
-  m_channel.reset();
+  drop();
 }
 
 std::size_t ReaderCardPort::apdus() const {
@@ -51,14 +62,15 @@ std::size_t ReaderCardPort::apdus() const {
   return m_apdus;
 }
 
-Result<card::CardChannel*, card::CardError> ReaderCardPort::channel() {
-  if (m_channel) return m_channel.get();
+Result<card::CardReader*, card::CardError> ReaderCardPort::reader() {
+  if (m_reader) return m_reader.get();
   const auto deadline = std::chrono::steady_clock::now() + kConnectPatience;
   for (;;) {
     auto connected = m_connect();
     if (connected) {
       m_channel = std::move(*connected);
-      return m_channel.get();
+      m_reader = std::make_unique<card::CardReader>(*m_channel, m_ids);
+      return m_reader.get();
     }
     const card::CardError error = connected.error();
     const bool worthWaiting = error == card::CardError::NoCard ||
@@ -72,12 +84,13 @@ Result<card::CardChannel*, card::CardError> ReaderCardPort::channel() {
 template <class Op>
 auto ReaderCardPort::withReader(Op op) -> decltype(op(std::declval<card::CardReader&>())) {
   std::lock_guard lock(m_mutex);
-  auto open = channel();
+  auto open = reader();
   if (!open) return fail(open.error());
-  card::CardReader reader(**open, m_issuer);
-  auto result = op(reader);
-  m_apdus += reader.apduCount();
-  if (!result && dropsChannel(result.error())) m_channel.reset();
+  card::CardReader& cardReader = **open;
+  const std::size_t before = cardReader.apduCount();
+  auto result = op(cardReader);
+  m_apdus += cardReader.apduCount() - before;
+  if (!result && dropsChannel(result.error())) drop();
   return result;
 }
 

@@ -13,6 +13,8 @@
 #include "card/card_reader.hpp"
 #include "card/channel.hpp"
 #include "card/crypto.hpp"
+#include "card/id_verifier.hpp"
+#include "card/pcsc/pcsc_channel.hpp"
 #include "card/pcsc/reader_monitor.hpp"
 #include "kiosk/engine_bridge.hpp"
 #include "payments/card_port.hpp"
@@ -24,9 +26,14 @@ class ReaderCardPort final : public payments::CardPort {
  public:
   using Connect = std::function<Result<std::unique_ptr<card::CardChannel>, card::CardError>()>;
 
-  ReaderCardPort(Connect connect, card::EcKey issuerPublic);
-  // A PC/SC reader by name.
-  static Connect pcsc(std::string reader);
+  ReaderCardPort(Connect connect, const card::EcKey& issuerPublic);
+  // A PC/SC reader by name. Exclusive: the kiosk keeps the card to itself from the first
+  // operation until the card leaves, so no operation needs a PC/SC transaction of its own;
+  // when another application already holds the card, the connection is shared instead (each
+  // operation then runs in a transaction). Other applications cannot connect to the card
+  // while the kiosk holds it exclusively (their connection fails: "card in use").
+  static Connect pcsc(std::string reader,
+                      card::PcscChannel::Share share = card::PcscChannel::Share::Exclusive);
 
   // The next operation connects afresh: a new card, or the same one back.
   void cardInserted();
@@ -41,14 +48,19 @@ class ReaderCardPort final : public payments::CardPort {
   std::size_t apdus() const;
 
  private:
-  Result<card::CardChannel*, card::CardError> channel();
+  Result<card::CardReader*, card::CardError> reader();
+  void drop();
   template <class Op>
   auto withReader(Op op) -> decltype(op(std::declval<card::CardReader&>()));
 
   mutable std::mutex m_mutex;
   Connect m_connect;
-  card::EcKey m_issuer;
+  // Remembers the ID files of the cards it verified, across channels and readers.
+  card::IdVerifier m_ids;
   std::unique_ptr<card::CardChannel> m_channel;
+  // One reader per channel, kept from one operation to the next: a write's GET CHALLENGE
+  // and script then run in one transaction on a shared channel (see CardReader).
+  std::unique_ptr<card::CardReader> m_reader;
   std::size_t m_apdus = 0;
 };
 
