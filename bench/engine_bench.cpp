@@ -172,8 +172,6 @@ int main(int argc, char** argv) {
   options.journal = dir / "journal.sqlite";
   options.issuerKey = cloudProcess.issuerKeyFile();
   options.reader = pcscd.reader(0);
-  // The bench's own channel below reaches the card while the kiosk holds it.
-  options.readerShare = card::PcscChannel::Share::Shared;
   auto runtime = need(app::Runtime::create(options), "runtime");
   runtime->start();
   if (!runtime->waitScreen("account", std::chrono::seconds(15))) die("no account screen");

@@ -64,7 +64,8 @@ class CardReader {
   // challenge, and the next runScript() or writeToken() runs in it and ends it. (Any other
   // operation takes it over and ends it too; abandonWrite() or the destructor ends it when no
   // script comes.) Holding it keeps other applications from discarding the single-use
-  // challenge in between; see docs/card-profile.md, "Write script", for why that is fine.
+  // challenge in between. The kiosk's port ends it at once instead, as it must not hold a
+  // lock while the cloud works: see docs/card-profile.md, "Write script".
   Result<Bytes, CardError> getChallenge();
 
   // Runs the steps of a script in one transaction (the one getChallenge() left open, or its

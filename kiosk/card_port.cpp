@@ -28,15 +28,9 @@ bool dropsChannel(card::CardError error) {
 ReaderCardPort::ReaderCardPort(Connect connect, const card::EcKey& issuerPublic)
     : m_connect(std::move(connect)), m_ids(issuerPublic) {}
 
-ReaderCardPort::Connect ReaderCardPort::pcsc(std::string reader, card::PcscChannel::Share share) {
-  return [reader = std::move(reader),
-          share]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
-    auto connected = card::PcscChannel::connect(reader, share);
-    if (!connected && connected.error() == card::CardError::Sharing &&
-        share == card::PcscChannel::Share::Exclusive) {
-      // Someone else (staff's card tool, say) is connected: share the card with them.
-      connected = card::PcscChannel::connect(reader, card::PcscChannel::Share::Shared);
-    }
+ReaderCardPort::Connect ReaderCardPort::pcsc(std::string reader) {
+  return [reader = std::move(reader)]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
+    auto connected = card::PcscChannel::connect(reader, card::PcscChannel::Share::Shared);
     if (!connected) return fail(connected.error());
     return std::unique_ptr<card::CardChannel>(std::move(*connected));
   };
@@ -108,7 +102,15 @@ Result<payments::CardFacts, card::CardError> ReaderCardPort::read() {
 }
 
 Result<card::Bytes, card::CardError> ReaderCardPort::challenge() {
-  return withReader([](card::CardReader& reader) { return reader.getChallenge(); });
+  return withReader([](card::CardReader& reader) {
+    auto challenge = reader.getChallenge();
+    // The script comes after the cloud's work and the journal's steps: a lock held over them
+    // is a lock the kiosk may die holding (see pcsc()). The script's MAC covers the
+    // challenge: another application's exchange in between can make the card refuse the
+    // script, never take a write it did not authorise.
+    reader.abandonWrite();
+    return challenge;
+  });
 }
 
 Result<void, card::CardError> ReaderCardPort::run(const card::WriteScript& script) {

@@ -27,13 +27,14 @@ class ReaderCardPort final : public payments::CardPort {
   using Connect = std::function<Result<std::unique_ptr<card::CardChannel>, card::CardError>()>;
 
   ReaderCardPort(Connect connect, const card::EcKey& issuerPublic);
-  // A PC/SC reader by name. Exclusive: the kiosk keeps the card to itself from the first
-  // operation until the card leaves, so no operation needs a PC/SC transaction of its own;
-  // when another application already holds the card, the connection is shared instead (each
-  // operation then runs in a transaction). Other applications cannot connect to the card
-  // while the kiosk holds it exclusively (their connection fails: "card in use").
-  static Connect pcsc(std::string reader,
-                      card::PcscChannel::Share share = card::PcscChannel::Share::Exclusive);
+  // A PC/SC reader by name, connected shared. The port holds no PC/SC lock between its
+  // operations (no exclusive connection, no transaction left open): each operation runs in a
+  // transaction of its own, so other applications reach the card in between. A kiosk that
+  // dies holding a lock makes pcscd reset the card when it cleans up after it, and when the
+  // card left with it (vpcd's card in the killed process, or a card pulled at that moment)
+  // pcsc-lite 1.9.9 marks the slot empty behind its own presence poll: a card put in before
+  // that poll is taken for the old one and never powered or reported.
+  static Connect pcsc(std::string reader);
 
   // The next operation connects afresh: a new card, or the same one back.
   void cardInserted();
@@ -58,8 +59,8 @@ class ReaderCardPort final : public payments::CardPort {
   // Remembers the ID files of the cards it verified, across channels and readers.
   card::IdVerifier m_ids;
   std::unique_ptr<card::CardChannel> m_channel;
-  // One reader per channel, kept from one operation to the next: a write's GET CHALLENGE
-  // and script then run in one transaction on a shared channel (see CardReader).
+  // One reader per channel, kept from one operation to the next (its signature check thread
+  // with it); it never keeps a transaction open between them (see challenge()).
   std::unique_ptr<card::CardReader> m_reader;
   std::size_t m_apdus = 0;
 };

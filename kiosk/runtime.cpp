@@ -84,13 +84,13 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::create(RuntimeOptions opt
   }
   runtime->m_journal = std::move(*journal);
   ReaderCardPort::Connect connect = o.connect;
-  if (!connect && !o.reader.empty()) connect = ReaderCardPort::pcsc(o.reader, o.readerShare);
+  if (!connect && !o.reader.empty()) connect = ReaderCardPort::pcsc(o.reader);
   if (!connect) {
     // No reader named: the one the reader watch follows (the first pcscd lists).
-    connect = [self = runtime.get(), share = o.readerShare]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
+    connect = [self = runtime.get()]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
       const std::string reader = self->reader();
       if (reader.empty()) return fail(card::CardError::NoReader);
-      return ReaderCardPort::pcsc(reader, share)();
+      return ReaderCardPort::pcsc(reader)();
     };
   }
   runtime->m_port = std::make_unique<ReaderCardPort>(std::move(connect), issuer->publicOnly());

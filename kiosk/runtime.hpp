@@ -31,9 +31,6 @@ struct RuntimeOptions {
   std::filesystem::path journal;
   std::filesystem::path issuerKey;  // the issuer's public (or private) key, PEM
   std::string reader;           // PC/SC reader name; empty: the first one
-  // How the kiosk connects to the card (see ReaderCardPort::pcsc): exclusive unless another
-  // application must reach the same card while the kiosk holds it.
-  card::PcscChannel::Share readerShare = card::PcscChannel::Share::Exclusive;
   std::string crashAfter;       // test hook: SIGKILL right after this journal step
   payments::EngineOptions engine;
   FlowConfig flow;
