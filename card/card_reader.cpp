@@ -1,8 +1,10 @@
 #include "card/card_reader.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "card/apdu.hpp"
+#include "card/task_thread.hpp"
 
 namespace kiosk::card {
 
@@ -115,29 +117,58 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());
   if (auto selected = select(); !selected) return fail(selected.error());
 
-  CardSnapshot snapshot;
   auto idData = exchange(commands::readBinary(profile::kSfiId));
   if (!idData) return fail(idData.error());
   if (!idData->ok()) return fail(statusWordError(idData->sw));
-  auto verified = m_ids.check(idData->data);
-  if (!verified) return fail(verified.error());
+
+  // The two signature checks (the issuer's over the ID file, the card's over the challenge)
+  // run on the checks thread while the next APDUs are in flight; each costs about as much as
+  // an APDU round trip. Nothing is returned before both are done, and errors come out in the
+  // order the checks stand in the read: the ID file's, then the authentication's, then the
+  // later APDUs'. (An ID file that fails its check still gets the later read APDUs sent to its
+  // card: they only read.)
+  std::optional<Result<VerifiedId, CardError>> verified;
+  bool authentic = false;
+  TaskThread& checks = checkThread();
+  struct Drain {
+    TaskThread& thread;
+    ~Drain() { thread.wait(); }
+  } drain{checks};
+  checks.submit([this, &verified, file = std::move(idData->data)] { verified = m_ids.check(file); });
+  const auto idFirst = [&](CardError later) {
+    checks.wait();
+    return *verified ? later : verified->error();
+  };
+  const auto checksError = [&]() -> std::optional<CardError> {
+    checks.wait();
+    if (!*verified) return verified->error();
+    if (!authentic) return CardError::NotAuthentic;
+    return std::nullopt;
+  };
+  const auto checksFirst = [&](CardError later) { return checksError().value_or(later); };
 
   // The card proves it holds the private key the issuer certified: a copied ID file
   // without that key cannot answer, nor can a card that replays an earlier answer. This is
   // why the check is never cached, even for an ID file the kiosk has seen before.
-  const Bytes challenge = randomBytes(kAuthChallengeSize);
+  Bytes challenge = randomBytes(kAuthChallengeSize);
   auto auth = exchange(commands::internalAuthenticate(challenge));
-  if (!auth) return fail(auth.error());
-  if (!auth->ok() || !verified->cardKey->verify(
-                         internalAuthMessage(verified->id.cardNumber, challenge), auth->data)) {
-    return fail(CardError::NotAuthentic);
-  }
+  if (!auth) return fail(idFirst(auth.error()));
+  if (!auth->ok()) return fail(idFirst(CardError::NotAuthentic));
+  checks.submit([&verified, &authentic, challenge = std::move(challenge),
+                 signature = std::move(auth->data)] {
+    authentic = *verified && (*verified)->cardKey->verify(
+                                 internalAuthMessage((*verified)->id.cardNumber, challenge),
+                                 signature);
+  });
 
+  CardSnapshot snapshot;
   auto credit = exchange(commands::readAllRecords(profile::kSfiCredit));
-  if (!credit) return fail(credit.error());
-  if (!credit->ok()) return fail(statusWordError(credit->sw));
+  if (!credit) return fail(checksFirst(credit.error()));
+  if (!credit->ok()) return fail(checksFirst(statusWordError(credit->sw)));
   auto tokens = decodeCreditRecords(credit->data);
-  if (!tokens) return fail(tokens.error());
+  if (!tokens) return fail(checksFirst(tokens.error()));
+  snapshot.creditRecords.reserve(tokens->size());
+  snapshot.credits.reserve(tokens->size());
   for (auto& [record, token] : *tokens) {
     snapshot.creditRecords.push_back(record);
     snapshot.credits.push_back(token);
@@ -145,23 +176,29 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
   snapshot.freeRecords = profile::kCreditRecords - snapshot.credits.size();
 
   auto ret = exchange(commands::readBinary(profile::kSfiReturn));
-  if (!ret) return fail(ret.error());
-  if (!ret->ok()) return fail(statusWordError(ret->sw));
+  if (!ret) return fail(checksFirst(ret.error()));
+  if (!ret->ok()) return fail(checksFirst(statusWordError(ret->sw)));
   auto meterReturn = decodeReturnFile(ret->data);
-  if (!meterReturn) return fail(meterReturn.error());
+  if (!meterReturn) return fail(checksFirst(meterReturn.error()));
   snapshot.meterReturn = *meterReturn;
 
   if (options.readParams) {
     auto params = exchange(commands::readBinary(profile::kSfiParams));
-    if (!params) return fail(params.error());
-    if (!params->ok()) return fail(statusWordError(params->sw));
+    if (!params) return fail(checksFirst(params.error()));
+    if (!params->ok()) return fail(checksFirst(statusWordError(params->sw)));
     auto decoded = decodeParams(params->data);
-    if (!decoded) return fail(decoded.error());
+    if (!decoded) return fail(checksFirst(decoded.error()));
     snapshot.params = *decoded;
   }
-  snapshot.id = std::move(verified->id);
+  if (const auto refused = checksError()) return fail(*refused);
+  snapshot.id = std::move((*verified)->id);
   snapshot.apdus = m_apdus - before;
   return snapshot;
+}
+
+TaskThread& CardReader::checkThread() {
+  if (!m_checks) m_checks = std::make_unique<TaskThread>();
+  return *m_checks;
 }
 
 Result<Bytes, CardError> CardReader::getChallenge() {

@@ -17,6 +17,8 @@
 
 namespace kiosk::card {
 
+class TaskThread;
+
 // What a card read returns. Only produced for a card that proved itself authentic.
 struct CardSnapshot {
   IdFile id;
@@ -49,7 +51,9 @@ class CardReader {
 
   // SELECT AID, READ BINARY ID, INTERNAL AUTHENTICATE, READ RECORD all CREDIT, READ BINARY
   // RETURN, in one transaction. The issuer's check of an ID file already seen may come from
-  // the cache; the card's signature of the fresh challenge is verified every time. Errors:
+  // the cache; the card's signature of the fresh challenge is verified every time. Both
+  // checks run on a thread of the reader's own while the later APDUs are in flight, and the
+  // read returns only once they passed (a failing check wins over later errors). Errors:
   // ForeignCard (AID absent), NotAuthentic (signature or authentication fails: clone, fake,
   // unknown issuer), BadData (malformed file), Removed, Protocol, and the transport's errors.
   Result<CardSnapshot, CardError> read(const ReadOptions& options = {});
@@ -60,7 +64,8 @@ class CardReader {
   // challenge, and the next runScript() or writeToken() runs in it and ends it. (Any other
   // operation takes it over and ends it too; abandonWrite() or the destructor ends it when no
   // script comes.) Holding it keeps other applications from discarding the single-use
-  // challenge in between; see docs/card-profile.md, "Write script", for why that is fine.
+  // challenge in between. The kiosk's port ends it at once instead, as it must not hold a
+  // lock while the cloud works: see docs/card-profile.md, "Write script".
   Result<Bytes, CardError> getChallenge();
 
   // Runs the steps of a script in one transaction (the one getChallenge() left open, or its
@@ -85,10 +90,12 @@ class CardReader {
  private:
   Result<Response, CardError> exchange(ByteView command);
   Result<void, CardError> select();
+  TaskThread& checkThread();
 
   CardChannel& m_channel;
   std::unique_ptr<IdVerifier> m_ownIds;
   IdVerifier& m_ids;
+  std::unique_ptr<TaskThread> m_checks;  // signature checks of read(), started at the first
   bool m_writeOpen = false;  // getChallenge() left the transaction open for the script
   std::size_t m_apdus = 0;
 };

@@ -25,25 +25,30 @@ bool dropsChannel(card::CardError error) {
 
 }  // namespace
 
-ReaderCardPort::ReaderCardPort(Connect connect, card::EcKey issuerPublic)
-    : m_connect(std::move(connect)), m_issuer(std::move(issuerPublic)) {}
+ReaderCardPort::ReaderCardPort(Connect connect, const card::EcKey& issuerPublic)
+    : m_connect(std::move(connect)), m_ids(issuerPublic) {}
 
 ReaderCardPort::Connect ReaderCardPort::pcsc(std::string reader) {
   return [reader = std::move(reader)]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
-    auto connected = card::PcscChannel::connect(reader);
+    auto connected = card::PcscChannel::connect(reader, card::PcscChannel::Share::Shared);
     if (!connected) return fail(connected.error());
     return std::unique_ptr<card::CardChannel>(std::move(*connected));
   };
 }
 
+void ReaderCardPort::drop() {
+  m_reader.reset();  // first: it may end a transaction on the channel
+  m_channel.reset();
+}
+
 void ReaderCardPort::cardInserted() {
   std::lock_guard lock(m_mutex);
-  m_channel.reset();
+  drop();
 }
 
 void ReaderCardPort::cardRemoved() {
   std::lock_guard lock(m_mutex);
-  m_channel.reset();
+  drop();
 }
 
 std::size_t ReaderCardPort::apdus() const {
@@ -51,14 +56,15 @@ std::size_t ReaderCardPort::apdus() const {
   return m_apdus;
 }
 
-Result<card::CardChannel*, card::CardError> ReaderCardPort::channel() {
-  if (m_channel) return m_channel.get();
+Result<card::CardReader*, card::CardError> ReaderCardPort::reader() {
+  if (m_reader) return m_reader.get();
   const auto deadline = std::chrono::steady_clock::now() + kConnectPatience;
   for (;;) {
     auto connected = m_connect();
     if (connected) {
       m_channel = std::move(*connected);
-      return m_channel.get();
+      m_reader = std::make_unique<card::CardReader>(*m_channel, m_ids);
+      return m_reader.get();
     }
     const card::CardError error = connected.error();
     const bool worthWaiting = error == card::CardError::NoCard ||
@@ -72,12 +78,13 @@ Result<card::CardChannel*, card::CardError> ReaderCardPort::channel() {
 template <class Op>
 auto ReaderCardPort::withReader(Op op) -> decltype(op(std::declval<card::CardReader&>())) {
   std::lock_guard lock(m_mutex);
-  auto open = channel();
+  auto open = reader();
   if (!open) return fail(open.error());
-  card::CardReader reader(**open, m_issuer);
-  auto result = op(reader);
-  m_apdus += reader.apduCount();
-  if (!result && dropsChannel(result.error())) m_channel.reset();
+  card::CardReader& cardReader = **open;
+  const std::size_t before = cardReader.apduCount();
+  auto result = op(cardReader);
+  m_apdus += cardReader.apduCount() - before;
+  if (!result && dropsChannel(result.error())) drop();
   return result;
 }
 
@@ -95,7 +102,15 @@ Result<payments::CardFacts, card::CardError> ReaderCardPort::read() {
 }
 
 Result<card::Bytes, card::CardError> ReaderCardPort::challenge() {
-  return withReader([](card::CardReader& reader) { return reader.getChallenge(); });
+  return withReader([](card::CardReader& reader) {
+    auto challenge = reader.getChallenge();
+    // The script comes after the cloud's work and the journal's steps: a lock held over them
+    // is a lock the kiosk may die holding (see pcsc()). The script's MAC covers the
+    // challenge: another application's exchange in between can make the card refuse the
+    // script, never take a write it did not authorise.
+    reader.abandonWrite();
+    return challenge;
+  });
 }
 
 Result<void, card::CardError> ReaderCardPort::run(const card::WriteScript& script) {

@@ -13,6 +13,8 @@
 #include "card/card_reader.hpp"
 #include "card/channel.hpp"
 #include "card/crypto.hpp"
+#include "card/id_verifier.hpp"
+#include "card/pcsc/pcsc_channel.hpp"
 #include "card/pcsc/reader_monitor.hpp"
 #include "kiosk/engine_bridge.hpp"
 #include "payments/card_port.hpp"
@@ -24,8 +26,14 @@ class ReaderCardPort final : public payments::CardPort {
  public:
   using Connect = std::function<Result<std::unique_ptr<card::CardChannel>, card::CardError>()>;
 
-  ReaderCardPort(Connect connect, card::EcKey issuerPublic);
-  // A PC/SC reader by name.
+  ReaderCardPort(Connect connect, const card::EcKey& issuerPublic);
+  // A PC/SC reader by name, connected shared. The port holds no PC/SC lock between its
+  // operations (no exclusive connection, no transaction left open): each operation runs in a
+  // transaction of its own, so other applications reach the card in between. A kiosk that
+  // dies holding a lock makes pcscd reset the card when it cleans up after it, and when the
+  // card left with it (vpcd's card in the killed process, or a card pulled at that moment)
+  // pcsc-lite 1.9.9 marks the slot empty behind its own presence poll: a card put in before
+  // that poll is taken for the old one and never powered or reported.
   static Connect pcsc(std::string reader);
 
   // The next operation connects afresh: a new card, or the same one back.
@@ -41,14 +49,19 @@ class ReaderCardPort final : public payments::CardPort {
   std::size_t apdus() const;
 
  private:
-  Result<card::CardChannel*, card::CardError> channel();
+  Result<card::CardReader*, card::CardError> reader();
+  void drop();
   template <class Op>
   auto withReader(Op op) -> decltype(op(std::declval<card::CardReader&>()));
 
   mutable std::mutex m_mutex;
   Connect m_connect;
-  card::EcKey m_issuer;
+  // Remembers the ID files of the cards it verified, across channels and readers.
+  card::IdVerifier m_ids;
   std::unique_ptr<card::CardChannel> m_channel;
+  // One reader per channel, kept from one operation to the next (its signature check thread
+  // with it); it never keeps a transaction open between them (see challenge()).
+  std::unique_ptr<card::CardReader> m_reader;
   std::size_t m_apdus = 0;
 };
 

@@ -22,6 +22,10 @@ constexpr int kMaxGetResponses = 256;
 constexpr std::chrono::milliseconds kSettleTime{1000};
 constexpr std::chrono::milliseconds kSettlePoll{25};
 
+DWORD shareMode(PcscChannel::Share share) {
+  return share == PcscChannel::Share::Exclusive ? SCARD_SHARE_EXCLUSIVE : SCARD_SHARE_SHARED;
+}
+
 PcscChannel::Protocol toProtocol(DWORD active) {
   return active == SCARD_PROTOCOL_T0 ? PcscChannel::Protocol::T0 : PcscChannel::Protocol::T1;
 }
@@ -65,11 +69,12 @@ std::optional<Bytes> withLe(ByteView command, std::uint8_t le) {
 
 }  // namespace
 
-PcscChannel::PcscChannel(long context, long card, std::string reader, Protocol protocol,
-                         Bytes atr)
+PcscChannel::PcscChannel(long context, long card, std::string reader, Share share,
+                         Protocol protocol, Bytes atr)
     : m_context(context),
       m_card(card),
       m_reader(std::move(reader)),
+      m_share(share),
       m_protocol(protocol),
       m_atr(std::move(atr)),
       m_buffer(MAX_BUFFER_SIZE_EXTENDED) {}
@@ -80,13 +85,14 @@ PcscChannel::~PcscChannel() {
   (void)SCardReleaseContext(m_context);
 }
 
-Result<std::unique_ptr<PcscChannel>, CardError> PcscChannel::connect(const std::string& reader) {
+Result<std::unique_ptr<PcscChannel>, CardError> PcscChannel::connect(const std::string& reader,
+                                                                     Share share) {
   SCARDCONTEXT context = 0;
   LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context);
   if (rv != SCARD_S_SUCCESS) return fail(fromPcsc(rv, "SCardEstablishContext"));
   SCARDHANDLE card = 0;
   DWORD active = 0;
-  rv = SCardConnect(context, reader.c_str(), SCARD_SHARE_SHARED,
+  rv = SCardConnect(context, reader.c_str(), shareMode(share),
                     SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card, &active);
   if (rv != SCARD_S_SUCCESS) {
     (void)SCardReleaseContext(context);
@@ -99,7 +105,7 @@ Result<std::unique_ptr<PcscChannel>, CardError> PcscChannel::connect(const std::
     return fail(atr.error());
   }
   return std::unique_ptr<PcscChannel>(
-      new PcscChannel(context, card, reader, toProtocol(active), std::move(*atr)));
+      new PcscChannel(context, card, reader, share, toProtocol(active), std::move(*atr)));
 }
 
 Bytes PcscChannel::atr() const { return m_atr; }
@@ -142,7 +148,7 @@ CardError PcscChannel::settle(CardError error) {
 
 Result<void, CardError> PcscChannel::reconnect(unsigned long initialization) {
   DWORD active = 0;
-  const LONG rv = SCardReconnect(m_card, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+  const LONG rv = SCardReconnect(m_card, shareMode(m_share), SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
                                  static_cast<DWORD>(initialization), &active);
   if (rv != SCARD_S_SUCCESS) return fail(fromPcsc(rv, "SCardReconnect"));
   m_protocol = toProtocol(active);
@@ -204,6 +210,9 @@ Result<Bytes, CardError> PcscChannel::transmit(ByteView command) {
 }
 
 Result<void, CardError> PcscChannel::beginTransaction() {
+  // An exclusive connection already keeps every other application away from the card, for
+  // as long as it lives: a transaction would add two pcscd round trips and nothing else.
+  if (m_share == Share::Exclusive) return {};
   const LONG rv = SCardBeginTransaction(m_card);
   if (rv != SCARD_S_SUCCESS) return failed(rv, "SCardBeginTransaction");
   m_inTransaction = true;
@@ -211,6 +220,7 @@ Result<void, CardError> PcscChannel::beginTransaction() {
 }
 
 Result<void, CardError> PcscChannel::endTransaction() {
+  if (m_share == Share::Exclusive) return {};
   m_inTransaction = false;
   const LONG rv = SCardEndTransaction(m_card, SCARD_LEAVE_CARD);
   if (rv != SCARD_S_SUCCESS) return failed(rv, "SCardEndTransaction");

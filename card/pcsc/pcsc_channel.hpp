@@ -1,6 +1,7 @@
 #pragma once
 // A CardChannel to the card in one PC/SC reader (pcsc-lite: a CCID reader, or vpcd's virtual
-// reader): shared connection, T=0 procedure bytes, transactions, reconnect after a reset.
+// reader): shared or exclusive connection, T=0 procedure bytes, transactions, reconnect after a
+// reset.
 
 #include <cstdint>
 #include <memory>
@@ -13,10 +14,17 @@ namespace kiosk::card {
 class PcscChannel final : public CardChannel {
  public:
   enum class Protocol { T0, T1 };
+  // Shared: other applications may connect too, and transactions keep them out of a
+  // multi-APDU exchange. Exclusive: no other application can connect while the channel lives
+  // (theirs fail with CardError::Sharing, and so does this one while another holds the card),
+  // so no exchange can be interleaved and begin/endTransaction cost nothing (no pcscd round
+  // trip).
+  enum class Share { Shared, Exclusive };
 
-  // Establishes a PC/SC context of its own and connects to the card in `reader`, shared,
-  // T=0 or T=1 (whichever the card and reader agree on).
-  static Result<std::unique_ptr<PcscChannel>, CardError> connect(const std::string& reader);
+  // Establishes a PC/SC context of its own and connects to the card in `reader`, T=0 or T=1
+  // (whichever the card and reader agree on).
+  static Result<std::unique_ptr<PcscChannel>, CardError> connect(const std::string& reader,
+                                                                 Share share = Share::Shared);
   ~PcscChannel() override;
   PcscChannel(const PcscChannel&) = delete;
   PcscChannel& operator=(const PcscChannel&) = delete;
@@ -32,13 +40,15 @@ class PcscChannel final : public CardChannel {
 
   const std::string& reader() const { return m_reader; }
   Protocol protocol() const { return m_protocol; }
+  Share share() const { return m_share; }
   // SCardTransmit calls made so far, GET RESPONSE and 6Cxx resends included.
   std::uint64_t exchanges() const { return m_exchanges; }
   // Warm-resets the card (SCardReconnect with SCARD_RESET_CARD): staff's reader test.
   Result<void, CardError> reset();
 
  private:
-  PcscChannel(long context, long card, std::string reader, Protocol protocol, Bytes atr);
+  PcscChannel(long context, long card, std::string reader, Share share, Protocol protocol,
+              Bytes atr);
   Result<Bytes, CardError> exchange(ByteView command);
   Result<void, CardError> reconnect(unsigned long initialization);
   Result<void, CardError> failed(long rv, const char* where);
@@ -48,6 +58,7 @@ class PcscChannel final : public CardChannel {
   long m_context;
   long m_card;
   std::string m_reader;
+  Share m_share;
   Protocol m_protocol;
   Bytes m_atr;
   Bytes m_buffer;

@@ -376,5 +376,44 @@ TEST_F(SessionTest, RemovedCardBeforeReadIsNoCard) {
   EXPECT_EQ(reader.read().error(), CardError::NoCard);
 }
 
+// A card whose CREDIT file cannot be read: the read's later APDUs fail while the signature
+// checks still run on the reader's worker thread.
+class CreditRefusingCard : public CardEmulator {
+ public:
+  explicit CreditRefusingCard(CardImage image) : m_card(std::move(image)) {}
+  Bytes atr() const override { return m_card.atr(); }
+  void powerOn() override { m_card.powerOn(); }
+  void powerOff() override { m_card.powerOff(); }
+  Bytes process(ByteView command) override {
+    if (command.size() >= 2 && command[1] == profile::kInsReadRecord) {
+      return encodeResponse(sw::kFileNotFound);
+    }
+    return m_card.process(command);
+  }
+
+ private:
+  VirtualCard m_card;
+};
+
+TEST_F(SessionTest, AFailedSignatureCheckWinsOverALaterFailingApdu) {
+  // The genuine card: the CREDIT refusal itself is what the read reports.
+  CreditRefusingCard genuine(card.image());
+  LocalChannel genuineChannel(genuine);
+  CardReader genuineReader(genuineChannel, issuer);
+  auto snapshot = genuineReader.read();
+  ASSERT_FALSE(snapshot);
+  EXPECT_NE(snapshot.error(), CardError::NotAuthentic);
+
+  // A clone (the ID file copied, another key): its signature fails, and that is the answer.
+  CardImage copy = card.image();
+  copy.cardPrivateKey = loadKey(kOtherPem).privateScalar();
+  CreditRefusingCard clone(copy);
+  LocalChannel cloneChannel(clone);
+  CardReader cloneReader(cloneChannel, issuer);
+  snapshot = cloneReader.read();
+  ASSERT_FALSE(snapshot);
+  EXPECT_EQ(snapshot.error(), CardError::NotAuthentic);
+}
+
 }  // namespace
 }  // namespace kiosk::card

@@ -184,6 +184,39 @@ TEST_F(PcscChannelTest, TransactionsKeepOtherApplicationsOut) {
   EXPECT_TRUE(otherIn);
 }
 
+TEST_F(PcscChannelTest, ExclusiveConnectionKeepsOtherApplicationsOutWithoutTransactions) {
+  links.push_back(std::make_unique<VpcdLink>(card, server.link(0)));
+  links.back()->insert();
+  ASSERT_TRUE(server.waitCard(0, true, 5s));
+  auto exclusive = PcscChannel::connect(server.reader(0), PcscChannel::Share::Exclusive);
+  ASSERT_TRUE(exclusive) << describe(exclusive.error());
+  EXPECT_EQ((*exclusive)->share(), PcscChannel::Share::Exclusive);
+  auto other = PcscChannel::connect(server.reader(0));
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error(), CardError::Sharing);
+
+  // Transactions are already implied: they succeed and the card answers in between.
+  ASSERT_TRUE((*exclusive)->beginTransaction());
+  auto selected = (*exclusive)->transmit(selectTestAid());
+  ASSERT_TRUE(selected) << describe(selected.error());
+  EXPECT_EQ(toHex(*selected), "9000");
+  ASSERT_TRUE((*exclusive)->endTransaction());
+
+  exclusive->reset();  // disconnects: the card is free again
+  openChannel();
+  ASSERT_TRUE(channel->transmit(selectTestAid()));
+}
+
+TEST_F(PcscChannelTest, ExclusiveConnectionIsRefusedWhileAnotherApplicationIsConnected) {
+  connect(card);  // shared
+  auto exclusive = PcscChannel::connect(server.reader(0), PcscChannel::Share::Exclusive);
+  ASSERT_FALSE(exclusive);
+  EXPECT_EQ(exclusive.error(), CardError::Sharing);
+  channel.reset();
+  auto alone = PcscChannel::connect(server.reader(0), PcscChannel::Share::Exclusive);
+  ASSERT_TRUE(alone) << describe(alone.error());
+}
+
 TEST_F(PcscChannelTest, PcscdGoneIsNoServiceAndANewChannelWorksAfterRestart) {
   connect(card);
   ASSERT_TRUE(channel->transmit(selectTestAid()));
