@@ -188,23 +188,19 @@ bool Window::waitEvents(std::chrono::milliseconds timeout) {
          event.type == SDL_FINGERUP) &&
         event.tfinger.touchId != SDL_MOUSE_TOUCHID) {
       auto& touch = m_impl->touch;
-      const bool owner = touch.active && touch.finger == event.tfinger.fingerId;
       const float x = std::clamp(event.tfinger.x, 0.F, 1.F);
       const float y = std::clamp(event.tfinger.y, 0.F, 1.F);
       if (event.type == SDL_FINGERDOWN && !touch.active) {
-        touch.active = true;
-        touch.pressed = true;
-        touch.released = false;
-        touch.finger = event.tfinger.fingerId;
+        touch = {.active = true, .pressed = true, .finger = event.tfinger.fingerId};
         m_presses.emplace_back(x, y);
       }
-      if (owner || (event.type == SDL_FINGERDOWN && touch.finger == event.tfinger.fingerId)) {
+      if (touch.active && touch.finger == event.tfinger.fingerId) {
         touch.x = x * static_cast<float>(m_width);
         touch.y = y * static_cast<float>(m_height);
-      }
-      if (event.type == SDL_FINGERUP && owner) {
-        touch.active = false;
-        touch.released = true;
+        if (event.type == SDL_FINGERUP) {
+          touch.active = false;
+          touch.released = true;
+        }
       }
     }
     if (event.type == SDL_WINDOWEVENT &&
