@@ -28,6 +28,7 @@
 #include "spdlog/spdlog.h"
 #include "tests/cloud/cloud_fixture.hpp"
 #include "tests/pcsc/pcscd_server.hpp"
+#include "platform/temp_dir.hpp"
 
 namespace {
 
@@ -149,7 +150,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
 
   // ---- the real parts
-  const auto dir = cloud::test::makeTempDir("kiosk-engine-bench-");
+  const auto dir = platform::makeTempDir("kiosk-engine-bench-");
   std::filesystem::create_directories(dir / "cloud");
   cloud::test::CloudProcess cloudProcess({}, dir / "cloud");
   cloudProcess.seedDemo();

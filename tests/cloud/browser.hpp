@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cloud_fixture.hpp"
+#include "platform/temp_dir.hpp"
 
 extern char** environ;
 
@@ -33,7 +34,7 @@ class Browser {
     int toBrowser[2];
     int fromBrowser[2];
     if (pipe(toBrowser) != 0 || pipe(fromBrowser) != 0) throw std::runtime_error("pipe failed");
-    m_profile = makeTempDir("kiosk-chromium-");
+    m_profile = platform::makeTempDir("kiosk-chromium-");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, toBrowser[0], 3);

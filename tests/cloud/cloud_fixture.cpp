@@ -64,10 +64,6 @@ void chownToPostgres(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::filesystem::path makeTempDir(const std::string& prefix) {
-  return platform::makeTempDir(prefix);
-}
-
 int freePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -93,7 +89,7 @@ PgServer& PgServer::instance() {
 }
 
 PgServer::PgServer() {
-  m_dir = makeTempDir("kiosk-pg-");
+  m_dir = platform::makeTempDir("kiosk-pg-");
   m_socketDir = (m_dir / "sock").string();
   std::filesystem::create_directories(m_socketDir);
   chownToPostgres(m_dir);
@@ -152,7 +148,7 @@ std::string PgServer::createDatabaseNamed(const std::string& name) const {
 // ---------------------------------------------------------------------------------------
 
 CloudProcess::CloudProcess(Options options, std::filesystem::path dir) {
-  m_dir = dir.empty() ? makeTempDir("kiosk-cloud-") : std::move(dir);
+  m_dir = dir.empty() ? platform::makeTempDir("kiosk-cloud-") : std::move(dir);
   m_database = options.database.empty() ? "sqlite://" + (m_dir / "cloud.sqlite").string()
                                          : options.database;
   nlohmann::json config{{"listen", "127.0.0.1"},

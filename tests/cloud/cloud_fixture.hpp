@@ -16,7 +16,6 @@
 
 namespace kiosk::cloud::test {
 
-std::filesystem::path makeTempDir(const std::string& prefix);
 int freePort();
 
 // A private PostgreSQL 15 cluster, started once per test program and stopped at exit.

@@ -6,6 +6,7 @@
 #include "card/virtual_card.hpp"
 #include "card/write_script.hpp"
 #include "cloud/crypto.hpp"
+#include "platform/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -39,7 +40,7 @@ TEST(CloudProcesses, SeveralServersOnOnePostgresBehaveAsOne) {
   options.database = PgServer::instance().createDatabase();
   CloudProcess a(options);
   a.seedDemo();
-  CloudProcess b(options, makeTempDir("kiosk-cloud-b-"));
+  CloudProcess b(options, platform::makeTempDir("kiosk-cloud-b-"));
   KioskClient onA(a.port(), "kiosk-demo", CloudProcess::kKioskSecret);
   KioskClient onB(b.port(), "kiosk-demo", CloudProcess::kKioskSecret);
 
@@ -94,7 +95,7 @@ TEST(CloudProcesses, RefusesPlainHttpOffLoopback) {
 }
 
 TEST(CloudProcesses, ServesTlsOnAnyAddressWithACertificate) {
-  const auto dir = makeTempDir("kiosk-tls-");
+  const auto dir = platform::makeTempDir("kiosk-tls-");
   const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
                           "-subj /CN=localhost -keyout " + (dir / "key.pem").string() + " -out " +
                           (dir / "cert.pem").string() + " >/dev/null 2>&1";
@@ -114,7 +115,7 @@ TEST(CloudProcesses, ServesTlsOnAnyAddressWithACertificate) {
 }
 
 TEST(CloudProcesses, RefusesAVendingKeyOthersCanRead) {
-  const auto dir = makeTempDir("kiosk-keys-");
+  const auto dir = platform::makeTempDir("kiosk-keys-");
   { CloudProcess first({}, dir); }
   chmod((dir / "vending.key").c_str(), 0644);
   try {

@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include "platform/temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
@@ -54,7 +56,7 @@ card::CardImage CardSlot::image() const {
 // ---------------------------------------------------------------------------------------
 
 Harness::Harness(Options options) {
-  m_dir = cloud::test::makeTempDir("kiosk-e2e-");
+  m_dir = platform::makeTempDir("kiosk-e2e-");
   CloudProcess::Options cloudOptions;
   cloudOptions.orderTtlSeconds = options.orderTtlSeconds;
   cloudOptions.sweepIntervalMs = 200;

@@ -12,6 +12,7 @@
 #include "fake_transport.hpp"
 #include "kiosk/card_port.hpp"
 #include "payments/engine.hpp"
+#include "platform/temp_dir.hpp"
 
 namespace kiosk::payments::test {
 namespace {
@@ -48,7 +49,7 @@ class Notices {
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = cloud::test::makeTempDir("kiosk-engine-");
+    dir = platform::makeTempDir("kiosk-engine-");
     auto opened = Journal::open(dir / "journal.sqlite");
     ASSERT_TRUE(opened);
     journal = std::move(*opened);

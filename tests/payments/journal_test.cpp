@@ -10,6 +10,7 @@
 
 #include "../cloud/cloud_fixture.hpp"
 #include "payments/journal.hpp"
+#include "platform/temp_dir.hpp"
 
 namespace kiosk::payments::test {
 namespace {
@@ -18,7 +19,7 @@ constexpr std::int64_t kAt = 1767225600;
 
 class JournalTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir = cloud::test::makeTempDir("kiosk-journal-"); }
+  void SetUp() override { dir = platform::makeTempDir("kiosk-journal-"); }
   void TearDown() override { std::filesystem::remove_all(dir); }
   std::unique_ptr<Journal> open(Journal::Options options = {}) {
     auto journal = Journal::open(dir / "journal.sqlite", options);

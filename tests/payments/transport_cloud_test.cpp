@@ -10,6 +10,7 @@
 #include "../cloud/cloud_fixture.hpp"
 #include "payments/cloud_client.hpp"
 #include "payments/curl_transport.hpp"
+#include "platform/temp_dir.hpp"
 
 namespace kiosk::payments::test {
 namespace {
@@ -124,7 +125,7 @@ TEST(CurlTransportCloud, ADeadPortIsOffline) {
 class TlsCloud : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = cloud::test::makeTempDir("kiosk-payments-tls-");
+    dir = platform::makeTempDir("kiosk-payments-tls-");
     const std::string cmd =
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
         "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout " +
