@@ -104,10 +104,10 @@ struct Figures {
 
 // Interleaved raw round trips, card reads and token writes on one channel to the card, so
 // that the baseline and the sessions see the same machine load. Prints the series' figures.
-// `apartWrite`: GET CHALLENGE and the script in transactions of their own, as the kiosk runs
-// them (ReaderCardPort holds no lock while the cloud builds the script).
+// Writes run as the kiosk runs them (ReaderCardPort holds no lock while the cloud builds the
+// script): GET CHALLENGE alone, then the script in a transaction of its own.
 Figures measure(const char* title, PcscChannel& channel, VpcdLink& link, const EcKey& issuerPublic,
-                int iterations, bool apartWrite) {
+                int iterations) {
   TimedChannel timed(channel);
   CardReader reader(timed, issuerPublic);
 
@@ -160,8 +160,7 @@ Figures measure(const char* title, PcscChannel& channel, VpcdLink& link, const E
     timed.reset();
     const auto cardBefore = link.cardTime();
     const auto start = Clock::now();
-    const Bytes challenge = need(reader.getChallenge(), "GET CHALLENGE");
-    if (apartWrite) reader.abandonWrite();
+    const Bytes challenge = need(reader.getChallenge(CardReader::HoldForScript::No), "GET CHALLENGE");
     const auto challenged = Clock::now();
     const WriteScript script = need(buildCreditWriteScript(kSmMaster, kCardNumber, challenge,
                                                            token, creditRecordFor(token.sequence)),
@@ -241,15 +240,15 @@ int main(int argc, char** argv) {
   const EcKey issuerPublic = issuer.publicOnly();
 
   std::printf("card_bench: real pcscd + vpcd, %d iterations per series, medians\n", iterations);
-  // The kiosk's way (ReaderCardPort): a shared connection, each read, GET CHALLENGE and
-  // script a PC/SC transaction of its own (SCardBeginTransaction and SCardEndTransaction, a
-  // pcscd round trip each), no lock held in between.
+  // The kiosk's way (ReaderCardPort): a shared connection, each read and each script a PC/SC
+  // transaction of its own (SCardBeginTransaction and SCardEndTransaction, a pcscd round trip
+  // each), GET CHALLENGE alone, no lock held in between.
   Figures figures;
   {
     auto shared = need(PcscChannel::connect(server.reader(0), PcscChannel::Share::Shared),
                        "connect shared");
-    figures = measure("shared connection, a transaction per operation (the kiosk's)", *shared,
-                      link, issuerPublic, iterations, true);
+    figures = measure("shared connection, a transaction per multi-APDU operation (the kiosk's)",
+                      *shared, link, issuerPublic, iterations);
   }
   // For comparison only: an exclusive connection needs no transactions, but a kiosk that dies
   // holding the card leaves pcscd a reset to do (see docs/card-profile.md).
@@ -257,7 +256,7 @@ int main(int argc, char** argv) {
     auto exclusive = need(PcscChannel::connect(server.reader(0), PcscChannel::Share::Exclusive),
                           "connect exclusive");
     (void)measure("exclusive connection (not the kiosk's)", *exclusive, link, issuerPublic,
-                  iterations, true);
+                  iterations);
   }
   link.pull();
   server.stop();

@@ -201,9 +201,12 @@ TaskThread& CardReader::checkThread() {
   return *m_checks;
 }
 
-Result<Bytes, CardError> CardReader::getChallenge() {
+Result<Bytes, CardError> CardReader::getChallenge(HoldForScript hold) {
+  if (hold == HoldForScript::No) abandonWrite();
   Transaction transaction(m_channel, m_writeOpen);
-  if (auto begun = transaction.begin(); !begun) return fail(begun.error());
+  if (hold == HoldForScript::Yes) {
+    if (auto begun = transaction.begin(); !begun) return fail(begun.error());
+  }
   auto challenge = exchange(commands::getChallenge());
   if (!challenge) return fail(challenge.error());
   if (!challenge->ok()) return fail(statusWordError(challenge->sw));

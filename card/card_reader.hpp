@@ -66,7 +66,11 @@ class CardReader {
   // script comes.) Holding it keeps other applications from discarding the single-use
   // challenge in between. The kiosk's port ends it at once instead, as it must not hold a
   // lock while the cloud works: see docs/card-profile.md, "Write script".
-  Result<Bytes, CardError> getChallenge();
+  // HoldForScript::No sends GET CHALLENGE alone, in no transaction (pcscd passes one APDU
+  // whole; a transaction would only add its begin and end round trips), and ends a write's
+  // transaction left open before it: the kiosk's way.
+  enum class HoldForScript { Yes, No };
+  Result<Bytes, CardError> getChallenge(HoldForScript hold = HoldForScript::Yes);
 
   // Runs the steps of a script in one transaction (the one getChallenge() left open, or its
   // own); every step must answer its expected status word and read-back. Full when the ring

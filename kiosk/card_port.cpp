@@ -103,13 +103,12 @@ Result<payments::CardFacts, card::CardError> ReaderCardPort::read() {
 
 Result<card::Bytes, card::CardError> ReaderCardPort::challenge() {
   return withReader([](card::CardReader& reader) {
-    auto challenge = reader.getChallenge();
-    // The script comes after the cloud's work and the journal's steps: a lock held over them
-    // is a lock the kiosk may die holding (see pcsc()). The script's MAC covers the
-    // challenge: another application's exchange in between can make the card refuse the
-    // script, never take a write it did not authorise.
-    reader.abandonWrite();
-    return challenge;
+    // No transaction: the script comes after the cloud's work and the journal's steps, and a
+    // lock held over them is a lock the kiosk may die holding (see pcsc()); for the one APDU
+    // itself pcscd's own serialisation is enough. The script's MAC covers the challenge:
+    // another application's exchange in between can make the card refuse the script, never
+    // take a write it did not authorise.
+    return reader.getChallenge(card::CardReader::HoldForScript::No);
   });
 }
 

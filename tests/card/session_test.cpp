@@ -312,6 +312,17 @@ TEST_F(SessionTest, WriteIsOneTransactionFromChallengeToReadBack) {
     EXPECT_EQ(reader.runScript(stale).error(), CardError::AccessDenied);
     EXPECT_EQ(recording.events, (Events{"begin", "84", "84", "DC", "end"}));
 
+    // The kiosk's way: GET CHALLENGE alone, the script in a transaction of its own. A write
+    // left open before it is ended first.
+    recording.events.clear();
+    ASSERT_TRUE(reader.getChallenge());
+    challenge = reader.getChallenge(CardReader::HoldForScript::No);
+    ASSERT_TRUE(challenge);
+    EXPECT_EQ(recording.events, (Events{"begin", "84", "end", "84"}));
+    recording.events.clear();
+    ASSERT_TRUE(reader.runScript(scriptFor(mintedToken(4, 300), *challenge)));
+    EXPECT_EQ(recording.events, (Events{"begin", "DC", "B2", "end"}));
+
     recording.events.clear();
     ASSERT_TRUE(reader.getChallenge());
   }
