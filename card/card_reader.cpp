@@ -197,7 +197,9 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
 }
 
 TaskThread& CardReader::checkThread() {
-  if (!m_checks) m_checks = std::make_unique<TaskThread>();
+  // Background priority: the checks fill the gaps while the APDUs travel, instead of
+  // preempting the thread that sends them (see TaskThread).
+  if (!m_checks) m_checks = std::make_unique<TaskThread>(TaskThread::Priority::Background);
   return *m_checks;
 }
 

@@ -1,10 +1,17 @@
 #include "card/task_thread.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <utility>
 
 namespace kiosk::card {
 
-TaskThread::TaskThread() : m_thread([this] { loop(); }) {}
+namespace {
+constexpr int kBackgroundNice = 10;
+}
+
+TaskThread::TaskThread(Priority priority) : m_priority(priority), m_thread([this] { loop(); }) {}
 
 TaskThread::~TaskThread() {
   {
@@ -29,6 +36,11 @@ void TaskThread::wait() {
 }
 
 void TaskThread::loop() {
+  if (m_priority == Priority::Background) {
+    // Linux gives each thread its own nice value; lowering one's own priority needs no
+    // privilege. Should it fail, the tasks still run, only at the normal priority.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kBackgroundNice);
+  }
   std::unique_lock lock(m_mutex);
   for (;;) {
     m_wake.wait(lock, [this] { return m_stop || !m_tasks.empty(); });

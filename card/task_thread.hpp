@@ -12,7 +12,13 @@ namespace kiosk::card {
 
 class TaskThread {
  public:
-  TaskThread();
+  // Background: the worker runs at a lower scheduling priority (nice +10), so that a task
+  // submitted while the submitting thread still has work to do (send the next APDU) waits for
+  // a free moment instead of taking the submitting thread's core from it on wake-up. On a
+  // two-core kiosk that is the difference between overlapping a signature check with the
+  // APDUs in flight and stalling the read for the length of the check.
+  enum class Priority { Normal, Background };
+  explicit TaskThread(Priority priority = Priority::Normal);
   // Runs the tasks already submitted, then stops the thread.
   ~TaskThread();
   TaskThread(const TaskThread&) = delete;
@@ -32,6 +38,7 @@ class TaskThread {
   std::deque<std::function<void()>> m_tasks;
   bool m_busy = false;
   bool m_stop = false;
+  Priority m_priority;
   std::thread m_thread;  // last: started once the members above exist
 };
 

@@ -1,7 +1,10 @@
 #include "card/task_thread.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -45,6 +48,26 @@ TEST(TaskThreadTest, WaitWithNothingSubmittedReturns) {
   thread.submit([&ran] { ran = true; });
   thread.wait();
   EXPECT_TRUE(ran.load());
+}
+
+// A background worker yields to the thread that submits (the one sending APDUs): its tasks run
+// at a nice value 10 above the submitter's; a normal worker keeps the submitter's.
+TEST(TaskThreadTest, ABackgroundWorkerRunsAtALowerPriority) {
+  const int mine = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  int background = -100;
+  int normal = -100;
+  {
+    TaskThread thread(TaskThread::Priority::Background);
+    thread.submit([&background] { background = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())); });
+    thread.wait();
+  }
+  {
+    TaskThread thread;
+    thread.submit([&normal] { normal = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())); });
+    thread.wait();
+  }
+  EXPECT_EQ(normal, mine);
+  EXPECT_EQ(background, std::min(mine + 10, 19));
 }
 
 }  // namespace
