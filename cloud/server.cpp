@@ -121,8 +121,20 @@ class Waiters {
 
 Failure bad(const std::string& message) { return {CloudError::BadRequest, message}; }
 
+// Deeper than any request of the API: nlohmann's dump() recurses, and a body nested a hundred
+// thousand levels deep would take the process's stack with it.
+constexpr int kMaxJsonDepth = 32;
+
 CloudResult<json> parseBody(const httplib::Request& req) {
-  auto body = json::parse(req.body, nullptr, false);
+  bool tooDeep = false;
+  auto body = json::parse(
+      req.body,
+      [&tooDeep](int depth, json::parse_event_t, json&) {
+        if (depth > kMaxJsonDepth) tooDeep = true;
+        return !tooDeep;
+      },
+      false);
+  if (tooDeep) return failWith(CloudError::MalformedJson, "body is nested too deeply");
   if (body.is_discarded()) return failWith(CloudError::MalformedJson, "body is not valid JSON");
   if (!body.is_object()) return failWith(CloudError::MalformedJson, "body must be a JSON object");
   return body;
@@ -502,6 +514,10 @@ struct Server::Impl {
             KIOSK_TRY(data, stringField(*body, "return"));
             if (format == nullptr) return failWith(CloudError::CardFormat, "no vending key loaded");
             KIOSK_TRY(summary, store.cardSummary(*card, now()));
+            // A staff card has no meter, so no RETURN file to read.
+            if (!summary->contains("meter") || !(*summary)["meter"].is_object()) {
+              return failWith(CloudError::BadRequest, "card " + *card + " has no meter");
+            }
             const json& meter = (*summary)["meter"];
             KIOSK_TRY(reading, format->verifyReturn(*data, meter.value("key_version", std::int64_t{1})));
             KIOSK_TRY(result, store.recordReading(*kiosk, *card, *reading, now()));

@@ -181,10 +181,15 @@ struct FeeOwed {
   std::int64_t owed = 0;
 };
 
-CloudResult<std::vector<FeeOwed>> feesOwed(SqlConnection& conn, const std::string& accountId) {
+// `lock`: the rows stay locked until the transaction ends (PostgreSQL; SQLite's writer is alone),
+// so that two payments for the same account settle each fee once: the second waits and then
+// reads what the first left owed.
+CloudResult<std::vector<FeeOwed>> feesOwed(SqlConnection& conn, const std::string& accountId,
+                                           Dialect lockFor = Dialect::Sqlite) {
   KIOSK_TRY(rows, run(conn,
-                      "SELECT id, item, description, amount - paid FROM fees WHERE account_id = $1 "
-                      "AND amount > paid ORDER BY created_at, id",
+                      std::string("SELECT id, item, description, amount - paid FROM fees WHERE "
+                                  "account_id = $1 AND amount > paid ORDER BY created_at, id") +
+                          (lockFor == Dialect::Postgres ? " FOR UPDATE" : ""),
                       {accountId}));
   std::vector<FeeOwed> fees;
   for (const auto& row : rows->rows) {
@@ -279,7 +284,10 @@ CloudResult<json> Store::cardSummary(const std::string& cardNumber, std::int64_t
   if (row.text(9) == "BLOCKED") return failWith(CloudError::CardBlocked, "account is blocked");
   // Residents' names are shown masked on a lobby screen.
   std::string resident = row.text(5);
-  std::string masked = resident.empty() ? "" : resident.substr(0, resident[0] & 0x80 ? 3 : 1) + "**";
+  // The first character whole, however many UTF-8 bytes it takes.
+  const auto lead = static_cast<unsigned char>(resident.empty() ? 0 : resident[0]);
+  const std::size_t first = (lead & 0xE0U) == 0xC0U ? 2 : (lead & 0xF0U) == 0xE0U ? 3 : (lead & 0xF8U) == 0xF0U ? 4 : 1;
+  std::string masked = resident.empty() ? "" : resident.substr(0, std::min(first, resident.size())) + "**";
   out["account"] = {{"id", accountId},       {"resident", masked},      {"building", row.text(6)},
                     {"room", row.text(7)},   {"household", row.text(8)}, {"fee_policy", row.text(10)}};
   out["meter"] = {{"number", meter}, {"utility", row.text(11)}, {"tariff_id", row.text(12)},
@@ -521,11 +529,12 @@ CloudResult<PaymentResult> Store::recordPayment(const PaymentEvent& event, std::
       // Fees are settled now; a fee paid meanwhile by another order turns into credit here.
       std::int64_t left = current.feeAmount;
       if (left > 0) {
-        KIOSK_TRY(fees, feesOwed(conn, current.accountId));
+        KIOSK_TRY(fees, feesOwed(conn, current.accountId, m_db.dialect()));
         for (const auto& fee : *fees) {
           if (left <= 0) break;
           const std::int64_t part = std::min(left, fee.owed);
-          KIOSK_TRY(paid, runLater(conn, "UPDATE fees SET paid = paid + $1 WHERE id = $2",
+          KIOSK_TRY(paid, runLater(conn,
+                                   "UPDATE fees SET paid = paid + $1 WHERE id = $2",
                                    {part, fee.id}));
           KIOSK_TRY(link, runLater(conn,
                                    "INSERT INTO fee_payments (order_id, fee_id, amount) VALUES ($1, "

@@ -1088,15 +1088,16 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
   auto recorded = m_journal.record(
       tx.id, {Step::ScriptFetched, Step::ApduSent, Step::ReadBack}, tokenUpdate(*carried),
       json{{"sequence", sequence}, {"record", card::creditRecordFor(sequence)}}.dump(), now());
+  post(notice::WriteStep{2, 3});
   if (!recorded) {
     journalOk(recorded.error(), "recording a read-back");
-    // The token is on the card; delivery is confirmed once the journal works again (the Paid
-    // step sends this card back here, and the card shows the token).
+    // The token is on the card (read back), but nothing confirms what the journal does not
+    // hold: delivery is confirmed once the journal works again (the Paid step sends this card
+    // back here, the card shows the token, and the confirmation is journaled first).
   } else {
     tx = *recorded;
+    if (confirm(tx, cardNumber, sequence)) post(notice::WriteStep{3, 3});
   }
-  post(notice::WriteStep{2, 3});
-  if (confirm(tx, cardNumber, sequence)) post(notice::WriteStep{3, 3});
   result.outcome = Delivered::Yes;
   result.delivery = {orderId, carried->token.amount, tx.fees, sequence, receiptUrl(orderId)};
   return result;

@@ -301,6 +301,42 @@ TEST_P(CloudApiTest, AmountOutsideLimitsIsRefused) {
   EXPECT_EQ(createOrder(kCard, 50000).status, 201);
 }
 
+// A journal event whose data nests far deeper than any request: refused, and the service
+// still answers (writing such a value back out used to take the process's stack).
+TEST_P(CloudApiTest, ABodyNestedTooDeeplyIsRefusedAndTheServiceStaysUp) {
+  const std::string data = std::string(150000, '[') + std::string(150000, ']');
+  const std::string body = R"({"events": [{"seq": 1, "type": "card.read", "at": 1767225600, "data": )" +
+                           data + "}]}";
+  auto deep = m_kiosk->postRaw("/v1/kiosk/journal", body);
+  EXPECT_EQ(deep.status, 400) << deep.text.substr(0, 200);
+  EXPECT_EQ(deep.errorCode(), "MALFORMED_JSON");
+  auto lookup = m_kiosk->get(std::string("/v1/kiosk/cards/") + kCard);
+  EXPECT_EQ(lookup.status, 200) << lookup.text;
+}
+
+// The lobby screen shows a resident's first character whole, in any script.
+TEST_P(CloudApiTest, ResidentNamesAreMaskedWholeCharacterFirst) {
+  const std::vector<std::pair<std::string, std::string>> names{
+      {"Иван Петров", "И**"}, {"\xF0\xA0\x80\x80 Lin", "\xF0\xA0\x80\x80**"}, {"王芳", "王**"}};
+  int n = 0;
+  for (const auto& [name, masked] : names) {
+    const std::string suffix = std::to_string(n++);
+    ASSERT_EQ(m_admin->post("/v1/admin/accounts", {{"id", "ACC-NAME-" + suffix}, {"resident", name},
+                                                   {"building", "B"}, {"room", "1"}, {"household", "H"}})
+                  .status, 201);
+    ASSERT_EQ(m_admin->post("/v1/admin/meters", {{"number", "5300000" + suffix}, {"account_id", "ACC-NAME-" + suffix},
+                                                 {"utility", "electricity"}, {"tariff_id", "res-single"}})
+                  .status, 201);
+    ASSERT_EQ(m_admin->post("/v1/admin/cards", {{"number", "880000770" + suffix}, {"kind", "resident"},
+                                                {"account_id", "ACC-NAME-" + suffix},
+                                                {"meter_number", "5300000" + suffix}})
+                  .status, 201);
+    auto lookup = m_kiosk->get("/v1/kiosk/cards/880000770" + suffix);
+    ASSERT_EQ(lookup.status, 200) << name << ": " << lookup.text;
+    EXPECT_EQ(lookup.body["account"]["resident"], masked);
+  }
+}
+
 TEST_P(CloudApiTest, MalformedJsonAndMissingFieldsAreClearErrors) {
   auto broken = m_kiosk->postRaw("/v1/kiosk/orders", R"({"amount": 100,)");
   EXPECT_EQ(broken.status, 400);
