@@ -237,14 +237,17 @@ std::optional<KioskConfig> Engine::config() const {
   return m_config;
 }
 
+// Counted: the payment thread and the write both hold a paid transaction for a while, and
+// the first to let go must not expose the other's to the sync loop.
 void Engine::activate(std::int64_t txId) {
   std::lock_guard lock(m_mutex);
-  m_active.insert(txId);
+  ++m_active[txId];
 }
 
 void Engine::deactivate(std::int64_t txId) {
   std::lock_guard lock(m_mutex);
-  m_active.erase(txId);
+  auto found = m_active.find(txId);
+  if (found != m_active.end() && --found->second <= 0) m_active.erase(found);
 }
 
 bool Engine::isActive(std::int64_t txId) const {
@@ -614,12 +617,19 @@ void Engine::waitForPayment(TxRecord tx, Order order, std::shared_ptr<Waiting> w
       if (m_stopping) break;  // the journal keeps the transaction for the next start
     }
     if (waiting->cancel && !cancelSent) {
-      waiting->abort = false;
-      if (auto recorded = m_journal.record(tx.id, Step::CancelRequested, {}, "{}", now())) {
-        tx = *recorded;
-      } else {
-        journalOk(recorded.error(), "recording a cancel");
+      {
+        std::lock_guard lock(m_mutex);
+        waiting->abort = m_stopping;
       }
+      auto recorded = m_journal.record(tx.id, Step::CancelRequested, {}, "{}", now());
+      if (!recorded) {
+        // Not sent unrecorded: the order runs to its expiry instead, and a payment that
+        // still comes is written as usual.
+        journalOk(recorded.error(), "recording a cancel");
+        cancelSent = true;
+        continue;
+      }
+      tx = *recorded;
       auto cancelled = m_cloud.cancelOrder(order.id);
       if (cancelled) {
         cancelSent = true;
@@ -656,7 +666,13 @@ void Engine::waitForPayment(TxRecord tx, Order order, std::shared_ptr<Waiting> w
       ended = settle(tx, *state, true);
       continue;
     }
-    if (state.error().error == PayError::Cancelled) continue;  // woken for a cancel
+    if (state.error().error == PayError::Cancelled) {
+      // Woken for a cancel (handled above) or for one that was already sent: either way the
+      // flag is spent, or the next long poll would return at once, again and again.
+      std::lock_guard lock(m_mutex);
+      waiting->abort = m_stopping;
+      continue;
+    }
     noteCloud(!isOffline(state.error().error));
     if (!isTransient(state.error().error) || expiredFor > m_options.paymentGrace.count()) {
       // No answer about the payment in time: the order stays open in the journal and the
@@ -1207,7 +1223,7 @@ void Engine::refreshConfig(bool force) {
         Steady::now() - m_configAt < std::chrono::duration_cast<Steady::duration>(m_options.configInterval)) {
       return;
     }
-    etag = m_config ? m_configEtag : std::string{};
+    etag = m_config && m_configSaved ? m_configEtag : std::string{};
   }
   auto fetched = m_cloud.fetchConfig(etag);
   if (!fetched) {
@@ -1215,14 +1231,24 @@ void Engine::refreshConfig(bool force) {
     return;
   }
   noteCloud(true);
-  std::lock_guard lock(m_mutex);
-  m_configAt = Steady::now();
-  if (!fetched->has_value()) return;  // unchanged
-  if (auto saved = m_journal.saveConfig((*fetched)->body, (*fetched)->etag); !saved) {
+  if (!fetched->has_value()) {  // unchanged
+    std::lock_guard lock(m_mutex);
+    m_configAt = Steady::now();
+    return;
+  }
+  auto saved = m_journal.saveConfig((*fetched)->body, (*fetched)->etag);
+  if (!saved) {
+    // The kiosk keeps working on the config in memory; only the next cold start lacks it.
     spdlog::warn("engine: config not kept for offline use: {}", describe(saved.error()));
   }
+  std::lock_guard lock(m_mutex);
+  m_configAt = Steady::now();
+  // The new config applies at once (a card blocked a minute ago is refused now), but an
+  // unsaved one keeps no ETag: the next refresh fetches it whole and tries to save it again,
+  // instead of hearing "unchanged" while the disk still holds the old one.
   m_config = std::move((*fetched)->config);
   m_configEtag = (*fetched)->etag;
+  m_configSaved = saved.has_value();
   spdlog::info("engine: config {} loaded ({} blocked cards)", m_configEtag,
                m_config->blockedCards.size());
 }

@@ -167,11 +167,12 @@ class Engine {
   std::map<std::string, std::int64_t> m_pendingCredit;  // cloud's pending list for the card
   std::optional<KioskConfig> m_config;
   std::string m_configEtag;
+  bool m_configSaved = true;  // the journal holds m_config; else the next fetch is whole
   std::chrono::steady_clock::time_point m_configAt{};
   std::chrono::steady_clock::time_point m_recheckAt{};
   bool m_online = false;
   bool m_journalOk = true;
-  std::set<std::int64_t> m_active;
+  std::map<std::int64_t, int> m_active;  // transaction -> threads holding it
   std::shared_ptr<Waiting> m_waiting;
   std::map<std::string, PaidClock> m_paidSeen;  // orders paid while this kiosk waited
   // Paid steps being committed while the write already reads the card's challenge and fetches

@@ -301,6 +301,84 @@ TEST_F(EngineTest, ACardPulledMidWriteLeavesTheTokenItCarriedInTheJournal) {
   EXPECT_EQ(now.tokenHex, tokenHex(9)) << "the reinserted card is checked for this token";
 }
 
+// The cloud's long poll, as far as the engine can tell: it answers CREATED after a while, or
+// gives up at once when the kiosk aborts the call.
+Result<HttpResponse, TransportFailure> longPollCreated(const HttpRequest& request) {
+  const auto until = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < until) {
+    if (request.cancel != nullptr && request.cancel->load()) {
+      return fail(TransportFailure{CURLE_ABORTED_BY_CALLBACK, "aborted"});
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return HttpResponse{200, {}, orderJson(sampleOrder(kOrder, "CREATED")).dump()};
+}
+
+TEST_F(EngineTest, CancelPressedAgainAfterTheCancelWentOutDoesNotHammerTheCloud) {
+  transport.reply("POST", "/v1/kiosk/orders", 201, orderJson(sampleOrder(kOrder, "CREATED")).dump());
+  transport.on("GET", std::string("/v1/kiosk/orders/") + kOrder, longPollCreated);
+  // The payment won the race the cloud says, yet the order still reads CREATED for a moment.
+  transport.reply("POST", std::string("/v1/kiosk/orders/") + kOrder + "/cancel", 409,
+                  R"({"error":{"code":"INVALID_STATE","message":"order is PAID"}})");
+  startEngine();
+  insertCard();
+  engine->createOrder(kCard, 5000);
+  ASSERT_TRUE(notices.waitFor<notice::OrderOpened>());
+  engine->cancelOrder(kOrder);
+  std::this_thread::sleep_for(200ms);
+  engine->cancelOrder(kOrder);  // a second tap, after the first cancel went out
+  const std::string orderPath = std::string("/v1/kiosk/orders/") + kOrder;
+  const auto before = transport.count("GET", orderPath);
+  std::this_thread::sleep_for(1s);
+  const auto polls = transport.count("GET", orderPath) - before;
+  EXPECT_EQ(transport.count("POST", orderPath + "/cancel"), 1U) << "one cancel, whatever the taps";
+  // A 300 ms long poll fits about three times into a second; a spinning wait asks thousands.
+  EXPECT_LE(polls, 6U) << "the payment wait asked the cloud " << polls << " times in a second";
+  EXPECT_GE(polls, 2U) << "the payment wait stopped asking about an open order";
+}
+
+TEST_F(EngineTest, AConfigTheJournalCouldNotKeepIsFetchedWholeAgain) {
+  // A journal with little room left: a large config does not fit, small records still do.
+  journal.reset();
+  auto opened = Journal::open(dir / "journal.sqlite", {.crashAfter = {}, .maxPageCount = 64});
+  ASSERT_TRUE(opened);
+  journal = std::move(*opened);
+  json config = configJson();
+  for (int i = 0; i < 20000; ++i) {
+    config["blocked_cards"].push_back({{"number", std::to_string(8700000000000000LL + i)}, {"status", "BLOCKED"}});
+  }
+  transport.on("GET", "/v1/kiosk/config", [config](const HttpRequest&) -> Result<HttpResponse, TransportFailure> {
+    return HttpResponse{200, {{"etag", "\"cfg-big\""}}, config.dump()};
+  });
+  EngineOptions options;
+  options.retryInitial = 20ms;
+  options.retryMax = 100ms;
+  options.syncInterval = 100ms;
+  options.configInterval = 0s;
+  engine = std::make_unique<Engine>(*journal, client, port, clock, options,
+                                    [this](const Notice& n) { notices.add(n); });
+  engine->start();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (transport.count("GET", "/v1/kiosk/config") < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GE(transport.count("GET", "/v1/kiosk/config"), 3U);
+  // In use at once: the kiosk refuses the newly blocked cards...
+  const auto inUse = engine->config();
+  ASSERT_TRUE(inUse);
+  EXPECT_EQ(inUse->blockedCards.size(), 20001U);
+  // ...but not on disk, so it never says "I have cfg-big": the next refresh brings it whole.
+  auto kept = journal->loadConfig();
+  ASSERT_TRUE(kept);
+  EXPECT_FALSE(kept->has_value()) << "the config did fit; the test needs a smaller journal";
+  for (const auto& request : transport.requests()) {
+    if (request.target != "/v1/kiosk/config") continue;
+    for (const auto& [name, value] : request.headers) {
+      EXPECT_NE(name, "If-None-Match") << "asked for changes since " << value << ", which is not on disk";
+    }
+  }
+}
+
 class BadScript : public EngineTest, public ::testing::WithParamInterface<int> {};
 
 TEST_P(BadScript, IsRefusedAndNothingIsWritten) {
