@@ -10,7 +10,7 @@ namespace kiosk::cloud {
 namespace {
 
 // Append only: a released migration never changes.
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
 CREATE TABLE tariffs (
   id TEXT PRIMARY KEY,
@@ -162,6 +162,11 @@ CREATE TABLE nonces (
   PRIMARY KEY (kiosk_id, nonce)
 );
 CREATE INDEX nonces_seen ON nonces(seen_at);
+)sql",
+    // An operator refund sends the whole payment back, so the fee settlements it made are
+    // reversed: kept for the record, no longer counted as settled.
+    R"sql(
+ALTER TABLE fee_payments ADD COLUMN reversed_at BIGINT;
 )sql",
 };
 

@@ -1041,8 +1041,47 @@ CloudResult<json> Store::listOrders(const std::string& stateFilter, const std::s
 }
 
 CloudResult<json> Store::requestRefund(const std::string& orderId, std::int64_t now) {
-  // Only money that never became a token goes back.
-  KIOSK_TRY(moved, transition(orderId, state::kPaid, state::kRefundPending, "OPERATOR", now));
+  const std::string lockedOrder = lockedOrderQuery(m_db.dialect());
+  const bool postgres = m_db.dialect() == Dialect::Postgres;
+  auto moved = transact<Order>(m_db, [&](SqlConnection& conn) -> CloudResult<Order> {
+    KIOSK_TRY(orders, run(conn, lockedOrder, {orderId}));
+    if (orders->rows.empty()) return failWith(CloudError::NotFound, "no order " + orderId);
+    Order current = orderFromRow(orders->rows.front());
+    // Only money that never became a token goes back.
+    if (current.state != state::kPaid) {
+      return failWith(CloudError::InvalidState, "order is " + current.state + ", not PAID");
+    }
+    // The whole amount goes back, so the fees it settled are owed again: their settlements
+    // are reversed in this transaction, and the books never count the money twice. Fees are
+    // locked in the order payments lock them, so the two never wait on each other in a circle.
+    KIOSK_TRY(settled, run(conn,
+                           std::string("SELECT p.fee_id, p.amount FROM fee_payments p JOIN fees f ON "
+                                       "f.id = p.fee_id WHERE p.order_id = $1 AND p.reversed_at IS "
+                                       "NULL ORDER BY f.created_at, f.id") +
+                               (postgres ? " FOR UPDATE OF f" : ""),
+                           {orderId}));
+    for (const auto& row : settled->rows) {
+      KIOSK_TRY(owedAgain, runLater(conn, "UPDATE fees SET paid = paid - $1 WHERE id = $2",
+                                    {row.integer(1), row.text(0)}));
+    }
+    if (!settled->rows.empty()) {
+      KIOSK_TRY(reversed, runLater(conn,
+                                   "UPDATE fee_payments SET reversed_at = $1 WHERE order_id = $2 "
+                                   "AND reversed_at IS NULL",
+                                   {now, orderId}));
+    }
+    // The row is locked (or this is SQLite's only writer): it is still PAID.
+    KIOSK_TRY(updated, runLater(conn,
+                                "UPDATE orders SET state = 'REFUND_PENDING', reason = 'OPERATOR', "
+                                "updated_at = $1 WHERE id = $2 AND state = 'PAID'",
+                                {now, orderId}));
+    KIOSK_TRY(sent, announce(m_db, conn, orderId));
+    current.state = state::kRefundPending;
+    current.reason = "OPERATOR";
+    current.updatedAt = now;
+    return current;
+  });
+  if (!moved) return Unexpected<Failure>{moved.error()};
   return orderToJson(*moved);
 }
 
@@ -1105,7 +1144,8 @@ CloudResult<json> Store::reconciliation(std::int64_t now) {
                            "COALESCE(SUM(CASE WHEN state = 'PAID' THEN credit_amount ELSE 0 END), 0) "
                            "FROM orders WHERE paid_at IS NOT NULL"));
   const auto& a = allocated->rows[0];
-  KIOSK_TRY(fees, run(conn, "SELECT COALESCE(SUM(amount), 0) FROM fee_payments"));
+  KIOSK_TRY(fees, run(conn,
+                      "SELECT COALESCE(SUM(amount), 0) FROM fee_payments WHERE reversed_at IS NULL"));
   KIOSK_TRY(tokens, run(conn,
                         "SELECT COUNT(*), COALESCE(SUM(amount), 0), "
                         "COALESCE(SUM(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END), 0), "

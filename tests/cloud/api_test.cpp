@@ -698,3 +698,43 @@ TEST_P(CloudApiTest, CardBlockedAfterPayingGetsNoTokenButARefund) {
 
 }  // namespace
 }  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+// An operator refund of a paid order gives back the whole amount, so the fees that payment
+// settled are owed again, and the books still balance.
+TEST_P(CloudApiTest, RefundOfAnOrderThatSettledFeesLeavesTheFeesOwedAgain) {
+  auto created = createOrder(kFeeCard, 5000);
+  ASSERT_EQ(created.status, 201) << created.text;
+  ASSERT_EQ(created.body["split"]["fees"], 3500);
+  const std::string id = created.body["order_id"];
+  pay(id);
+  ASSERT_EQ(m_kiosk->get(std::string("/v1/kiosk/cards/") + kFeeCard).body["fees_total"], 0);
+
+  auto refund = m_admin->post("/v1/admin/orders/" + id + "/refund", json::object());
+  ASSERT_EQ(refund.status, 200) << refund.text;
+  auto lookup = m_kiosk->get(std::string("/v1/kiosk/cards/") + kFeeCard);
+  EXPECT_EQ(lookup.body["fees_total"], 3500) << lookup.text;
+  ASSERT_EQ(lookup.body["fees"].size(), 1U) << lookup.text;
+  EXPECT_EQ(lookup.body["fees"][0]["id"], "fee-demo-1");
+  EXPECT_EQ(lookup.body["fees"][0]["owed"], 3500);
+
+  json report;
+  for (int i = 0; i < 50; ++i) {
+    report = m_admin->get("/v1/admin/reconciliation").body;
+    if (report["money"]["refunded"] == 5000) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(report["money"]["refunded"], 5000) << report.dump();
+  EXPECT_EQ(report["money"]["fees_settled"], 0) << report.dump();
+  EXPECT_TRUE(report["balanced"].get<bool>()) << report.dump();
+
+  // The next order of the household settles the fee again.
+  auto next = createOrder(kFeeCard, 5000);
+  ASSERT_EQ(next.status, 201) << next.text;
+  EXPECT_EQ(next.body["split"]["fees"], 3500);
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
