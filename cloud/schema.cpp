@@ -10,7 +10,7 @@ namespace kiosk::cloud {
 namespace {
 
 // Append only: a released migration never changes.
-constexpr std::array<std::string_view, 2> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     R"sql(
 CREATE TABLE tariffs (
   id TEXT PRIMARY KEY,
@@ -167,6 +167,16 @@ CREATE INDEX nonces_seen ON nonces(seen_at);
     // reversed: kept for the record, no longer counted as settled.
     R"sql(
 ALTER TABLE fee_payments ADD COLUMN reversed_at BIGINT;
+)sql",
+    // The fees an order's payment settles, as shown to the resident when it was created (the
+    // order's fee_items). An order created before this has none: its fee share becomes credit.
+    R"sql(
+CREATE TABLE order_fee_items (
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  fee_id TEXT NOT NULL REFERENCES fees(id),
+  amount BIGINT NOT NULL,
+  PRIMARY KEY (order_id, fee_id)
+);
 )sql",
 };
 

@@ -181,21 +181,29 @@ struct FeeOwed {
   std::int64_t owed = 0;
 };
 
-// `lock`: the rows stay locked until the transaction ends (PostgreSQL; SQLite's writer is alone),
-// so that two payments for the same account settle each fee once: the second waits and then
-// reads what the first left owed.
-CloudResult<std::vector<FeeOwed>> feesOwed(SqlConnection& conn, const std::string& accountId,
-                                           Dialect lockFor = Dialect::Sqlite) {
+CloudResult<std::vector<FeeOwed>> feesOwed(SqlConnection& conn, const std::string& accountId) {
   KIOSK_TRY(rows, run(conn,
-                      std::string("SELECT id, item, description, amount - paid FROM fees WHERE "
-                                  "account_id = $1 AND amount > paid ORDER BY created_at, id") +
-                          (lockFor == Dialect::Postgres ? " FOR UPDATE" : ""),
+                      "SELECT id, item, description, amount - paid FROM fees WHERE "
+                      "account_id = $1 AND amount > paid ORDER BY created_at, id",
                       {accountId}));
   std::vector<FeeOwed> fees;
   for (const auto& row : rows->rows) {
     fees.push_back({row.text(0), row.text(1), row.text(2), row.integer(3)});
   }
   return fees;
+}
+
+// The fee items an order showed when it was created, as its creation answered them.
+CloudResult<std::vector<json>> orderFeeItems(SqlConnection& conn, const std::string& orderId) {
+  KIOSK_TRY(rows, run(conn,
+                      "SELECT i.fee_id, f.item, i.amount FROM order_fee_items i JOIN fees f ON "
+                      "f.id = i.fee_id WHERE i.order_id = $1 ORDER BY f.created_at, f.id",
+                      {orderId}));
+  std::vector<json> items;
+  for (const auto& row : rows->rows) {
+    items.push_back({{"fee_id", row.text(0)}, {"item", row.text(1)}, {"amount", row.integer(2)}});
+  }
+  return items;
 }
 
 }  // namespace
@@ -367,7 +375,10 @@ CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std:
           return failWith(CloudError::IdempotencyConflict,
                           "idempotency key was used for a different request");
         }
-        return CreatedOrder{orderFromRow(existing.rows[0]), false, {}};
+        CreatedOrder again{orderFromRow(existing.rows[0]), false, {}};
+        KIOSK_TRY(items, orderFeeItems(conn, again.order.id));
+        again.feeItems = std::move(*items);
+        return again;
       }
       if (cards.rows.empty()) return failWith(CloudError::UnknownCard, "unknown card");
       const auto& card = cards.rows[0];
@@ -425,11 +436,17 @@ CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std:
                           o.accountId, o.meterNumber, o.origin, o.amount, o.feeAmount,
                           o.creditAmount, o.state, o.provider, req.challenge, o.createdAt,
                           o.expiresAt, o.updatedAt}));
+      // What the payment will settle, as the resident is shown it: recorded with the order, so
+      // that the payment settles these and nothing billed later.
       std::int64_t left = feePart;
       for (const auto& fee : fees) {
         if (left <= 0) break;
         const std::int64_t part = std::min(left, fee.owed);
         result.feeItems.push_back({{"fee_id", fee.id}, {"item", fee.item}, {"amount", part}});
+        KIOSK_TRY(item, runLater(conn,
+                                 "INSERT INTO order_fee_items (order_id, fee_id, amount) VALUES ($1, "
+                                 "$2, $3)",
+                                 {o.id, fee.id, part}));
         left -= part;
       }
       return result;
@@ -526,20 +543,27 @@ CloudResult<PaymentResult> Store::recordPayment(const PaymentEvent& event, std::
                                   "WHERE id = $2 AND state = 'CREATED'",
                                   {now, current.id}));
       result.outcome = PaymentOutcome::Applied;
-      // Fees are settled now; a fee paid meanwhile by another order turns into credit here.
+      // The payment settles the fees its order showed (its fee_items), each up to what is still
+      // owed on it; what another payment settled meanwhile turns into credit here. A fee billed
+      // after the order was shown is not touched.
       std::int64_t left = current.feeAmount;
       if (left > 0) {
-        KIOSK_TRY(fees, feesOwed(conn, current.accountId, m_db.dialect()));
-        for (const auto& fee : *fees) {
-          if (left <= 0) break;
-          const std::int64_t part = std::min(left, fee.owed);
+        KIOSK_TRY(promised, run(conn,
+                                std::string("SELECT i.fee_id, i.amount, f.amount - f.paid FROM "
+                                            "order_fee_items i JOIN fees f ON f.id = i.fee_id "
+                                            "WHERE i.order_id = $1 ORDER BY f.created_at, f.id") +
+                                    (m_db.dialect() == Dialect::Postgres ? " FOR UPDATE OF f" : ""),
+                                {current.id}));
+        for (const auto& fee : promised->rows) {
+          const std::int64_t part = std::min({left, fee.integer(1), fee.integer(2)});
+          if (part <= 0) continue;
           KIOSK_TRY(paid, runLater(conn,
                                    "UPDATE fees SET paid = paid + $1 WHERE id = $2",
-                                   {part, fee.id}));
+                                   {part, fee.text(0)}));
           KIOSK_TRY(link, runLater(conn,
                                    "INSERT INTO fee_payments (order_id, fee_id, amount) VALUES ($1, "
                                    "$2, $3)",
-                                   {current.id, fee.id, part}));
+                                   {current.id, fee.text(0), part}));
           left -= part;
         }
       }

@@ -738,3 +738,58 @@ TEST_P(CloudApiTest, RefundOfAnOrderThatSettledFeesLeavesTheFeesOwedAgain) {
 
 }  // namespace
 }  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+// The resident is shown which fees a payment settles (fee_items); the payment settles those
+// and nothing else. What another payment settled meanwhile goes onto the card as credit.
+TEST_P(CloudApiTest, APaymentSettlesTheFeesItsOrderShowedAndNoOthers) {
+  auto first = createOrder(kFeeCard, 5000);
+  ASSERT_EQ(first.status, 201) << first.text;
+  ASSERT_EQ(first.body["fee_items"].size(), 1U) << first.text;
+  EXPECT_EQ(first.body["fee_items"][0]["fee_id"], "fee-demo-1");
+  auto second = createOrder(kFeeCard, 4000);
+  ASSERT_EQ(second.status, 201) << second.text;
+  EXPECT_EQ(second.body["fee_items"][0]["fee_id"], "fee-demo-1");
+  // A fee billed after both orders were shown.
+  auto rent = m_admin->post("/v1/admin/fees", {{"id", "fee-rent-1"}, {"account_id", "ACC-1001"},
+                                               {"item", "rent"}, {"amount", 2000},
+                                               {"description", "Rent, next month"}});
+  ASSERT_EQ(rent.status, 201) << rent.text;
+
+  const std::string secondId = second.body["order_id"];
+  const std::string firstId = first.body["order_id"];
+  pay(secondId);
+  EXPECT_EQ(state(secondId).body["split"], (json{{"fees", 3500}, {"credit", 500}}));
+  pay(firstId);
+  // Its fee was settled by the other payment: all of it is credit, and the rent is still owed.
+  auto paid = state(firstId).body;
+  EXPECT_EQ(paid["state"], "PAID") << paid.dump();
+  EXPECT_EQ(paid["split"], (json{{"fees", 0}, {"credit", 5000}})) << paid.dump();
+  auto lookup = m_kiosk->get(std::string("/v1/kiosk/cards/") + kFeeCard);
+  EXPECT_EQ(lookup.body["fees_total"], 2000) << lookup.text;
+  ASSERT_EQ(lookup.body["fees"].size(), 1U) << lookup.text;
+  EXPECT_EQ(lookup.body["fees"][0]["id"], "fee-rent-1");
+  auto written = script(firstId, randomChallenge(), kFeeCard);
+  ASSERT_EQ(written.status, 200) << written.text;
+  EXPECT_EQ(written.body["token"]["amount"], 5000);
+  auto report = m_admin->get("/v1/admin/reconciliation").body;
+  EXPECT_EQ(report["money"]["fees_settled"], 3500) << report.dump();
+  EXPECT_TRUE(report["balanced"].get<bool>()) << report.dump();
+}
+
+// The same create request again answers the same order, fee items included.
+TEST_P(CloudApiTest, ARepeatedCreateRequestShowsTheSameFeeItems) {
+  const json body{{"idempotency_key", "fee-key"}, {"card_number", kFeeCard}, {"amount", 5000},
+                  {"challenge", "0011223344556677"}};
+  auto a = m_kiosk->post("/v1/kiosk/orders", body);
+  auto b = m_kiosk->post("/v1/kiosk/orders", body);
+  ASSERT_EQ(a.status, 201) << a.text;
+  ASSERT_EQ(b.status, 200) << b.text;
+  EXPECT_EQ(b.body["fee_items"], a.body["fee_items"]);
+  EXPECT_EQ(b.body["split"], a.body["split"]);
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
