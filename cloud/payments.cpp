@@ -162,6 +162,11 @@ CloudResult<PaymentEvent> SimulatedProvider::parseWebhook(const WebhookRequest& 
 }
 
 CloudResult<bool> SimulatedProvider::refund(const Order& order) {
+  std::lock_guard lock(m_refundMutex);
+  if (!m_refunded.insert(order.id).second) {
+    spdlog::info("sim provider: order {} was refunded already", order.id);
+    return true;
+  }
   spdlog::info("sim provider: refunded {} minor units of order {}", order.amount, order.id);
   return true;
 }

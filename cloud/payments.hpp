@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,9 @@ class PaymentProvider {
   // Verifies a notification's signature and reads the event from it.
   virtual CloudResult<PaymentEvent> parseWebhook(const WebhookRequest& request,
                                                  std::int64_t now) = 0;
-  // Sends the order's money back to the payer.
+  // Sends the order's money back to the payer. Idempotent by order id (the refund's request
+  // number at the provider, WeChat Pay's out_refund_no, Alipay's out_request_no): asking again
+  // for an order already refunded answers success and pays nothing more.
   virtual CloudResult<bool> refund(const Order& order) = 0;
 };
 
@@ -63,6 +66,8 @@ class SimulatedProvider final : public PaymentProvider {
   std::string m_publicBaseUrl;
   std::string m_webhookUrl;
   std::string m_secret;
+  std::mutex m_refundMutex;
+  std::set<std::string> m_refunded;  // order ids: the provider's record of refunds made
   mutable std::mutex m_poolMutex;
   mutable std::vector<std::unique_ptr<httplib::Client>> m_pool;
 };

@@ -10,7 +10,7 @@ namespace kiosk::cloud {
 namespace {
 
 // Append only: a released migration never changes.
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     R"sql(
 CREATE TABLE tariffs (
   id TEXT PRIMARY KEY,
@@ -177,6 +177,12 @@ CREATE TABLE order_fee_items (
   amount BIGINT NOT NULL,
   PRIMARY KEY (order_id, fee_id)
 );
+)sql",
+    // A refund is claimed by one sweeper before the provider is asked to send the money back;
+    // a claim that was not finished (its process died) lapses at refund_claim_until.
+    R"sql(
+ALTER TABLE orders ADD COLUMN refund_claim TEXT;
+ALTER TABLE orders ADD COLUMN refund_claim_until BIGINT;
 )sql",
 };
 

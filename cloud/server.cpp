@@ -125,6 +125,10 @@ Failure bad(const std::string& message) { return {CloudError::BadRequest, messag
 // thousand levels deep would take the process's stack with it.
 constexpr int kMaxJsonDepth = 32;
 
+// How long a sweeper's claim on a refund holds: well beyond one provider call, so that only a
+// process that died lets another one ask again.
+constexpr std::int64_t kRefundClaimSeconds = 60;
+
 CloudResult<json> parseBody(const httplib::Request& req) {
   bool tooDeep = false;
   auto body = json::parse(
@@ -185,6 +189,8 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::mutex sweepMutex;
   std::condition_variable sweepCv;
+  // This process's name on the refunds it claims.
+  const std::string refundClaimant = "sweeper-" + randomHex(8);
   int port = 0;
   int listenSocket = -1;
   std::mutex authMutex;
@@ -707,18 +713,27 @@ struct Server::Impl {
     } else {
       spdlog::warn("sweeper: {}", expired.error().message);
     }
-    auto refunds = store.ordersInState(state::kRefundPending, 50);
+    // Claimed before the provider hears of it: of all the processes sweeping one database,
+    // one asks for each refund. If this process dies in between, the claim lapses and another
+    // sweep asks again, which the provider's idempotency by order id makes harmless.
+    auto refunds = store.claimRefunds(refundClaimant, now(), kRefundClaimSeconds, 50);
     if (refunds) {
       for (const auto& order : *refunds) {
         auto sent = provider.refund(order);
         if (!sent) {
           spdlog::warn("refund of {} failed: {}", order.id, sent.error().message);
+          (void)store.releaseRefund(order.id, refundClaimant);
           continue;
         }
-        auto done = store.transition(order.id, state::kRefundPending, state::kRefunded,
-                                     order.reason.empty() ? "REFUND" : order.reason, now());
-        if (done) metrics.count("kiosk_cloud_refunds_total");
+        auto done = store.finishRefund(order.id, refundClaimant, now());
+        if (done) {
+          metrics.count("kiosk_cloud_refunds_total");
+        } else {
+          spdlog::warn("refund of {} sent, not recorded: {}", order.id, done.error().message);
+        }
       }
+    } else {
+      spdlog::warn("sweeper: {}", refunds.error().message);
     }
     (void)store.purgeNonces(now() - 2 * cfg.maxSkewSeconds - 60);
   }

@@ -857,6 +857,55 @@ CloudResult<std::vector<Order>> Store::ordersInState(const std::string& orderSta
   return orders;
 }
 
+CloudResult<std::vector<Order>> Store::claimRefunds(const std::string& claimant, std::int64_t now,
+                                                    std::int64_t claimSeconds, int limit) {
+  // The outer conditions are checked again on the row as it is when the update reaches it
+  // (PostgreSQL re-reads a row another transaction changed meanwhile), so an order claimed by
+  // someone else in the meantime is skipped, never claimed twice.
+  const std::string claimable =
+      "state = 'REFUND_PENDING' AND (refund_claim_until IS NULL OR refund_claim_until <= $3)";
+  const std::string sql =
+      "UPDATE orders SET refund_claim = $1, refund_claim_until = $2 WHERE id IN (SELECT id FROM "
+      "orders WHERE " + claimable + " ORDER BY updated_at, id LIMIT $4" +
+      (m_db.dialect() == Dialect::Postgres ? " FOR UPDATE SKIP LOCKED" : "") + ") AND " +
+      claimable + " RETURNING " + kOrderColumns;
+  return transact<std::vector<Order>>(m_db, [&](SqlConnection& conn) -> CloudResult<std::vector<Order>> {
+    KIOSK_TRY(rows, run(conn, sql,
+                        {claimant, now + claimSeconds, now, static_cast<std::int64_t>(limit)}));
+    std::vector<Order> orders;
+    for (const auto& row : rows->rows) orders.push_back(orderFromRow(row));
+    return orders;
+  });
+}
+
+CloudResult<Order> Store::finishRefund(const std::string& orderId, const std::string& claimant,
+                                       std::int64_t now) {
+  return transact<Order>(m_db, [&](SqlConnection& conn) -> CloudResult<Order> {
+    KIOSK_TRY(updated, run(conn,
+                           std::string("UPDATE orders SET state = 'REFUNDED', reason = CASE WHEN "
+                                       "reason = '' THEN 'REFUND' ELSE reason END, updated_at = $1, "
+                                       "final_at = $1, refund_claim_until = NULL WHERE id = $2 AND "
+                                       "state = 'REFUND_PENDING' AND refund_claim = $3 RETURNING ") +
+                               kOrderColumns,
+                           {now, orderId, claimant}));
+    if (updated->rows.empty()) {
+      KIOSK_TRY(current, requireOrder(conn, orderId));
+      return failWith(CloudError::InvalidState,
+                      "order is " + current->state + " and its refund is not claimed by " + claimant);
+    }
+    KIOSK_TRY(sent, announce(m_db, conn, orderId));
+    return orderFromRow(updated->rows.front());
+  });
+}
+
+CloudResult<bool> Store::releaseRefund(const std::string& orderId, const std::string& claimant) {
+  KIOSK_TRY(rows, writeOnce(m_db,
+                            "UPDATE orders SET refund_claim_until = NULL WHERE id = $1 AND state = "
+                            "'REFUND_PENDING' AND refund_claim = $2",
+                            {orderId, claimant}));
+  return rows->affected == 1;
+}
+
 // ---------------------------------------------------------------------------------------
 // Operator
 

@@ -176,6 +176,17 @@ class Store {
   // --- background work
   CloudResult<std::vector<std::string>> expireOrders(std::int64_t now);
   CloudResult<std::vector<Order>> ordersInState(const std::string& orderState, int limit);
+  // Claims up to `limit` orders waiting for their refund, for `claimSeconds`: one conditional
+  // update, so of several sweepers (in any number of processes) one gets each order, and only
+  // it asks the provider. A claim that is not finished in time (its process died) lapses and
+  // the order is claimed again; the provider's refund is idempotent by order id.
+  CloudResult<std::vector<Order>> claimRefunds(const std::string& claimant, std::int64_t now,
+                                               std::int64_t claimSeconds, int limit);
+  // REFUND_PENDING -> REFUNDED, for the holder of the claim (InvalidState otherwise).
+  CloudResult<Order> finishRefund(const std::string& orderId, const std::string& claimant,
+                                  std::int64_t now);
+  // Gives a claim up after the provider failed, so that the next sweep tries again.
+  CloudResult<bool> releaseRefund(const std::string& orderId, const std::string& claimant);
   CloudResult<Order> transition(const std::string& orderId, const std::string& from,
                                 const std::string& to, const std::string& reason,
                                 std::int64_t now);

@@ -9,12 +9,15 @@
 #include "platform/temp_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -201,6 +204,112 @@ TEST(CloudCards, IssuedCardAcceptsTheCloudsWriteScript) {
   (void)answer(card::commands::getChallenge());
   auto refused = answer(replayScript->steps[0].apdu);
   EXPECT_NE(card::toHex(card::ByteView(refused).last(2)), "9000");
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+// How many times the simulated provider was asked to refund each order, over every process's
+// log (the provider's own record of the refunds it made).
+std::map<std::string, int> providerRefunds(const std::vector<const CloudProcess*>& processes) {
+  std::map<std::string, int> calls;
+  const std::string marker = "sim provider: refunded ";
+  for (const auto* process : processes) {
+    std::ifstream log(process->dir() / "cloud.log");
+    std::string line;
+    while (std::getline(log, line)) {
+      const auto at = line.find(marker);
+      if (at == std::string::npos) continue;
+      const auto order = line.find("of order ", at);
+      if (order != std::string::npos) ++calls[line.substr(order + 9)];
+    }
+  }
+  return calls;
+}
+
+// Every process sweeps the refunds: however their sweeps overlap, the provider is asked to
+// send each order's money back once.
+TEST(CloudProcesses, EachRefundReachesTheProviderOnceAcrossServers) {
+  CloudProcess::Options options;
+  options.database = PgServer::instance().createDatabase();
+  options.sweepIntervalMs = 10;
+  CloudProcess a(options);
+  a.seedDemo();
+  CloudProcess b(options, platform::makeTempDir("kiosk-cloud-b-"));
+  KioskClient kiosk(a.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  constexpr int kOrders = 30;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kOrders; ++i) {
+    ids.push_back(newOrder(kiosk));
+    ASSERT_EQ(pressPayButton(a.port(), ids.back(), "pay").status, 200);
+  }
+  std::vector<std::future<int>> refunds;
+  for (int i = 0; i < kOrders; ++i) {
+    const int port = i % 2 == 0 ? a.port() : b.port();
+    refunds.push_back(std::async(std::launch::async, [port, id = ids[static_cast<std::size_t>(i)]] {
+      AdminClient admin(port);
+      return admin.post("/v1/admin/orders/" + id + "/refund", json::object()).status;
+    }));
+  }
+  for (auto& f : refunds) EXPECT_EQ(f.get(), 200);
+  AdminClient admin(a.port());
+  json report;
+  for (int i = 0; i < 100; ++i) {
+    report = admin.get("/v1/admin/reconciliation").body;
+    if (report["money"]["refunded"] == kOrders * 1000) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(report["money"]["refunded"], kOrders * 1000) << report.dump();
+  EXPECT_TRUE(report["balanced"].get<bool>()) << report.dump();
+  std::this_thread::sleep_for(300ms);  // a late second call would show up by now
+  const auto calls = providerRefunds({&a, &b});
+  for (const auto& id : ids) {
+    const auto it = calls.find(id);
+    EXPECT_EQ(it == calls.end() ? 0 : it->second, 1) << "refunds sent for " << id;
+  }
+}
+
+void execPostgres(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* res = PQexec(conn, sql.c_str());
+  EXPECT_EQ(PQresultStatus(res), PGRES_COMMAND_OK) << PQresultErrorMessage(res);
+  EXPECT_STREQ(PQcmdTuples(res), "1");
+  PQclear(res);
+  PQfinish(conn);
+}
+
+// A server that claimed a refund and died before recording it leaves its claim behind: the
+// refund is not lost, and no other server asks the provider while the claim still holds.
+TEST(CloudProcesses, ARefundLeftClaimedByAServerThatDiedIsSentWhenTheClaimLapses) {
+  CloudProcess::Options options;
+  options.database = PgServer::instance().createDatabase();
+  options.sweepIntervalMs = 50;
+  CloudProcess cloud(options);
+  cloud.seedDemo();
+  KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  const std::string id = newOrder(kiosk);
+  ASSERT_EQ(pressPayButton(cloud.port(), id, "pay").status, 200);
+  // What a server that died between claiming the refund and recording it leaves behind.
+  execPostgres(options.database,
+               "UPDATE orders SET state = 'REFUND_PENDING', reason = 'OPERATOR', refund_claim = "
+               "'sweeper-gone', refund_claim_until = " + std::to_string(std::time(nullptr) + 3) +
+                   " WHERE id = '" + id + "' AND state = 'PAID'");
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(kiosk.get("/v1/kiosk/orders/" + id).body["state"], "REFUND_PENDING");
+  EXPECT_EQ(providerRefunds({&cloud}).count(id), 0U);
+  std::string state;
+  for (int i = 0; i < 100 && state != "REFUNDED"; ++i) {
+    std::this_thread::sleep_for(100ms);
+    state = kiosk.get("/v1/kiosk/orders/" + id).body.value("state", "");
+  }
+  EXPECT_EQ(state, "REFUNDED");
+  EXPECT_EQ(providerRefunds({&cloud})[id], 1);
+  AdminClient admin(cloud.port());
+  EXPECT_TRUE(admin.get("/v1/admin/reconciliation").body["balanced"].get<bool>());
 }
 
 }  // namespace

@@ -155,3 +155,44 @@ TEST_F(StoreStates, PaymentOfTheWrongAmountIsNotCredited) {
 
 }  // namespace
 }  // namespace kiosk::cloud
+
+namespace kiosk::cloud {
+namespace {
+
+// Of several sweepers, one holds each refund; a claim that is never finished (its process
+// died) lapses, and only then may another sweeper ask the provider again.
+TEST_F(StoreStates, ARefundIsClaimedByOneSweeperAndAgainOnlyWhenTheClaimLapses) {
+  const auto order = create("r");
+  ASSERT_TRUE(m_store->recordPayment({"e4", order.id, "sim", "SUCCESS", 500}, 1001));
+  ASSERT_TRUE(m_store->requestRefund(order.id, 1002));
+  auto first = m_store->claimRefunds("a", 1003, 60, 10);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->size(), 1U);
+  EXPECT_EQ(first->front().id, order.id);
+  EXPECT_TRUE(m_store->claimRefunds("b", 1004, 60, 10)->empty());
+  EXPECT_TRUE(m_store->claimRefunds("b", 1062, 60, 10)->empty());
+  // "a" never finished: at 1063 its claim has lapsed.
+  auto retried = m_store->claimRefunds("b", 1063, 60, 10);
+  ASSERT_EQ(retried->size(), 1U);
+  auto late = m_store->finishRefund(order.id, "a", 1064);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().error, CloudError::InvalidState);
+  auto done = m_store->finishRefund(order.id, "b", 1065);
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(done->state, state::kRefunded);
+  EXPECT_EQ(done->reason, "OPERATOR");
+  EXPECT_TRUE(m_store->claimRefunds("c", 5000, 60, 10)->empty());
+
+  // A claim given up after the provider failed is taken at the next sweep.
+  const auto other = create("s");
+  ASSERT_TRUE(m_store->recordPayment({"e5", other.id, "sim", "SUCCESS", 500}, 1101));
+  ASSERT_TRUE(m_store->requestRefund(other.id, 1102));
+  ASSERT_EQ(m_store->claimRefunds("a", 1103, 60, 10)->size(), 1U);
+  EXPECT_TRUE(*m_store->releaseRefund(other.id, "a"));
+  ASSERT_EQ(m_store->claimRefunds("b", 1104, 60, 10)->size(), 1U);
+  auto report = m_store->reconciliation(1105);
+  EXPECT_TRUE((*report)["balanced"].get<bool>()) << report->dump();
+}
+
+}  // namespace
+}  // namespace kiosk::cloud
