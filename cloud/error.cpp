@@ -27,9 +27,23 @@ std::string_view errorCode(CloudError error) {
     case CloudError::CardFormat: return "CARD_FORMAT";
     case CloudError::BadReturnData: return "BAD_RETURN_DATA";
     case CloudError::Unavailable: return "UNAVAILABLE";
+    case CloudError::PayloadTooLarge: return "PAYLOAD_TOO_LARGE";
+    case CloudError::UriTooLong: return "URI_TOO_LONG";
     case CloudError::Internal: return "INTERNAL";
   }
   return "INTERNAL";
+}
+
+Failure httpLayerFailure(int status) {
+  switch (status) {
+    case 404: return {CloudError::NotFound, "no such endpoint or method"};
+    case 413: return {CloudError::PayloadTooLarge, "request body is too large"};
+    case 414: return {CloudError::UriTooLong, "request target is too long"};
+    case 503: return {CloudError::Unavailable, "service unavailable, retry later"};
+    default: break;
+  }
+  if (status >= 500) return {CloudError::Internal, "internal error"};
+  return {CloudError::BadRequest, "malformed HTTP request"};
 }
 
 int httpStatus(CloudError error) {
@@ -58,6 +72,10 @@ int httpStatus(CloudError error) {
     case CloudError::IdempotencyConflict:
     case CloudError::Conflict:
       return 409;
+    case CloudError::PayloadTooLarge:
+      return 413;
+    case CloudError::UriTooLong:
+      return 414;
     case CloudError::AmountOutOfLimits:
       return 422;
     case CloudError::PaymentFailed:

@@ -33,6 +33,8 @@ enum class CloudError {
   CardFormat,          // minting a token or building a script failed
   BadReturnData,       // meter RETURN data that does not parse or verify
   Unavailable,         // the database is unreachable or busy beyond retries
+  PayloadTooLarge,     // the body is larger than the service takes
+  UriTooLong,          // the request target is longer than the service takes
   Internal,
 };
 
@@ -51,5 +53,8 @@ inline Unexpected<Failure> failWith(CloudError error, std::string message) {
 // "UNKNOWN_CARD": stable, documented in docs/api.md.
 std::string_view errorCode(CloudError error);
 int httpStatus(CloudError error);
+// The error for a status the HTTP layer answers by itself (no route, a body or target too
+// long, a request that does not parse, a handler that threw), with its message.
+Failure httpLayerFailure(int status);
 
 }  // namespace kiosk::cloud

@@ -1,5 +1,11 @@
 #include "cloud/http_server.hpp"
 
+#include "cloud/error.hpp"
+#include "cloud/text.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <poll.h>
@@ -145,6 +151,35 @@ class ConnectionStream final : public httplib::Stream {
 };
 
 }  // namespace
+
+void installErrorReplies(httplib::Server& server) {
+  auto reply = [](httplib::Response& res, const Failure& failure) {
+    const nlohmann::json body{{"error", {{"code", errorCode(failure.error)}, {"message", failure.message}}}};
+    res.set_content(body.dump(), "application/json");
+  };
+  server.set_exception_handler([reply](const httplib::Request& req, httplib::Response& res,
+                                       std::exception_ptr thrown) {
+    std::string what = "not a std::exception";
+    try {
+      std::rethrow_exception(thrown);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("{} {}: exception: {}", req.method, forLog(req.path), forLog(what));
+    res.status = 500;
+    res.headers.erase("EXCEPTION_WHAT");
+    reply(res, httpLayerFailure(500));
+  });
+  const httplib::Server::HandlerWithResponse onError = [reply](const httplib::Request&,
+                                                               httplib::Response& res) {
+    res.headers.erase("EXCEPTION_WHAT");
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    reply(res, httpLayerFailure(res.status));
+    return httplib::Server::HandlerResponse::Handled;
+  };
+  server.set_error_handler(onError);
+}
 
 KeepAliveServer::KeepAliveServer() : m_wakeFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (m_wakeFd < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));

@@ -7,6 +7,12 @@
 
 namespace kiosk::cloud {
 
+// Gives every answer the HTTP layer makes by itself (no such route, a body or target too long,
+// a request that does not parse, an exception out of a handler) the API's error body with a
+// stable code, keeping its status except that an exception is a 500 INTERNAL; the text of an
+// exception goes to the log, never to the client.
+void installErrorReplies(httplib::Server& server);
+
 class KeepAliveServer final : public httplib::Server {
  public:
   KeepAliveServer();

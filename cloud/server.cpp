@@ -693,12 +693,7 @@ struct Server::Impl {
             KIOSK_TRY(report, store.consumptionWarnings());
             return Reply{200, *report};
           });
-    http->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      const CloudError error = res.status == 404 ? CloudError::NotFound : CloudError::BadRequest;
-      sendJson(res, res.status,
-               {{"error", {{"code", errorCode(error)}, {"message", "no such endpoint or method"}}}});
-    });
+    installErrorReplies(*http);
   }
 
   void wakeSweeper() { sweepCv.notify_all(); }

@@ -793,3 +793,40 @@ TEST_P(CloudApiTest, ARepeatedCreateRequestShowsTheSameFeeItems) {
 
 }  // namespace
 }  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+std::string request(const std::string& head) {
+  return head + "Host: 127.0.0.1\r\nConnection: close\r\n\r\n";
+}
+
+// Failures found by the HTTP layer itself answer in the API's error shape with a code a kiosk
+// can act on, and no reply carries the text of an exception.
+TEST_P(CloudApiTest, HttpLevelFailuresAnswerWithStableCodes) {
+  httplib::Client client("127.0.0.1", m_cloud->port());
+  auto big = client.Post("/v1/kiosk/journal", std::string(2 * 1024 * 1024, ' '), "application/json");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  EXPECT_NE(big->body.find("\"PAYLOAD_TOO_LARGE\""), std::string::npos) << big->body;
+
+  auto longUri = rawRequest(m_cloud->port(), request("GET /v1/kiosk/cards/" + std::string(9000, '1') + " HTTP/1.1\r\n"));
+  EXPECT_EQ(longUri.status, 414) << longUri.text;
+  EXPECT_EQ(longUri.errorCode(), "URI_TOO_LONG") << longUri.text;
+
+  auto nowhere = rawRequest(m_cloud->port(), request("GET /v1/nowhere HTTP/1.1\r\n"));
+  EXPECT_EQ(nowhere.status, 404);
+  EXPECT_EQ(nowhere.errorCode(), "NOT_FOUND");
+
+  auto garbage = rawRequest(m_cloud->port(), "NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_EQ(garbage.status, 400) << garbage.text;
+  EXPECT_EQ(garbage.errorCode(), "BAD_REQUEST") << garbage.text;
+
+  for (const auto* reply : {&longUri, &nowhere, &garbage}) {
+    EXPECT_FALSE(reply->headers.count("EXCEPTION_WHAT")) << reply->text;
+  }
+  EXPECT_FALSE(big->has_header("EXCEPTION_WHAT"));
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test

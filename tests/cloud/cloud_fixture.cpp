@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -327,5 +328,98 @@ Reply pressPayButton(int port, const std::string& orderId, const std::string& ac
 }
 
 std::string randomChallenge() { return randomHex(8); }
+
+// ---------------------------------------------------------------------------------------
+
+RawConnection::RawConnection(int port) {
+  m_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (m_fd < 0 || connect(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
+  }
+}
+
+RawConnection::~RawConnection() {
+  if (m_fd >= 0) close(m_fd);
+}
+
+bool RawConnection::send(const std::string& bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(m_fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool RawConnection::receiveMore(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  pollfd p{m_fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+  char buffer[4096];
+  const ssize_t n = ::recv(m_fd, buffer, sizeof buffer, 0);
+  if (n <= 0) return false;  // orderly close or reset
+  m_received.append(buffer, static_cast<std::size_t>(n));
+  return true;
+}
+
+bool RawConnection::closedWithin(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (receiveMore(deadline)) {
+  }
+  return std::chrono::steady_clock::now() < deadline;
+}
+
+Reply RawConnection::readReply(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Reply reply;
+  std::size_t headEnd = std::string::npos;
+  std::size_t length = 0;
+  for (;;) {
+    if (headEnd == std::string::npos) {
+      headEnd = m_received.find("\r\n\r\n");
+      if (headEnd != std::string::npos) {
+        std::size_t line = m_received.find("\r\n");
+        reply.status = m_received.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(m_received.c_str() + 9) : 0;
+        while (line < headEnd) {
+          const std::size_t next = m_received.find("\r\n", line + 2);
+          const std::string field = m_received.substr(line + 2, next - line - 2);
+          const auto colon = field.find(':');
+          if (colon != std::string::npos) {
+            const auto value = field.find_first_not_of(' ', colon + 1);
+            reply.headers.emplace(field.substr(0, colon),
+                                  value == std::string::npos ? "" : field.substr(value));
+          }
+          line = next;
+        }
+        length = static_cast<std::size_t>(
+            std::atoll(httplib::detail::get_header_value(reply.headers, "Content-Length", 0, "0")));
+      }
+    }
+    if (headEnd != std::string::npos && m_received.size() >= headEnd + 4 + length) break;
+    if (!receiveMore(deadline)) break;
+  }
+  if (headEnd == std::string::npos) {
+    reply.status = -1;
+    reply.text = m_received.empty() ? "no reply" : m_received;
+    return reply;
+  }
+  reply.text = m_received.substr(headEnd + 4, length);
+  m_received.erase(0, std::min(m_received.size(), headEnd + 4 + length));
+  reply.body = nlohmann::json::parse(reply.text, nullptr, false);
+  return reply;
+}
+
+Reply rawRequest(int port, const std::string& request, std::chrono::milliseconds timeout) {
+  RawConnection connection(port);
+  if (!connection.send(request)) return Reply{-1, {}, "send failed", {}};
+  return connection.readReply(timeout);
+}
 
 }  // namespace kiosk::cloud::test

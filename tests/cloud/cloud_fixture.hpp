@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -126,6 +127,35 @@ class AdminClient {
 
 // Presses Pay (or Decline) on the simulated provider's pay page, the way the page's form does.
 Reply pressPayButton(int port, const std::string& orderId, const std::string& action);
+
+// A TCP connection to 127.0.0.1:port driven byte by byte, for requests no HTTP client would
+// send (raw bytes in headers, requests that arrive a byte at a time).
+class RawConnection {
+ public:
+  explicit RawConnection(int port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+  // False once the server has closed the connection (or the send failed).
+  bool send(const std::string& bytes);
+  // True when the server closed the connection within `timeout` (after any reply it sent).
+  bool closedWithin(std::chrono::milliseconds timeout);
+  // Reads one response (status line, headers and Content-Length bytes of body), or what came
+  // before the server closed the connection or `timeout` passed.
+  Reply readReply(std::chrono::milliseconds timeout);
+
+ private:
+  // Reads what is there into m_received, waiting at most until `deadline`; false when the
+  // server closed the connection or the time is up.
+  bool receiveMore(std::chrono::steady_clock::time_point deadline);
+
+  int m_fd = -1;
+  std::string m_received;
+};
+
+// Sends one complete request on a fresh connection ("Connection: close") and reads the reply.
+Reply rawRequest(int port, const std::string& request,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 std::string randomChallenge();
 

@@ -1,0 +1,63 @@
+#include "cloud/text.hpp"
+
+#include <cstdint>
+
+namespace kiosk::cloud {
+namespace {
+
+// The length of the well-formed UTF-8 sequence at text[i] (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), or 0.
+std::size_t sequenceAt(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(text[k]); };
+  const std::uint8_t lead = byte(i);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  std::uint8_t low = 0x80;
+  std::uint8_t high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+bool isControl(std::uint8_t c) { return c < 0x20 || c == 0x7F; }
+
+}  // namespace
+
+std::string forLog(std::string_view text, std::size_t maxBytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size() && out.size() < maxBytes) {
+    const std::size_t length = sequenceAt(text, i);
+    const auto c = static_cast<std::uint8_t>(text[i]);
+    if (length == 0 || (length == 1 && isControl(c))) {
+      out += "\\x";
+      out += kHex[c >> 4U];
+      out += kHex[c & 0x0FU];
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, length));
+    i += length;
+  }
+  if (i < text.size()) out += "...";
+  return out;
+}
+
+}  // namespace kiosk::cloud

@@ -1,0 +1,15 @@
+#pragma once
+// Text that arrives in a request (header values, query parameters) is bytes, not necessarily
+// UTF-8: checked before it reaches the database or an answer, and escaped for a log line.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace kiosk::cloud {
+
+// The text as one log line: bytes that are not printable UTF-8 become \xNN, and anything
+// beyond `maxBytes` is cut (marked with "...").
+std::string forLog(std::string_view text, std::size_t maxBytes = 200);
+
+}  // namespace kiosk::cloud
