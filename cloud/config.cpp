@@ -1,5 +1,7 @@
 #include "cloud/config.hpp"
 
+#include "platform/api_limits.hpp"
+
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,8 +98,10 @@ void resolveSecrets(ServerConfig& c) {
   if (c.tlsCert.empty() != c.tlsKey.empty()) {
     throw std::runtime_error("give both tls_cert and tls_key, or neither");
   }
-  if (c.minAmount < 1 || c.maxAmount < c.minAmount) {
-    throw std::runtime_error("need 1 <= min_amount <= max_amount");
+  // Kiosks read amount limits up to api_limits::kMaxMoney.
+  if (c.minAmount < 1 || c.maxAmount < c.minAmount || c.maxAmount > platform::api_limits::kMaxMoney) {
+    throw std::runtime_error("need 1 <= min_amount <= max_amount <= " +
+                             std::to_string(platform::api_limits::kMaxMoney));
   }
 }
 

@@ -2,16 +2,19 @@
 
 #include "cloud/crypto.hpp"
 #include "cloud/tariff.hpp"
+#include "platform/api_limits.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <functional>
 #include <map>
 
 namespace kiosk::cloud {
 namespace {
 
 using nlohmann::json;
+namespace limits = platform::api_limits;
 
 // Propagates a failed result out of the calling function.
 #define KIOSK_TRY(var, expr)                                   \
@@ -184,7 +187,8 @@ struct FeeOwed {
 CloudResult<std::vector<FeeOwed>> feesOwed(SqlConnection& conn, const std::string& accountId) {
   KIOSK_TRY(rows, run(conn,
                       "SELECT id, item, description, amount - paid FROM fees WHERE "
-                      "account_id = $1 AND amount > paid ORDER BY created_at, id",
+                      "account_id = $1 AND amount > paid ORDER BY created_at, id LIMIT " +
+                          std::to_string(limits::kMaxFeesOwed),
                       {accountId}));
   std::vector<FeeOwed> fees;
   for (const auto& row : rows->rows) {
@@ -323,7 +327,8 @@ CloudResult<json> Store::cardSummary(const std::string& cardNumber, std::int64_t
   KIOSK_TRY(pending, run(conn,
                          std::string("SELECT ") + kOrderColumns +
                              " FROM orders WHERE meter_number = $1 AND card_number = $2 AND state IN "
-                             "('PAID', 'TOKEN_ISSUED') AND credit_amount > 0 ORDER BY created_at",
+                             "('PAID', 'TOKEN_ISSUED') AND credit_amount > 0 ORDER BY created_at LIMIT " +
+                             std::to_string(limits::kMaxOrderList),
                          {meter, cardNumber}));
   out["pending"] = json::array();
   for (const auto& p : pending->rows) {
@@ -364,7 +369,7 @@ CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std:
                        {req.cardNumber}});
       reads.push_back({"SELECT id, item, description, amount - paid FROM fees WHERE account_id = "
                        "(SELECT account_id FROM cards WHERE number = $1) AND amount > paid "
-                       "ORDER BY created_at, id",
+                       "ORDER BY created_at, id LIMIT " + std::to_string(limits::kMaxFeeItems),
                        {req.cardNumber}});
       KIOSK_TRY(results, runAll(conn, reads));
       KIOSK_TRY(fresh, checkNonce(caller, *results));
@@ -911,45 +916,99 @@ CloudResult<bool> Store::releaseRefund(const std::string& orderId, const std::st
 
 namespace {
 
+// A failed INSERT of an operator request, as the operator should read it.
+Failure insertFailure(const DbFailure& failure) {
+  if (failure.kind == DbErrorKind::Unique) return {CloudError::Conflict, "already exists"};
+  // A reference to a row that does not exist (foreign key) is the operator's mistake.
+  if (failure.message.find("FOREIGN KEY") != std::string::npos ||
+      failure.message.find("foreign key") != std::string::npos) {
+    return {CloudError::BadRequest, "refers to something that does not exist"};
+  }
+  return toFailure(failure);
+}
+
 CloudResult<json> insertRow(Database& db, std::string_view sql, const std::vector<SqlValue>& params,
                             json echo) {
   auto result = db.execWrite(sql, params);
-  if (!result) {
-    if (result.error().kind == DbErrorKind::Unique) {
-      return failWith(CloudError::Conflict, "already exists");
-    }
-    // A reference to a row that does not exist (foreign key) is the operator's mistake.
-    if (result.error().message.find("FOREIGN KEY") != std::string::npos ||
-        result.error().message.find("foreign key") != std::string::npos) {
-      return failWith(CloudError::BadRequest, "refers to something that does not exist");
-    }
-    return Unexpected<Failure>{toFailure(result.error())};
-  }
+  if (!result) return Unexpected<Failure>{insertFailure(result.error())};
   return echo;
+}
+
+// Inserts a row unless `room` (run first, in the same transaction) refuses: for what kiosks
+// read only so many of. `lock` serialises concurrent inserts of the kind on PostgreSQL (SQLite
+// has one writer).
+CloudResult<json> insertCounted(Database& db, const SqlStatement& lock,
+                                const std::function<CloudResult<bool>(SqlConnection&)>& room,
+                                std::string_view sql, const std::vector<SqlValue>& params, json echo) {
+  return transact<json>(db, [&](SqlConnection& conn) -> CloudResult<json> {
+    if (db.dialect() == Dialect::Postgres) {
+      KIOSK_TRY(locked, run(conn, lock.sql, lock.params));
+    }
+    KIOSK_TRY(fits, room(conn));
+    auto inserted = conn.exec(sql, params);
+    if (!inserted) {
+      // A serialization failure or a lost connection: transact() retries or reports it.
+      if (inserted.error().kind == DbErrorKind::Retry) return Unexpected<Failure>{toFailure(inserted.error())};
+      return Unexpected<Failure>{insertFailure(inserted.error())};
+    }
+    return echo;
+  });
+}
+
+// Text fields of operator requests, no longer than a kiosk reads them (bytes).
+CloudResult<std::string> needText(const json& body, const char* key, std::size_t maxLength) {
+  KIOSK_TRY(text, needString(body, key));
+  if (text->size() > maxLength) {
+    return failWith(CloudError::BadRequest,
+                    std::string(key) + " is longer than " + std::to_string(maxLength) + " bytes");
+  }
+  return std::move(*text);
+}
+CloudResult<std::string> optText(const json& body, const char* key, std::size_t maxLength,
+                                 std::string fallback = "") {
+  std::string text = optString(body, key, std::move(fallback));
+  if (text.size() > maxLength) {
+    return failWith(CloudError::BadRequest,
+                    std::string(key) + " is longer than " + std::to_string(maxLength) + " bytes");
+  }
+  return text;
 }
 
 }  // namespace
 
 CloudResult<json> Store::createTariff(const json& body, std::int64_t now) {
-  KIOSK_TRY(id, needString(body, "id"));
-  KIOSK_TRY(name, needString(body, "name"));
+  KIOSK_TRY(id, needText(body, "id", limits::kMaxIdLength));
+  KIOSK_TRY(name, needText(body, "name", limits::kMaxNameLength));
   KIOSK_TRY(utility, needString(body, "utility"));
+  if (*utility != "electricity" && *utility != "water") {
+    return failWith(CloudError::BadRequest, "utility must be electricity or water");
+  }
   if (!body.contains("spec")) return failWith(CloudError::BadRequest, "spec is missing");
   KIOSK_TRY(tariff, parseTariff(body["spec"]));
   const json spec = tariffToJson(*tariff);
-  return insertRow(m_db,
-                   "INSERT INTO tariffs (id, name, utility, kind, spec, created_at) VALUES ($1, $2, "
-                   "$3, $4, $5, $6)",
-                   {*id, *name, *utility, std::string(kindName(tariff->kind)), spec.dump(), now},
-                   {{"id", *id}, {"name", *name}, {"utility", *utility}, {"spec", spec}});
+  // Every kiosk's configuration lists every tariff.
+  auto room = [](SqlConnection& conn) -> CloudResult<bool> {
+    KIOSK_TRY(count, run(conn, "SELECT COUNT(*) FROM tariffs"));
+    if (static_cast<std::size_t>(count->rows[0].integer(0)) >= limits::kMaxTariffs) {
+      return failWith(CloudError::BadRequest,
+                      "there are " + std::to_string(limits::kMaxTariffs) +
+                          " tariffs already, as many as a kiosk's configuration holds");
+    }
+    return true;
+  };
+  return insertCounted(m_db, {"LOCK TABLE tariffs IN SHARE ROW EXCLUSIVE MODE", {}}, room,
+                       "INSERT INTO tariffs (id, name, utility, kind, spec, created_at) VALUES ($1, "
+                       "$2, $3, $4, $5, $6)",
+                       {*id, *name, *utility, std::string(kindName(tariff->kind)), spec.dump(), now},
+                       {{"id", *id}, {"name", *name}, {"utility", *utility}, {"spec", spec}});
 }
 
 CloudResult<json> Store::createAccount(const json& body, std::int64_t now) {
-  KIOSK_TRY(id, needString(body, "id"));
-  KIOSK_TRY(resident, needString(body, "resident"));
-  KIOSK_TRY(building, needString(body, "building"));
-  KIOSK_TRY(room, needString(body, "room"));
-  KIOSK_TRY(household, needString(body, "household"));
+  KIOSK_TRY(id, needText(body, "id", limits::kMaxIdLength));
+  KIOSK_TRY(resident, needText(body, "resident", limits::kMaxNameLength));
+  KIOSK_TRY(building, needText(body, "building", limits::kMaxPlaceLength));
+  KIOSK_TRY(room, needText(body, "room", limits::kMaxPlaceLength));
+  KIOSK_TRY(household, needText(body, "household", limits::kMaxPlaceLength));
   const std::string policy = optString(body, "fee_policy", "FEES_FIRST");
   if (policy != "FEES_FIRST" && policy != "PERCENT" && policy != "CREDIT_ONLY") {
     return failWith(CloudError::BadRequest, "fee_policy must be FEES_FIRST, PERCENT or CREDIT_ONLY");
@@ -970,13 +1029,13 @@ CloudResult<json> Store::createAccount(const json& body, std::int64_t now) {
 
 CloudResult<json> Store::createMeter(const json& body, std::int64_t now) {
   KIOSK_TRY(number, needString(body, "number"));
-  if (!isDigits(*number)) return failWith(CloudError::BadRequest, "meter number must be digits");
-  KIOSK_TRY(account, needString(body, "account_id"));
+  if (!isDigits(*number)) return failWith(CloudError::BadRequest, "meter number must be 1 to 19 digits");
+  KIOSK_TRY(account, needText(body, "account_id", limits::kMaxIdLength));
   KIOSK_TRY(utility, needString(body, "utility"));
   if (*utility != "electricity" && *utility != "water") {
     return failWith(CloudError::BadRequest, "utility must be electricity or water");
   }
-  const std::string tariff = optString(body, "tariff_id");
+  KIOSK_TRY(tariff, optText(body, "tariff_id", limits::kMaxIdLength));
   std::int64_t keyVersion = 1;
   if (body.contains("key_version")) {
     KIOSK_TRY(version, needInteger(body, "key_version"));
@@ -987,9 +1046,9 @@ CloudResult<json> Store::createMeter(const json& body, std::int64_t now) {
                    "INSERT INTO meters (number, account_id, utility, tariff_id, key_version, "
                    "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
                    {*number, *account, *utility,
-                    tariff.empty() ? SqlValue(nullptr) : SqlValue(tariff), keyVersion, now},
+                    tariff->empty() ? SqlValue(nullptr) : SqlValue(*tariff), keyVersion, now},
                    {{"number", *number}, {"account_id", *account}, {"utility", *utility},
-                    {"tariff_id", tariff}, {"key_version", keyVersion}});
+                    {"tariff_id", *tariff}, {"key_version", keyVersion}});
 }
 
 CloudResult<json> Store::createCard(const json& body, std::int64_t now) {
@@ -1015,53 +1074,87 @@ CloudResult<json> Store::createCard(const json& body, std::int64_t now) {
 }
 
 CloudResult<json> Store::createFee(const json& body, std::int64_t now) {
-  KIOSK_TRY(account, needString(body, "account_id"));
+  KIOSK_TRY(account, needText(body, "account_id", limits::kMaxIdLength));
   KIOSK_TRY(item, needString(body, "item"));
   if (*item != "property" && *item != "rent" && *item != "water" && *item != "other") {
     return failWith(CloudError::BadRequest, "item must be property, rent, water or other");
   }
   KIOSK_TRY(amount, needInteger(body, "amount"));
-  if (*amount <= 0) return failWith(CloudError::BadRequest, "amount must be positive");
-  const std::string id = optString(body, "id", "fee_" + randomHex(8));
-  const std::string description = optString(body, "description");
-  return insertRow(m_db,
-                   "INSERT INTO fees (id, account_id, item, description, amount, created_at) "
-                   "VALUES ($1, $2, $3, $4, $5, $6)",
-                   {id, *account, *item, description, *amount, now},
-                   {{"id", id}, {"account_id", *account}, {"item", *item}, {"amount", *amount}});
+  if (*amount <= 0 || *amount > limits::kMaxMoney) {
+    return failWith(CloudError::BadRequest,
+                    "amount must be from 1 to " + std::to_string(limits::kMaxMoney));
+  }
+  KIOSK_TRY(id, optText(body, "id", limits::kMaxIdLength, "fee_" + randomHex(8)));
+  KIOSK_TRY(description, optText(body, "description", limits::kMaxDescriptionLength));
+  // The household's card lookup lists every fee it owes, and their total.
+  auto room = [&](SqlConnection& conn) -> CloudResult<bool> {
+    KIOSK_TRY(owed, run(conn,
+                        "SELECT COUNT(*), COALESCE(SUM(amount - paid), 0) FROM fees WHERE "
+                        "account_id = $1 AND amount > paid",
+                        {*account}));
+    if (static_cast<std::size_t>(owed->rows[0].integer(0)) >= limits::kMaxFeesOwed) {
+      return failWith(CloudError::BadRequest,
+                      "the account owes " + std::to_string(limits::kMaxFeesOwed) +
+                          " fees already, as many as a card lookup lists");
+    }
+    if (owed->rows[0].integer(1) > limits::kMaxMoney - *amount) {
+      return failWith(CloudError::BadRequest, "the account's fees owed would exceed " +
+                                                  std::to_string(limits::kMaxMoney));
+    }
+    return true;
+  };
+  // The account's row serialises fees billed to it at the same time.
+  return insertCounted(m_db, {"SELECT id FROM accounts WHERE id = $1 FOR UPDATE", {*account}}, room,
+                       "INSERT INTO fees (id, account_id, item, description, amount, created_at) "
+                       "VALUES ($1, $2, $3, $4, $5, $6)",
+                       {*id, *account, *item, *description, *amount, now},
+                       {{"id", *id}, {"account_id", *account}, {"item", *item}, {"amount", *amount}});
 }
 
 CloudResult<json> Store::createKiosk(const json& body, std::int64_t now) {
-  KIOSK_TRY(id, needString(body, "id"));
+  KIOSK_TRY(id, needText(body, "id", limits::kMaxIdLength));
   const std::string secret = optString(body, "secret", randomHex(32));
   if (secret.size() < 32) return failWith(CloudError::BadRequest, "secret needs 32+ characters");
-  const std::string location = optString(body, "location");
-  const std::string building = optString(body, "building");
+  KIOSK_TRY(location, optText(body, "location", limits::kMaxLocationLength));
+  KIOSK_TRY(building, optText(body, "building", limits::kMaxPlaceLength));
   return insertRow(m_db,
                    "INSERT INTO kiosks (id, secret, location, building, created_at) VALUES ($1, $2, "
                    "$3, $4, $5)",
-                   {*id, secret, location, building, now},
-                   {{"id", *id}, {"secret", secret}, {"location", location}, {"building", building}});
+                   {*id, secret, *location, *building, now},
+                   {{"id", *id}, {"secret", secret}, {"location", *location}, {"building", *building}});
 }
 
 CloudResult<json> Store::createStaff(const json& body, std::int64_t now) {
-  KIOSK_TRY(id, needString(body, "id"));
-  KIOSK_TRY(name, needString(body, "name"));
+  KIOSK_TRY(id, needText(body, "id", limits::kMaxIdLength));
+  KIOSK_TRY(name, needText(body, "name", limits::kMaxNameLength));
   KIOSK_TRY(pin, needString(body, "pin"));
   if (pin->size() < 4 || pin->size() > 12 ||
       !std::all_of(pin->begin(), pin->end(), [](unsigned char c) { return std::isdigit(c); })) {
     return failWith(CloudError::BadRequest, "pin must be 4 to 12 digits");
   }
+  const std::string card = optString(body, "card_number");
+  if (!card.empty() && !isDigits(card)) {
+    return failWith(CloudError::BadRequest, "card_number must be 1 to 19 digits");
+  }
   constexpr int kIterations = 100000;
   const std::string salt = randomHex(16);
   const std::string hash = pbkdf2Hex(*pin, salt, kIterations);
-  const std::string card = optString(body, "card_number");
-  return insertRow(m_db,
-                   "INSERT INTO staff (id, name, pin_salt, pin_hash, pin_iterations, card_number, "
-                   "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                   {*id, *name, salt, hash, static_cast<std::int64_t>(kIterations),
-                    card.empty() ? SqlValue(nullptr) : SqlValue(card), now},
-                   {{"id", *id}, {"name", *name}, {"card_number", card}});
+  // Every kiosk's configuration lists the active staff.
+  auto room = [](SqlConnection& conn) -> CloudResult<bool> {
+    KIOSK_TRY(count, run(conn, "SELECT COUNT(*) FROM staff WHERE status = 'ACTIVE'"));
+    if (static_cast<std::size_t>(count->rows[0].integer(0)) >= limits::kMaxStaff) {
+      return failWith(CloudError::BadRequest,
+                      "there are " + std::to_string(limits::kMaxStaff) +
+                          " active staff already, as many as a kiosk's configuration holds");
+    }
+    return true;
+  };
+  return insertCounted(m_db, {"LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE", {}}, room,
+                       "INSERT INTO staff (id, name, pin_salt, pin_hash, pin_iterations, card_number, "
+                       "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       {*id, *name, salt, hash, static_cast<std::int64_t>(kIterations),
+                        card.empty() ? SqlValue(nullptr) : SqlValue(card), now},
+                       {{"id", *id}, {"name", *name}, {"card_number", card}});
 }
 
 CloudResult<json> Store::setStatus(const std::string& table, const std::string& id,

@@ -1,14 +1,20 @@
 #include "cloud/tariff.hpp"
 
+#include "platform/api_limits.hpp"
+
 #include <array>
 
 namespace kiosk::cloud {
 namespace {
 
+namespace limits = platform::api_limits;
+
+// Rates up to what a kiosk reads as money.
 CloudResult<std::int64_t> positiveRate(const nlohmann::json& object, const char* what) {
   if (!object.is_object() || !object.contains("rate") || !object["rate"].is_number_integer() ||
-      object["rate"].get<std::int64_t>() <= 0) {
-    return failWith(CloudError::BadRequest, std::string(what) + ": rate must be a positive integer");
+      object["rate"].get<std::int64_t>() <= 0 || object["rate"].get<std::int64_t>() > limits::kMaxMoney) {
+    return failWith(CloudError::BadRequest, std::string(what) + ": rate must be an integer from 1 to " +
+                                                std::to_string(limits::kMaxMoney));
   }
   return object["rate"].get<std::int64_t>();
 }
@@ -43,6 +49,10 @@ CloudResult<Tariff> parseTariff(const nlohmann::json& spec) {
     }
     std::int64_t previous = 0;
     const auto& tiers = spec["tiers"];
+    if (tiers.size() > limits::kMaxTariffSteps) {
+      return failWith(CloudError::BadRequest,
+                      "tiers: at most " + std::to_string(limits::kMaxTariffSteps));
+    }
     for (std::size_t i = 0; i < tiers.size(); ++i) {
       auto rate = positiveRate(tiers[i], "tier");
       if (!rate) return Unexpected<Failure>{rate.error()};
@@ -67,6 +77,10 @@ CloudResult<Tariff> parseTariff(const nlohmann::json& spec) {
     tariff.kind = Tariff::Kind::TimeOfUse;
     if (!spec.contains("bands") || !spec["bands"].is_array() || spec["bands"].empty()) {
       return failWith(CloudError::BadRequest, "time-of-use tariff needs bands");
+    }
+    if (spec["bands"].size() > limits::kMaxTariffSteps) {
+      return failWith(CloudError::BadRequest,
+                      "bands: at most " + std::to_string(limits::kMaxTariffSteps));
     }
     std::array<int, 24> covered{};
     for (const auto& item : spec["bands"]) {

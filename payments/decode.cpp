@@ -8,14 +8,15 @@
 #include <memory>
 
 #include "card/apdu.hpp"
+#include "platform/api_limits.hpp"
 
 namespace kiosk::payments {
 
 namespace {
 
 using nlohmann::json;
+using namespace platform::api_limits;
 
-constexpr std::int64_t kMaxMoney = 100'000'000'00;  // a hundred million in major units
 constexpr std::int64_t kMaxTime = 32'503'680'000;   // year 3000
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
 
@@ -142,7 +143,7 @@ Result<json, PayFailure> parse(std::string_view body) {
 }
 
 OrderState readState(Reader& reader, const char* key) {
-  const std::string text = reader.string(key, 32);
+  const std::string text = reader.string(key, kMaxKindLength);
   if (!reader.ok()) return OrderState::Created;
   const auto state = orderStateFromString(text);
   reader.checkField(state.has_value(), key, "is not a known order state (" + text + ")");
@@ -150,13 +151,13 @@ OrderState readState(Reader& reader, const char* key) {
 }
 
 std::string readOrderId(Reader& reader, const char* key) {
-  std::string id = reader.string(key, 64);
+  std::string id = reader.string(key, kMaxIdLength);
   reader.checkField(!reader.ok() || validOrderId(id), key, "is not an order id");
   return id;
 }
 
 std::string readNumber(Reader& reader, const char* key) {
-  std::string number = reader.string(key, 19);
+  std::string number = reader.string(key, kMaxNumberLength);
   reader.checkField(!reader.ok() || validNumber(number), key, "is not a card or meter number");
   return number;
 }
@@ -164,11 +165,11 @@ std::string readNumber(Reader& reader, const char* key) {
 Order readOrder(Reader& r) {
   Order order;
   order.id = readOrderId(r, "order_id");
-  order.kioskId = r.string("kiosk_id", 64);
+  order.kioskId = r.string("kiosk_id", kMaxIdLength);
   order.cardNumber = readNumber(r, "card_number");
   order.meterNumber = readNumber(r, "meter_number");
-  order.origin = r.string("origin", 32);
-  order.originOrderId = r.optString("origin_order_id", 64);
+  order.origin = r.string("origin", kMaxKindLength);
+  order.originOrderId = r.optString("origin_order_id", kMaxIdLength);
   order.amount = r.integer("amount", 1, kMaxMoney);
   Reader split = r.object("split");
   order.fees = split.integer("fees", 0, kMaxMoney);
@@ -215,12 +216,12 @@ std::optional<std::uint64_t> toUnsigned(std::string_view digits) {
 }  // namespace
 
 bool validNumber(std::string_view text) {
-  return !text.empty() && text.size() <= 19 &&
+  return !text.empty() && text.size() <= kMaxNumberLength &&
          std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 bool validOrderId(std::string_view text) {
-  return !text.empty() && text.size() <= 64 &&
+  return !text.empty() && text.size() <= kMaxIdLength &&
          std::all_of(text.begin(), text.end(),
                      [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
@@ -252,10 +253,10 @@ Decoded<CreatedOrder> decodeCreatedOrder(std::string_view body) {
     if (r.ok() && created.order.state == OrderState::Created) {
       r.checkField(startsWithHttp(created.order.qrUrl), "qr_url", "is missing or not an http(s) URL");
     }
-    r.array("fee_items", 64, [&](Reader& item) {
+    r.array("fee_items", kMaxFeeItems, [&](Reader& item) {
       FeeItem fee;
-      fee.feeId = item.string("fee_id", 64);
-      fee.item = item.string("item", 32);
+      fee.feeId = item.string("fee_id", kMaxIdLength);
+      fee.item = item.string("item", kMaxKindLength);
       fee.amount = item.integer("amount", 1, kMaxMoney);
       created.feeItems.push_back(std::move(fee));
     }, false);
@@ -274,18 +275,18 @@ Decoded<CardSummary> decodeCardSummary(std::string_view body) {
                         "kind", "is neither resident nor staff");
     if (!r.ok() || summary.kind != "resident") return summary;
     Reader account = r.object("account");
-    summary.accountId = account.string("id", 64);
-    summary.resident = account.string("resident", 128, true);
-    summary.building = account.string("building", 64, true);
-    summary.room = account.string("room", 64, true);
-    summary.household = account.string("household", 64, true);
-    summary.feePolicy = account.string("fee_policy", 32);
+    summary.accountId = account.string("id", kMaxIdLength);
+    summary.resident = account.string("resident", kMaxNameLength, true);
+    summary.building = account.string("building", kMaxPlaceLength, true);
+    summary.room = account.string("room", kMaxPlaceLength, true);
+    summary.household = account.string("household", kMaxPlaceLength, true);
+    summary.feePolicy = account.string("fee_policy", kMaxKindLength);
     Reader meter = r.object("meter");
     summary.meterNumber = readNumber(meter, "number");
-    summary.utility = meter.string("utility", 16);
+    summary.utility = meter.string("utility", kMaxUtilityLength);
     meter.checkField(!meter.ok() || card::utilityFromString(summary.utility).has_value(), "utility",
                      "is neither electricity nor water");
-    summary.tariffId = meter.string("tariff_id", 64, true);
+    summary.tariffId = meter.string("tariff_id", kMaxIdLength, true);
     summary.keyVersion = meter.integer("key_version", 1, 255);
     if (meter.find("last_reading") != nullptr) {
       Reader reading = meter.object("last_reading");
@@ -297,11 +298,11 @@ Decoded<CardSummary> decodeCardSummary(std::string_view body) {
       last.lastSequence = reading.integer("last_sequence", 0, 0xFFFFFFFF);
       summary.lastReading = last;
     }
-    r.array("fees", 256, [&](Reader& item) {
+    r.array("fees", kMaxFeesOwed, [&](Reader& item) {
       FeeOwed fee;
-      fee.id = item.string("id", 64);
-      fee.item = item.string("item", 32);
-      fee.description = item.string("description", 256, true);
+      fee.id = item.string("id", kMaxIdLength);
+      fee.item = item.string("item", kMaxKindLength);
+      fee.description = item.string("description", kMaxDescriptionLength, true);
       fee.owed = item.integer("owed", 0, kMaxMoney);
       summary.fees.push_back(std::move(fee));
     });
@@ -309,7 +310,7 @@ Decoded<CardSummary> decodeCardSummary(std::string_view body) {
     std::int64_t sum = 0;
     for (const auto& fee : summary.fees) sum += fee.owed;
     r.check(!r.ok() || sum == summary.feesTotal, "fees_total differs from the sum of fees");
-    r.array("pending", 64, [&](Reader& item) {
+    r.array("pending", kMaxOrderList, [&](Reader& item) {
       PendingCredit pending;
       pending.orderId = readOrderId(item, "order_id");
       pending.credit = item.integer("credit", 1, kMaxMoney);
@@ -318,7 +319,7 @@ Decoded<CardSummary> decodeCardSummary(std::string_view body) {
                       "is not a state awaiting delivery");
       summary.pending.push_back(std::move(pending));
     });
-    r.array("recent", 64, [&](Reader& item) {
+    r.array("recent", kMaxOrderList, [&](Reader& item) {
       RecentOrder recent;
       recent.orderId = readOrderId(item, "order_id");
       recent.amount = item.integer("amount", 1, kMaxMoney);
@@ -436,20 +437,20 @@ Decoded<KioskConfig> decodeKioskConfig(std::string_view body) {
   return decodeWith<KioskConfig>(body, [](Reader& r) {
     KioskConfig config;
     Reader kiosk = r.object("kiosk");
-    config.kioskId = kiosk.string("id", 64);
-    config.location = kiosk.string("location", 256, true);
-    config.building = kiosk.string("building", 64, true);
+    config.kioskId = kiosk.string("id", kMaxIdLength);
+    config.location = kiosk.string("location", kMaxLocationLength, true);
+    config.building = kiosk.string("building", kMaxPlaceLength, true);
     Reader limits = r.object("limits");
     config.minAmount = limits.integer("min_amount", 1, kMaxMoney);
     config.maxAmount = limits.integer("max_amount", 1, kMaxMoney);
     r.check(!r.ok() || config.minAmount <= config.maxAmount, "limits.min_amount exceeds max_amount");
-    r.array("tariffs", 256, [&](Reader& item) {
+    r.array("tariffs", kMaxTariffs, [&](Reader& item) {
       Tariff tariff;
-      tariff.id = item.string("id", 64);
-      tariff.name = item.string("name", 128, true);
-      tariff.utility = item.string("utility", 16);
+      tariff.id = item.string("id", kMaxIdLength);
+      tariff.name = item.string("name", kMaxNameLength, true);
+      tariff.utility = item.string("utility", kMaxUtilityLength);
       Reader spec = item.object("spec");
-      tariff.kind = spec.string("kind", 32);
+      tariff.kind = spec.string("kind", kMaxKindLength);
       const json* raw = item.find("spec");
       if (item.ok() && raw != nullptr) {
         // The representative rate, as the meter's PARAMS carry it: single rate, first tier,
@@ -458,7 +459,7 @@ Decoded<KioskConfig> decodeKioskConfig(std::string_view body) {
           tariff.pricePerUnit = spec.integer("rate", 1, kMaxMoney);
         } else if (tariff.kind == "tiered") {
           bool first = true;
-          spec.array("tiers", 16, [&](Reader& tier) {
+          spec.array("tiers", kMaxTariffSteps, [&](Reader& tier) {
             const auto rate = tier.integer("rate", 1, kMaxMoney);
             if (first) tariff.pricePerUnit = rate;
             first = false;
@@ -467,9 +468,9 @@ Decoded<KioskConfig> decodeKioskConfig(std::string_view body) {
         } else if (tariff.kind == "time_of_use") {
           std::int64_t flat = 0;
           std::int64_t any = 0;
-          spec.array("bands", 16, [&](Reader& band) {
+          spec.array("bands", kMaxTariffSteps, [&](Reader& band) {
             const auto rate = band.integer("rate", 1, kMaxMoney);
-            if (band.string("name", 32) == "flat") flat = rate;
+            if (band.string("name", kMaxKindLength) == "flat") flat = rate;
             if (any == 0) any = rate;
           });
           spec.check(!spec.ok() || any != 0, "bands is empty");
@@ -480,22 +481,22 @@ Decoded<KioskConfig> decodeKioskConfig(std::string_view body) {
       }
       config.tariffs.push_back(std::move(tariff));
     });
-    r.array("blocked_cards", 100000, [&](Reader& item) {
+    r.array("blocked_cards", kMaxBlockedCards, [&](Reader& item) {
       BlockedCard card;
       card.number = readNumber(item, "number");
       card.status = item.string("status", 16);
       config.blockedCards.push_back(std::move(card));
     });
-    r.array("staff", 1000, [&](Reader& item) {
+    r.array("staff", kMaxStaff, [&](Reader& item) {
       StaffMember member;
-      member.id = item.string("id", 64);
-      member.name = item.string("name", 128, true);
+      member.id = item.string("id", kMaxIdLength);
+      member.name = item.string("name", kMaxNameLength, true);
       Reader pin = item.object("pin");
       member.pinAlgorithm = pin.string("algorithm", 64);
       member.pinSalt = pin.string("salt", 128);
       member.pinHash = pin.string("hash", 256);
       member.pinIterations = pin.integer("iterations", 1, 10'000'000);
-      const std::string cardNumber = item.optString("card_number", 19);
+      const std::string cardNumber = item.optString("card_number", kMaxNumberLength);
       if (!cardNumber.empty()) member.cardNumber = cardNumber;
       config.staff.push_back(std::move(member));
     });

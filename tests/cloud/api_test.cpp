@@ -7,6 +7,7 @@
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
 #include "cloud/crypto.hpp"
+#include "payments/decode.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include <future>
 #include <set>
 #include <thread>
+#include <tuple>
 
 namespace kiosk::cloud::test {
 namespace {
@@ -789,6 +791,136 @@ TEST_P(CloudApiTest, ARepeatedCreateRequestShowsTheSameFeeItems) {
   ASSERT_EQ(b.status, 200) << b.text;
   EXPECT_EQ(b.body["fee_items"], a.body["fee_items"]);
   EXPECT_EQ(b.body["split"], a.body["split"]);
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+// What the kiosk's decoder (payments/decode.cpp) makes of an answer, as a kiosk would see it.
+std::string kioskReadsConfig(const Reply& reply) {
+  auto decoded = payments::decodeKioskConfig(reply.text);
+  return decoded ? "" : decoded.error().detail;
+}
+std::string kioskReadsCard(const Reply& reply) {
+  auto decoded = payments::decodeCardSummary(reply.text);
+  return decoded ? "" : decoded.error().detail;
+}
+
+json tariffWith(const std::string& id, const json& change = json::object()) {
+  json body{{"id", id}, {"name", "Tariff " + id}, {"utility", "electricity"},
+            {"spec", {{"kind", "single"}, {"rate", 56}}}};
+  body.merge_patch(change);
+  return body;
+}
+
+// The operator API refuses what a kiosk could not read back: a tariff that every kiosk's
+// configuration refresh would choke on, a fee that would break its household's card lookup.
+TEST_P(CloudApiTest, OperatorInputsBeyondWhatKiosksReadAreRefused) {
+  const std::string tooBig = "10000000001";  // one more than the kiosk takes as money
+  json tiers = json::array();
+  for (int i = 1; i <= 16; ++i) tiers.push_back({{"up_to", i * 100}, {"rate", 50 + i}});
+  tiers.push_back({{"rate", 99}});
+  json bands = json::array();
+  for (int h = 0; h < 24; ++h) bands.push_back({{"name", "flat"}, {"from", h}, {"to", h + 1}, {"rate", 50}});
+  const std::vector<std::tuple<std::string, json, std::string>> refused{
+      {"tariffs", tariffWith("t-utility", {{"utility", std::string(17, 'e')}}), "utility"},
+      {"tariffs", tariffWith(std::string(65, 't')), "id"},
+      {"tariffs", tariffWith("t-name", {{"name", std::string(129, 'n')}}), "name"},
+      {"tariffs", tariffWith("t-rate", {{"spec", {{"rate", json::parse(tooBig)}}}}), "rate"},
+      {"tariffs", tariffWith("t-tiers", {{"spec", {{"kind", "tiered"}, {"rate", nullptr}, {"tiers", tiers}}}}), "tiers"},
+      {"tariffs", tariffWith("t-bands", {{"spec", {{"kind", "time_of_use"}, {"rate", nullptr}, {"bands", bands}}}}), "bands"},
+      {"fees", {{"account_id", "ACC-1001"}, {"item", "other"}, {"amount", 100},
+                {"description", std::string(257, 'd')}}, "description"},
+      {"fees", {{"account_id", "ACC-1001"}, {"item", "other"}, {"amount", json::parse(tooBig)}}, "amount"},
+      {"fees", {{"id", std::string(65, 'f')}, {"account_id", "ACC-1001"}, {"item", "other"}, {"amount", 100}}, "id"},
+      {"accounts", {{"id", "ACC-X1"}, {"resident", std::string(129, 'r')}, {"building", "A"}, {"room", "1"},
+                    {"household", "H"}}, "resident"},
+      {"accounts", {{"id", "ACC-X2"}, {"resident", "R"}, {"building", std::string(65, 'b')}, {"room", "1"},
+                    {"household", "H"}}, "building"},
+      {"accounts", {{"id", "ACC-X3"}, {"resident", "R"}, {"building", "A"}, {"room", std::string(65, 'r')},
+                    {"household", "H"}}, "room"},
+      {"accounts", {{"id", "ACC-X4"}, {"resident", "R"}, {"building", "A"}, {"room", "1"},
+                    {"household", std::string(65, 'h')}}, "household"},
+      {"accounts", {{"id", std::string(65, 'a')}, {"resident", "R"}, {"building", "A"}, {"room", "1"},
+                    {"household", "H"}}, "id"},
+      {"kiosks", {{"id", "kiosk-x1"}, {"location", std::string(257, 'l')}}, "location"},
+      {"kiosks", {{"id", "kiosk-x2"}, {"building", std::string(65, 'b')}}, "building"},
+      {"kiosks", {{"id", std::string(65, 'k')}}, "id"},
+      {"staff", {{"id", "staff-x1"}, {"name", std::string(129, 'n')}, {"pin", "1234"}}, "name"},
+      {"staff", {{"id", std::string(65, 's')}, {"name", "N"}, {"pin", "1234"}}, "id"},
+      {"staff", {{"id", "staff-x2"}, {"name", "N"}, {"pin", "1234"}, {"card_number", "88000090011234567890"}},
+       "card_number"},
+  };
+  for (const auto& [path, body, field] : refused) {
+    auto reply = m_admin->post("/v1/admin/" + path, body);
+    EXPECT_EQ(reply.status, 400) << path << " " << field << ": " << reply.text;
+    EXPECT_EQ(reply.errorCode(), "BAD_REQUEST") << path << " " << field;
+    EXPECT_NE(reply.errorMessage().find(field), std::string::npos)
+        << path << " " << field << ": " << reply.text;
+  }
+  // Right at the limits (in bytes, as the kiosk counts them) is fine, and kiosks read it.
+  std::string description;
+  for (int i = 0; i < 85; ++i) description += "费";
+  description += "x";
+  ASSERT_EQ(description.size(), 256U);
+  const std::vector<std::pair<std::string, json>> accepted{
+      {"tariffs", tariffWith(std::string(64, 't'), {{"name", std::string(128, 'n')}, {"utility", "water"}})},
+      {"fees", {{"id", std::string(64, 'f')}, {"account_id", "ACC-1001"}, {"item", "other"}, {"amount", 100},
+                {"description", description}}},
+      {"kiosks", {{"id", std::string(64, 'k')}, {"location", std::string(256, 'l')},
+                  {"building", std::string(64, 'b')}}},
+      {"staff", {{"id", std::string(64, 's')}, {"name", std::string(128, 'n')}, {"pin", "1234"},
+                 {"card_number", "8800009002"}}},
+  };
+  for (const auto& [path, body] : accepted) {
+    auto reply = m_admin->post("/v1/admin/" + path, body);
+    EXPECT_EQ(reply.status, 201) << path << ": " << reply.text;
+  }
+  auto config = m_kiosk->get("/v1/kiosk/config");
+  ASSERT_EQ(config.status, 200) << config.text;
+  EXPECT_EQ(kioskReadsConfig(config), "");
+  EXPECT_EQ(config.body["tariffs"].size(), 5U) << config.text;
+  auto lookup = m_kiosk->get(std::string("/v1/kiosk/cards/") + kFeeCard);
+  ASSERT_EQ(lookup.status, 200) << lookup.text;
+  EXPECT_EQ(kioskReadsCard(lookup), "");
+  EXPECT_EQ(lookup.body["fees"].size(), 2U) << lookup.text;
+}
+
+// Counts matter as much as lengths: the kiosk reads at most 256 tariffs, 256 fees owed by a
+// household and 64 fee items in an order.
+TEST_P(CloudApiTest, OperatorCannotBillMoreFeesOrTariffsThanKiosksRead) {
+  for (int i = 0; i < 255; ++i) {  // the demo household owes one fee already
+    auto fee = m_admin->post("/v1/admin/fees", {{"account_id", "ACC-1001"}, {"item", "other"}, {"amount", 10}});
+    ASSERT_EQ(fee.status, 201) << i << ": " << fee.text;
+  }
+  auto extra = m_admin->post("/v1/admin/fees", {{"account_id", "ACC-1001"}, {"item", "other"}, {"amount", 10}});
+  EXPECT_EQ(extra.status, 400) << extra.text;
+  EXPECT_EQ(extra.errorCode(), "BAD_REQUEST");
+  auto lookup = m_kiosk->get(std::string("/v1/kiosk/cards/") + kFeeCard);
+  ASSERT_EQ(lookup.status, 200);
+  EXPECT_EQ(lookup.body["fees"].size(), 256U);
+  EXPECT_EQ(kioskReadsCard(lookup), "");
+  // An order settles at most 64 of them; the kiosk reads its fee items.
+  auto created = createOrder(kFeeCard, 50000);
+  ASSERT_EQ(created.status, 201) << created.text;
+  EXPECT_EQ(created.body["fee_items"].size(), 64U);
+  EXPECT_EQ(created.body["split"]["fees"], 3500 + 63 * 10);
+  auto decoded = payments::decodeCreatedOrder(created.text);
+  EXPECT_TRUE(decoded) << (decoded ? "" : decoded.error().detail);
+
+  for (int i = 0; i < 252; ++i) {  // four demo tariffs
+    auto tariff = m_admin->post("/v1/admin/tariffs", tariffWith("t-" + std::to_string(i)));
+    ASSERT_EQ(tariff.status, 201) << i << ": " << tariff.text;
+  }
+  auto tooMany = m_admin->post("/v1/admin/tariffs", tariffWith("t-last"));
+  EXPECT_EQ(tooMany.status, 400) << tooMany.text;
+  auto config = m_kiosk->get("/v1/kiosk/config");
+  ASSERT_EQ(config.status, 200);
+  EXPECT_EQ(config.body["tariffs"].size(), 256U);
+  EXPECT_EQ(kioskReadsConfig(config), "");
 }
 
 }  // namespace

@@ -246,6 +246,11 @@ std::string Reply::errorCode() const {
   return "";
 }
 
+std::string Reply::errorMessage() const {
+  if (body.is_object() && body.contains("error")) return body["error"].value("message", "");
+  return "";
+}
+
 namespace {
 Reply toReply(const httplib::Result& result) {
   Reply reply;

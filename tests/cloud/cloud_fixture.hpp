@@ -92,6 +92,7 @@ struct Reply {
   std::string text;
   httplib::Headers headers;
   std::string errorCode() const;
+  std::string errorMessage() const;
 };
 
 // Signs like a kiosk: HMAC-SHA256 over method, target, timestamp, nonce, body hash.
