@@ -2,6 +2,8 @@
 
 #include "cloud/crypto.hpp"
 #include "cloud/http_server.hpp"
+#include "cloud/text.hpp"
+#include "platform/api_limits.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -23,6 +25,7 @@ namespace kiosk::cloud {
 namespace {
 
 using nlohmann::json;
+namespace limits = platform::api_limits;
 
 struct Reply {
   int status = 200;
@@ -204,7 +207,9 @@ struct Server::Impl {
 
   static void sendJson(httplib::Response& res, int status, const json& body) {
     res.status = status;
-    res.set_content(body.dump(), "application/json");
+    // Answers are built from checked input, but a stray invalid byte must not turn a reply
+    // into an exception: it is written as U+FFFD.
+    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
   }
   static void sendError(httplib::Response& res, const Failure& failure) {
     sendJson(res, httpStatus(failure.error),
@@ -224,11 +229,11 @@ struct Server::Impl {
         sendError(res, reply.error());
         if (reply.error().error == CloudError::Internal ||
             reply.error().error == CloudError::Unavailable) {
-          spdlog::error("{} {}: {} {}", req.method, req.path, errorCode(reply.error().error),
-                        reply.error().message);
+          spdlog::error("{} {}: {} {}", req.method, forLog(req.path), errorCode(reply.error().error),
+                        forLog(reply.error().message, 1000));
         } else {
-          spdlog::info("{} {}: {} {}", req.method, req.path, errorCode(reply.error().error),
-                       reply.error().message);
+          spdlog::info("{} {}: {} {}", req.method, forLog(req.path), errorCode(reply.error().error),
+                       forLog(reply.error().message, 1000));
         }
       }
       const double seconds =
@@ -251,6 +256,11 @@ struct Server::Impl {
       return failWith(CloudError::Unauthorized,
                       "X-Kiosk-Id, X-Timestamp, X-Nonce and X-Signature are required");
     }
+    // Header values are bytes: an id that no kiosk can have is not looked up (the database
+    // would refuse bytes that are not UTF-8) nor written back.
+    if (kioskId.size() > limits::kMaxIdLength || !isText(kioskId)) {
+      return failWith(CloudError::UnknownKiosk, "unknown kiosk (X-Kiosk-Id is not a kiosk id)");
+    }
     KIOSK_TRY(kiosk, cachedKioskAuth(kioskId));
     const std::string expected =
         hmacSha256Hex(kiosk->secret, canonicalRequest(req.method, req.target, timestamp, nonce, req.body));
@@ -265,8 +275,9 @@ struct Server::Impl {
                                                       std::to_string(cfg.maxSkewSeconds) +
                                                       " s away from the server's clock");
     }
-    if (nonce.size() < 16 || nonce.size() > 64) {
-      return failWith(CloudError::BadRequest, "X-Nonce must be 16 to 64 characters");
+    if (nonce.size() < 16 || nonce.size() > 64 ||
+        !std::all_of(nonce.begin(), nonce.end(), [](unsigned char c) { return c > 0x20 && c < 0x7F; })) {
+      return failWith(CloudError::BadRequest, "X-Nonce must be 16 to 64 printable ASCII characters");
     }
     return KioskCaller{kioskId, nonce, {}};
   }
@@ -543,7 +554,9 @@ struct Server::Impl {
           [this](const httplib::Request& req, httplib::Response& res) -> CloudResult<Reply> {
             KIOSK_TRY(kiosk, authenticateKiosk(req));
             KIOSK_TRY(config, store.kioskConfig(*kiosk, cfg.minAmount, cfg.maxAmount));
-            const std::string etag = "\"" + sha256Hex(config->dump()).substr(0, 32) + "\"";
+            const std::string etag =
+                "\"" + sha256Hex(config->dump(-1, ' ', false, json::error_handler_t::replace)).substr(0, 32) +
+                "\"";
             res.set_header("ETag", etag);
             if (req.get_header_value("If-None-Match") == etag) {
               res.status = 304;
@@ -572,7 +585,7 @@ struct Server::Impl {
             KIOSK_TRY(result, store.recordPayment(*event, now()));
             metrics.count("kiosk_cloud_payments_total",
                           "outcome=\"" + std::string(outcomeName(result->outcome)) + "\"");
-            spdlog::info("payment {} for order {}: {}", event->eventId, event->orderId,
+            spdlog::info("payment {} for order {}: {}", forLog(event->eventId), forLog(event->orderId),
                          outcomeName(result->outcome));
             return Reply{200, {{"result", outcomeName(result->outcome)}, {"order_id", result->orderId}}};
           });
@@ -666,8 +679,15 @@ struct Server::Impl {
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
             int limit = req.has_param("limit") ? std::atoi(req.get_param_value("limit").c_str()) : 100;
             limit = std::clamp(limit, 1, 1000);
-            KIOSK_TRY(list, store.listOrders(req.get_param_value("state"),
-                                             req.get_param_value("kiosk"), limit));
+            const std::string stateFilter = req.get_param_value("state");
+            const std::string kioskFilter = req.get_param_value("kiosk");
+            if (!stateFilter.empty() && !isKnownState(stateFilter)) {
+              return Unexpected<Failure>{bad("state must be an order state (CREATED, PAID, ...)")};
+            }
+            if (kioskFilter.size() > limits::kMaxIdLength || !isText(kioskFilter)) {
+              return Unexpected<Failure>{bad("kiosk is not a kiosk id")};
+            }
+            KIOSK_TRY(list, store.listOrders(stateFilter, kioskFilter, limit));
             return Reply{200, *list};
           });
     admin("POST", R"(/v1/admin/orders/([A-Za-z0-9_]+)/refund)", "admin_refund",

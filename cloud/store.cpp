@@ -217,6 +217,11 @@ bool isFinalState(const std::string& s) {
          s == state::kRefunded;
 }
 
+bool isKnownState(const std::string& s) {
+  return isFinalState(s) || s == state::kCreated || s == state::kPaid || s == state::kTokenIssued ||
+         s == state::kRefundPending;
+}
+
 std::string_view outcomeName(PaymentOutcome outcome) {
   switch (outcome) {
     case PaymentOutcome::Applied: return "APPLIED";

@@ -29,6 +29,7 @@ inline constexpr const char* kRefunded = "REFUNDED";
 }  // namespace state
 
 bool isFinalState(const std::string& orderState);
+bool isKnownState(const std::string& orderState);
 
 struct Order {
   std::string id;

@@ -39,6 +39,15 @@ bool isControl(std::uint8_t c) { return c < 0x20 || c == 0x7F; }
 
 }  // namespace
 
+bool isText(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = sequenceAt(text, i);
+    if (length == 0 || (length == 1 && isControl(static_cast<std::uint8_t>(text[i])))) return false;
+    i += length;
+  }
+  return true;
+}
+
 std::string forLog(std::string_view text, std::size_t maxBytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

@@ -8,6 +8,10 @@
 
 namespace kiosk::cloud {
 
+// Well-formed UTF-8 without control characters: what a header value or query parameter must
+// be before it is looked up, stored or written back.
+bool isText(std::string_view text);
+
 // The text as one log line: bytes that are not printable UTF-8 become \xNN, and anything
 // beyond `maxBytes` is cut (marked with "...").
 std::string forLog(std::string_view text, std::size_t maxBytes = 200);

@@ -962,3 +962,42 @@ TEST_P(CloudApiTest, HttpLevelFailuresAnswerWithStableCodes) {
 
 }  // namespace
 }  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+// Header values are raw bytes: a kiosk id or nonce that is not text is refused with the code
+// a kiosk expects (the service does not fail on writing it back, nor does the database).
+TEST_P(CloudApiTest, RawBytesInSigningHeadersAreRefusedNotAnInternalError) {
+  const std::string ts = std::to_string(std::time(nullptr));
+  auto headers = [&](const std::string& kiosk, const std::string& nonce) {
+    const std::string signature = hmacSha256Hex(CloudProcess::kKioskSecret,
+                                                canonicalRequest("GET", "/v1/kiosk/config", ts, nonce, ""));
+    return "GET /v1/kiosk/config HTTP/1.1\r\nX-Kiosk-Id: " + kiosk + "\r\nX-Timestamp: " + ts +
+           "\r\nX-Nonce: " + nonce + "\r\nX-Signature: " + signature + "\r\n";
+  };
+  auto notText = rawRequest(m_cloud->port(), request(headers("kiosk-\xff\xfe\xc3", randomHex(16))));
+  EXPECT_EQ(notText.status, 401) << notText.text;
+  EXPECT_EQ(notText.errorCode(), "UNKNOWN_KIOSK") << notText.text;
+  EXPECT_FALSE(notText.headers.count("EXCEPTION_WHAT"));
+
+  auto longId = rawRequest(m_cloud->port(), request(headers(std::string(5000, 'k'), randomHex(16))));
+  EXPECT_EQ(longId.status, 401) << longId.text.substr(0, 300);
+  EXPECT_EQ(longId.errorCode(), "UNKNOWN_KIOSK");
+  EXPECT_LT(longId.text.size(), 1000U) << "the id is not echoed back";
+
+  // Signed by the kiosk, but the nonce is not text.
+  auto badNonce = rawRequest(m_cloud->port(), request(headers(kKiosk, std::string(20, '\xff'))));
+  EXPECT_EQ(badNonce.status, 400) << badNonce.text;
+  EXPECT_EQ(badNonce.errorCode(), "BAD_REQUEST") << badNonce.text;
+
+  // Operator filters that are not text either.
+  auto filtered = m_admin->get("/v1/admin/orders?state=%FF%FE&kiosk=%C3");
+  EXPECT_EQ(filtered.status, 400) << filtered.text;
+  EXPECT_EQ(filtered.errorCode(), "BAD_REQUEST");
+
+  EXPECT_EQ(m_kiosk->get("/v1/kiosk/config").status, 200);
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
