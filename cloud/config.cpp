@@ -64,6 +64,7 @@ void loadConfigFile(const std::string& path, ServerConfig& c) {
     else if (key == "order_ttl_seconds") integer(c.orderTtlSeconds);
     else if (key == "max_skew_seconds") integer(c.maxSkewSeconds);
     else if (key == "max_long_poll_seconds") integer(c.maxLongPollSeconds);
+    else if (key == "request_read_timeout_seconds") integer(c.requestReadTimeoutSeconds);
     else if (key == "sweep_interval_ms") integer(c.sweepIntervalMs);
     else if (key == "log_level") text(c.logLevel);
     else if (key == "log_file") text(c.logFile);
@@ -97,6 +98,9 @@ void resolveSecrets(ServerConfig& c) {
   }
   if (c.tlsCert.empty() != c.tlsKey.empty()) {
     throw std::runtime_error("give both tls_cert and tls_key, or neither");
+  }
+  if (c.requestReadTimeoutSeconds < 1) {
+    throw std::runtime_error("request_read_timeout_seconds must be 1 or more");
   }
   // Kiosks read amount limits up to api_limits::kMaxMoney.
   if (c.minAmount < 1 || c.maxAmount < c.minAmount || c.maxAmount > platform::api_limits::kMaxMoney) {

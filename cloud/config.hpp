@@ -28,6 +28,7 @@ struct ServerConfig {
   std::int64_t orderTtlSeconds = 300;
   std::int64_t maxSkewSeconds = 300;
   std::int64_t maxLongPollSeconds = 30;
+  int requestReadTimeoutSeconds = 15;  // a whole request (and a TLS handshake) must arrive by then
   int sweepIntervalMs = 2000;
   std::string logLevel = "info";
   std::string logFile;

@@ -183,8 +183,7 @@ struct Server::Impl {
   CardFormat* format;
   SimulatedProvider& provider;
   const platform::Clock& clock;
-  std::unique_ptr<httplib::Server> http;
-  KeepAliveServer* plainHttp = nullptr;  // the same server when it speaks plain HTTP
+  std::unique_ptr<KeepAliveServer> http;
   Metrics metrics;
   // Shared with the database's listener thread, which may outlive this server by a moment.
   std::shared_ptr<Waiters> waiters = std::make_shared<Waiters>();
@@ -768,19 +767,13 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
     : m_impl(std::make_unique<Impl>(config, store, format, provider, clock)) {
   auto& impl = *m_impl;
   if (!config.tlsCert.empty()) {
-    impl.http = std::make_unique<httplib::SSLServer>(config.tlsCert.c_str(), config.tlsKey.c_str());
-    if (!impl.http->is_valid()) {
-      throw std::runtime_error("cannot load TLS certificate " + config.tlsCert + " / key " +
-                               config.tlsKey);
-    }
+    impl.http = std::make_unique<KeepAliveServer>(config.tlsCert, config.tlsKey);
   } else {
     if (!isLoopback(config.listen)) {
       throw std::runtime_error("refusing plain HTTP on " + config.listen +
                                ": give tls_cert and tls_key, or listen on 127.0.0.1");
     }
-    auto plain = std::make_unique<KeepAliveServer>();
-    impl.plainHttp = plain.get();
-    impl.http = std::move(plain);
+    impl.http = std::make_unique<KeepAliveServer>();
   }
   const int threads = config.threads;
   impl.http->new_task_queue = [threads] {
@@ -798,6 +791,7 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
   impl.http->set_keep_alive_max_count(100000);
   impl.http->set_read_timeout(std::chrono::seconds(10));
   impl.http->set_write_timeout(std::chrono::seconds(10));
+  impl.http->setRequestReadTimeout(std::chrono::seconds(config.requestReadTimeoutSeconds));
   impl.registerRoutes();
   store.database().listen(Store::kOrderChannel, [waiters = impl.waiters](const std::string& orderId) {
     waiters->changed(orderId);
@@ -836,7 +830,7 @@ void Server::run() {
 void Server::stop() {
   m_impl->stopping = true;
   m_impl->wakeSweeper();
-  if (m_impl->plainHttp != nullptr) m_impl->plainHttp->wakeIdleConnections();
+  if (m_impl->http) m_impl->http->wakeIdleConnections();
   if (m_impl->http) m_impl->http->stop();
 }
 

@@ -12,12 +12,14 @@
 #include <libpq-fe.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <future>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -310,6 +312,104 @@ TEST(CloudProcesses, ARefundLeftClaimedByAServerThatDiedIsSentWhenTheClaimLapses
   EXPECT_EQ(providerRefunds({&cloud})[id], 1);
   AdminClient admin(cloud.port());
   EXPECT_TRUE(admin.get("/v1/admin/reconciliation").body["balanced"].get<bool>());
+}
+
+}  // namespace
+}  // namespace kiosk::cloud::test
+
+namespace kiosk::cloud::test {
+namespace {
+
+// A slow client that sends its request a byte at a time is dropped once the request has taken
+// longer than the deadline; several of them do not keep a kiosk's request from being served,
+// and a long poll (the server waiting, not the client) is not cut short.
+TEST(CloudProcesses, SlowClientsAreDroppedAndDoNotStarveKiosks) {
+  CloudProcess::Options options;
+  options.extraJson = json{{"threads", 4}, {"request_read_timeout_seconds", 2}}.dump();
+  CloudProcess cloud(options);
+  cloud.seedDemo();
+
+  // Six of them (more than the worker threads), one sending its body rather than its headers
+  // a byte at a time.
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 6; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(cloud.port()));
+    if (i == 0) {
+      ASSERT_TRUE(slow.back()->send("POST /v1/kiosk/journal HTTP/1.1\r\nHost: x\r\n"
+                                    "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"));
+    } else {
+      ASSERT_TRUE(slow.back()->send("GET /v1/kiosk/config HTTP/1.1\r\n"));
+    }
+  }
+  std::atomic<bool> done{false};
+  std::thread dribbler([&] {
+    for (int second = 0; second < 20 && !done; ++second) {
+      for (std::size_t i = 0; i < slow.size(); ++i) (void)slow[i]->send(i == 0 ? " " : "X");
+      for (int slice = 0; slice < 10 && !done; ++slice) std::this_thread::sleep_for(100ms);
+    }
+  });
+  std::this_thread::sleep_for(300ms);
+  // A kiosk connecting now.
+  KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  const auto started = std::chrono::steady_clock::now();
+  auto served = kiosk.get("/v1/kiosk/config");
+  const auto took = std::chrono::steady_clock::now() - started;
+  done = true;
+  dribbler.join();
+  EXPECT_EQ(served.status, 200) << served.text;
+  EXPECT_LT(took, 6s) << "a kiosk waited behind the slow clients";
+  for (auto& connection : slow) EXPECT_TRUE(connection->closedWithin(5s));
+
+  // A long poll outlasts the request deadline: the wait is the server's, not the client's.
+  const std::string id = newOrder(kiosk);
+  const auto polled = std::chrono::steady_clock::now();
+  auto poll = kiosk.get("/v1/kiosk/orders/" + id + "?wait=3");
+  EXPECT_EQ(poll.status, 200) << poll.text;
+  EXPECT_EQ(poll.body["state"], "CREATED");
+  EXPECT_GE(std::chrono::steady_clock::now() - polled, 2900ms);
+}
+
+// The same over HTTPS, where the listener is reachable from anywhere: clients that never finish
+// their TLS handshake are dropped at the deadline and a kiosk is served meanwhile.
+TEST(CloudProcesses, SlowTlsHandshakesAreDroppedAndDoNotStarveKiosks) {
+  const auto dir = platform::makeTempDir("kiosk-tls-slow-");
+  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                          "-subj /CN=localhost -keyout " + (dir / "key.pem").string() + " -out " +
+                          (dir / "cert.pem").string() + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  CloudProcess::Options options;
+  options.extraJson = json{{"listen", "0.0.0.0"},
+                           {"tls_cert", (dir / "cert.pem").string()},
+                           {"tls_key", (dir / "key.pem").string()},
+                           {"threads", 4},
+                           {"request_read_timeout_seconds", 2}}.dump();
+  CloudProcess tls(options);
+  // A TLS record header, then a ClientHello that never ends.
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 6; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(tls.port()));
+    ASSERT_TRUE(slow.back()->send(std::string("\x16\x03\x01\x02\x00", 5)));
+  }
+  std::atomic<bool> done{false};
+  std::thread dribbler([&] {
+    for (int second = 0; second < 20 && !done; ++second) {
+      for (auto& connection : slow) (void)connection->send(std::string(1, '\x01'));
+      for (int slice = 0; slice < 10 && !done; ++slice) std::this_thread::sleep_for(100ms);
+    }
+  });
+  std::this_thread::sleep_for(300ms);
+  httplib::SSLClient client("127.0.0.1", tls.port());
+  client.enable_server_certificate_verification(false);
+  client.set_read_timeout(std::chrono::seconds(60));
+  const auto started = std::chrono::steady_clock::now();
+  auto health = client.Get("/healthz");
+  const auto took = std::chrono::steady_clock::now() - started;
+  done = true;
+  dribbler.join();
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
+  EXPECT_EQ(health->status, 200);
+  EXPECT_LT(took, 6s) << "a client waited behind the slow handshakes";
+  for (auto& connection : slow) EXPECT_TRUE(connection->closedWithin(5s));
 }
 
 }  // namespace
