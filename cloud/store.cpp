@@ -960,6 +960,20 @@ CloudResult<json> insertCounted(Database& db, const SqlStatement& lock,
   });
 }
 
+// For insertCounted: room while fewer than `max` rows (counted by `countSql`) exist, as many
+// as every kiosk's configuration lists.
+std::function<CloudResult<bool>(SqlConnection&)> roomInConfig(const char* countSql, std::size_t max,
+                                                              const char* what) {
+  return [countSql, max, what](SqlConnection& conn) -> CloudResult<bool> {
+    KIOSK_TRY(count, run(conn, countSql));
+    if (static_cast<std::size_t>(count->rows[0].integer(0)) >= max) {
+      return failWith(CloudError::BadRequest, "there are " + std::to_string(max) + " " + what +
+                                                  " already, as many as a kiosk's configuration holds");
+    }
+    return true;
+  };
+}
+
 // Text fields of operator requests, no longer than a kiosk reads them (bytes).
 CloudResult<std::string> needText(const json& body, const char* key, std::size_t maxLength) {
   KIOSK_TRY(text, needString(body, key));
@@ -992,15 +1006,7 @@ CloudResult<json> Store::createTariff(const json& body, std::int64_t now) {
   KIOSK_TRY(tariff, parseTariff(body["spec"]));
   const json spec = tariffToJson(*tariff);
   // Every kiosk's configuration lists every tariff.
-  auto room = [](SqlConnection& conn) -> CloudResult<bool> {
-    KIOSK_TRY(count, run(conn, "SELECT COUNT(*) FROM tariffs"));
-    if (static_cast<std::size_t>(count->rows[0].integer(0)) >= limits::kMaxTariffs) {
-      return failWith(CloudError::BadRequest,
-                      "there are " + std::to_string(limits::kMaxTariffs) +
-                          " tariffs already, as many as a kiosk's configuration holds");
-    }
-    return true;
-  };
+  const auto room = roomInConfig("SELECT COUNT(*) FROM tariffs", limits::kMaxTariffs, "tariffs");
   return insertCounted(m_db, {"LOCK TABLE tariffs IN SHARE ROW EXCLUSIVE MODE", {}}, room,
                        "INSERT INTO tariffs (id, name, utility, kind, spec, created_at) VALUES ($1, "
                        "$2, $3, $4, $5, $6)",
@@ -1145,15 +1151,8 @@ CloudResult<json> Store::createStaff(const json& body, std::int64_t now) {
   const std::string salt = randomHex(16);
   const std::string hash = pbkdf2Hex(*pin, salt, kIterations);
   // Every kiosk's configuration lists the active staff.
-  auto room = [](SqlConnection& conn) -> CloudResult<bool> {
-    KIOSK_TRY(count, run(conn, "SELECT COUNT(*) FROM staff WHERE status = 'ACTIVE'"));
-    if (static_cast<std::size_t>(count->rows[0].integer(0)) >= limits::kMaxStaff) {
-      return failWith(CloudError::BadRequest,
-                      "there are " + std::to_string(limits::kMaxStaff) +
-                          " active staff already, as many as a kiosk's configuration holds");
-    }
-    return true;
-  };
+  const auto room =
+      roomInConfig("SELECT COUNT(*) FROM staff WHERE status = 'ACTIVE'", limits::kMaxStaff, "active staff");
   return insertCounted(m_db, {"LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE", {}}, room,
                        "INSERT INTO staff (id, name, pin_salt, pin_hash, pin_iterations, card_number, "
                        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",

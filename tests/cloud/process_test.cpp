@@ -92,6 +92,14 @@ TEST(CloudProcesses, SeveralServersOnOnePostgresBehaveAsOne) {
   EXPECT_EQ(admin.get("/v1/admin/reconciliation").body["tokens"]["issued"]["count"], 1);
 }
 
+// A self-signed localhost certificate (cert.pem) and its key (key.pem) in `dir`.
+bool writeSelfSignedCertificate(const std::filesystem::path& dir) {
+  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                          "-subj /CN=localhost -keyout " + (dir / "key.pem").string() + " -out " +
+                          (dir / "cert.pem").string() + " >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
 TEST(CloudProcesses, RefusesPlainHttpOffLoopback) {
   CloudProcess local({});
   auto [rc, output] = local.runTool({"--listen", "0.0.0.0", "--port", "0"});
@@ -101,10 +109,7 @@ TEST(CloudProcesses, RefusesPlainHttpOffLoopback) {
 
 TEST(CloudProcesses, ServesTlsOnAnyAddressWithACertificate) {
   const auto dir = platform::makeTempDir("kiosk-tls-");
-  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                          "-subj /CN=localhost -keyout " + (dir / "key.pem").string() + " -out " +
-                          (dir / "cert.pem").string() + " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_TRUE(writeSelfSignedCertificate(dir));
   CloudProcess::Options options;
   options.extraJson = json{{"listen", "0.0.0.0"},
                            {"tls_cert", (dir / "cert.pem").string()},
@@ -373,10 +378,7 @@ TEST(CloudProcesses, SlowClientsAreDroppedAndDoNotStarveKiosks) {
 // their TLS handshake are dropped at the deadline and a kiosk is served meanwhile.
 TEST(CloudProcesses, SlowTlsHandshakesAreDroppedAndDoNotStarveKiosks) {
   const auto dir = platform::makeTempDir("kiosk-tls-slow-");
-  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                          "-subj /CN=localhost -keyout " + (dir / "key.pem").string() + " -out " +
-                          (dir / "cert.pem").string() + " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_TRUE(writeSelfSignedCertificate(dir));
   CloudProcess::Options options;
   options.extraJson = json{{"listen", "0.0.0.0"},
                            {"tls_cert", (dir / "cert.pem").string()},

@@ -67,12 +67,15 @@ class EngineTest : public ::testing::Test {
     std::filesystem::remove_all(dir);
   }
 
-  void startEngine() {
+  static EngineOptions fastOptions() {
     EngineOptions options;
     options.retryInitial = 20ms;
     options.retryMax = 100ms;
     options.writeWindow = 1s;
     options.syncInterval = 200ms;
+    return options;
+  }
+  void startEngine(EngineOptions options = fastOptions()) {
     engine = std::make_unique<Engine>(*journal, client, port, clock, options,
                                       [this](const Notice& n) { notices.add(n); });
     engine->start();
@@ -350,14 +353,10 @@ TEST_F(EngineTest, AConfigTheJournalCouldNotKeepIsFetchedWholeAgain) {
   transport.on("GET", "/v1/kiosk/config", [config](const HttpRequest&) -> Result<HttpResponse, TransportFailure> {
     return HttpResponse{200, {{"etag", "\"cfg-big\""}}, config.dump()};
   });
-  EngineOptions options;
-  options.retryInitial = 20ms;
-  options.retryMax = 100ms;
+  EngineOptions options = fastOptions();
   options.syncInterval = 100ms;
   options.configInterval = 0s;
-  engine = std::make_unique<Engine>(*journal, client, port, clock, options,
-                                    [this](const Notice& n) { notices.add(n); });
-  engine->start();
+  startEngine(options);
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (transport.count("GET", "/v1/kiosk/config") < 3 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
