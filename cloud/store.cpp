@@ -1170,9 +1170,26 @@ CloudResult<json> Store::setStatus(const std::string& table, const std::string& 
   if (status != "ACTIVE" && status != "BLOCKED" && !(table == "cards" && status == "LOST")) {
     return failWith(CloudError::BadRequest, "status must be ACTIVE or BLOCKED (or LOST for cards)");
   }
-  KIOSK_TRY(rows, writeOnce(m_db,
-                            "UPDATE " + table + " SET status = $1 WHERE " + key->second + " = $2",
-                            {status, id}));
+  const std::string update = "UPDATE " + table + " SET status = $1 WHERE " + key->second + " = $2";
+  if (table == "staff" && status == "ACTIVE") {
+    // Every kiosk's configuration lists the active staff: re-activating one must leave room
+    // for it there, as creating one does.
+    return transact<json>(m_db, [&](SqlConnection& conn) -> CloudResult<json> {
+      if (m_db.dialect() == Dialect::Postgres) {
+        KIOSK_TRY(locked, run(conn, "LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE"));
+      }
+      KIOSK_TRY(member, run(conn, "SELECT status FROM staff WHERE id = $1", {id}));
+      if (member->rows.empty()) return failWith(CloudError::NotFound, "no such staff " + id);
+      if (member->rows[0].text(0) != "ACTIVE") {
+        const auto room = roomInConfig("SELECT COUNT(*) FROM staff WHERE status = 'ACTIVE'",
+                                       limits::kMaxStaff, "active staff");
+        KIOSK_TRY(fits, room(conn));
+        KIOSK_TRY(rows, run(conn, update, {status, id}));
+      }
+      return json{{"id", id}, {"status", status}};
+    });
+  }
+  KIOSK_TRY(rows, writeOnce(m_db, update, {status, id}));
   if (rows->affected == 0) return failWith(CloudError::NotFound, "no such " + table + " " + id);
   return json{{"id", id}, {"status", status}};
 }

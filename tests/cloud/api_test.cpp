@@ -7,6 +7,7 @@
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
 #include "cloud/crypto.hpp"
+#include "cloud/db.hpp"
 #include "payments/decode.hpp"
 
 #include <gtest/gtest.h>
@@ -921,6 +922,50 @@ TEST_P(CloudApiTest, OperatorCannotBillMoreFeesOrTariffsThanKiosksRead) {
   ASSERT_EQ(config.status, 200);
   EXPECT_EQ(config.body["tariffs"].size(), 256U);
   EXPECT_EQ(kioskReadsConfig(config), "");
+}
+
+// Every kiosk's configuration lists the active staff, at most 1000: bringing a blocked member
+// back counts against that as creating one does, or every kiosk would stop reading its config.
+TEST_P(CloudApiTest, BlockedStaffComeBackOnlyWhileKioskConfigurationsHaveRoom) {
+  auto created = m_admin->post("/v1/admin/staff", {{"id", "tech-back"}, {"name", "Tech Back"}, {"pin", "2468"}});
+  ASSERT_EQ(created.status, 201) << created.text;
+  ASSERT_EQ(m_admin->post("/v1/admin/staff/tech-back/status", {{"status", "BLOCKED"}}).status, 200);
+  // The rest of the 1000 straight into the store (each PIN through the API costs a PBKDF2).
+  auto db = openDatabase(m_cloud->database(), 1);
+  auto filled = db->inTransaction([](SqlConnection& conn) {
+    auto known = conn.exec("SELECT pin_salt, pin_hash, pin_iterations FROM staff WHERE id = 'tech-back'", {});
+    auto active = conn.exec("SELECT COUNT(*) FROM staff WHERE status = 'ACTIVE'", {});
+    if (!known || !active || known->rows.empty()) return false;
+    const auto& pin = known->rows[0];
+    for (std::int64_t n = active->rows[0].integer(0); n < 1000; ++n) {
+      if (!conn.exec("INSERT INTO staff (id, name, pin_salt, pin_hash, pin_iterations, created_at) "
+                     "VALUES ($1, 'Bulk', $2, $3, $4, 0)",
+                     {"bulk-" + std::to_string(n), pin.text(0), pin.text(1), pin.integer(2)})) {
+        return false;
+      }
+    }
+    return true;
+  });
+  ASSERT_TRUE(filled);
+  db.reset();
+
+  auto refused = m_admin->post("/v1/admin/staff/tech-back/status", {{"status", "ACTIVE"}});
+  EXPECT_EQ(refused.status, 400) << refused.text;
+  EXPECT_EQ(refused.errorCode(), "BAD_REQUEST");
+  auto config = m_kiosk->get("/v1/kiosk/config");
+  ASSERT_EQ(config.status, 200);
+  EXPECT_EQ(config.body["staff"].size(), 1000U);
+  EXPECT_EQ(kioskReadsConfig(config), "");
+  // One already active stays so; one blocked makes room for the other.
+  EXPECT_EQ(m_admin->post("/v1/admin/staff/bulk-999/status", {{"status", "ACTIVE"}}).status, 200);
+  ASSERT_EQ(m_admin->post("/v1/admin/staff/bulk-999/status", {{"status", "BLOCKED"}}).status, 200);
+  auto back = m_admin->post("/v1/admin/staff/tech-back/status", {{"status", "ACTIVE"}});
+  EXPECT_EQ(back.status, 200) << back.text;
+  config = m_kiosk->get("/v1/kiosk/config");
+  ASSERT_EQ(config.status, 200);
+  EXPECT_EQ(config.body["staff"].size(), 1000U);
+  EXPECT_EQ(kioskReadsConfig(config), "");
+  EXPECT_EQ(m_admin->post("/v1/admin/staff/nobody/status", {{"status", "ACTIVE"}}).status, 404);
 }
 
 }  // namespace
