@@ -10,7 +10,7 @@ namespace kiosk::cloud {
 namespace {
 
 // Append only: a released migration never changes.
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     R"sql(
 CREATE TABLE tariffs (
   id TEXT PRIMARY KEY,
@@ -183,6 +183,12 @@ CREATE TABLE order_fee_items (
     R"sql(
 ALTER TABLE orders ADD COLUMN refund_claim TEXT;
 ALTER TABLE orders ADD COLUMN refund_claim_until BIGINT;
+)sql",
+    // When a card was last blocked or reported lost: a kiosk's configuration holds so many
+    // blocked cards, the most recent first. Cards changed before this have none (the oldest).
+    R"sql(
+ALTER TABLE cards ADD COLUMN status_at BIGINT;
+CREATE INDEX cards_status ON cards(status, status_at);
 )sql",
 };
 

@@ -671,7 +671,7 @@ struct Server::Impl {
           "admin_status", [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
             KIOSK_TRY(body, parseBody(req));
             KIOSK_TRY(status, stringField(*body, "status"));
-            KIOSK_TRY(result, store.setStatus(req.matches[1], req.matches[2], *status));
+            KIOSK_TRY(result, store.setStatus(req.matches[1], req.matches[2], *status, now()));
             return Reply{200, *result};
           });
     admin("GET", "/v1/admin/orders", "admin_orders",

@@ -4,7 +4,11 @@
 #include "cloud/tariff.hpp"
 #include "platform/api_limits.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cctype>
 #include <ctime>
 #include <functional>
@@ -799,6 +803,24 @@ CloudResult<Store::ReadingResult> Store::recordReading(const std::string& kioskI
   });
 }
 
+namespace {
+
+// Every kiosk's refresh would repeat it: at most once in ten minutes per process.
+void warnUnlisted(std::int64_t total) {
+  static std::atomic<std::int64_t> lastWarned{0};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  std::int64_t last = lastWarned.load();
+  if (last != 0 && now - last < 600) return;
+  if (!lastWarned.compare_exchange_strong(last, now)) return;
+  spdlog::warn("{} cards are blocked or lost; kiosk configurations list the {} most recent, the "
+               "rest are refused online only",
+               total, limits::kMaxBlockedCards);
+}
+
+}  // namespace
+
 CloudResult<json> Store::kioskConfig(const std::string& kioskId, std::int64_t minAmount,
                                      std::int64_t maxAmount) {
   auto lease = m_db.acquire();
@@ -815,12 +837,24 @@ CloudResult<json> Store::kioskConfig(const std::string& kioskId, std::int64_t mi
     out["tariffs"].push_back({{"id", t.text(0)}, {"name", t.text(1)}, {"utility", t.text(2)},
                               {"spec", json::parse(t.text(3), nullptr, false)}});
   }
+  // As many as a kiosk reads, the most recently blocked first (listed by number). Those left
+  // out are still refused online, at card lookup and order creation.
   KIOSK_TRY(blocked, run(conn,
-                         "SELECT number, status FROM cards WHERE status <> 'ACTIVE' ORDER BY number"));
+                         "SELECT number, status FROM (SELECT number, status FROM cards WHERE status "
+                         "<> 'ACTIVE' ORDER BY COALESCE(status_at, 0) DESC, number LIMIT $1) AS recent "
+                         "ORDER BY number",
+                         {static_cast<std::int64_t>(limits::kMaxBlockedCards)}));
   out["blocked_cards"] = json::array();
   for (const auto& c : blocked->rows) {
     out["blocked_cards"].push_back({{"number", c.text(0)}, {"status", c.text(1)}});
   }
+  std::int64_t blockedTotal = static_cast<std::int64_t>(blocked->rows.size());
+  if (blocked->rows.size() == limits::kMaxBlockedCards) {
+    KIOSK_TRY(counted, run(conn, "SELECT COUNT(*) FROM cards WHERE status <> 'ACTIVE'"));
+    blockedTotal = counted->rows[0].integer(0);
+    if (blockedTotal > static_cast<std::int64_t>(limits::kMaxBlockedCards)) warnUnlisted(blockedTotal);
+  }
+  out["blocked_cards_total"] = blockedTotal;
   KIOSK_TRY(staff, run(conn,
                        "SELECT id, name, pin_salt, pin_hash, pin_iterations, card_number FROM staff "
                        "WHERE status = 'ACTIVE' ORDER BY id"));
@@ -1162,7 +1196,7 @@ CloudResult<json> Store::createStaff(const json& body, std::int64_t now) {
 }
 
 CloudResult<json> Store::setStatus(const std::string& table, const std::string& id,
-                                   const std::string& status) {
+                                   const std::string& status, std::int64_t now) {
   static const std::map<std::string, std::string, std::less<>> kKeys = {
       {"accounts", "id"}, {"cards", "number"}, {"kiosks", "id"}, {"staff", "id"}, {"meters", "number"}};
   const auto key = kKeys.find(table);
@@ -1189,7 +1223,10 @@ CloudResult<json> Store::setStatus(const std::string& table, const std::string& 
       return json{{"id", id}, {"status", status}};
     });
   }
-  KIOSK_TRY(rows, writeOnce(m_db, update, {status, id}));
+  KIOSK_TRY(rows, table == "cards"
+                      ? writeOnce(m_db, "UPDATE cards SET status = $1, status_at = $3 WHERE number = $2",
+                                  {status, id, now})
+                      : writeOnce(m_db, update, {status, id}));
   if (rows->affected == 0) return failWith(CloudError::NotFound, "no such " + table + " " + id);
   return json{{"id", id}, {"status", status}};
 }

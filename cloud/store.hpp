@@ -200,9 +200,10 @@ class Store {
   CloudResult<nlohmann::json> createFee(const nlohmann::json& body, std::int64_t now);
   CloudResult<nlohmann::json> createKiosk(const nlohmann::json& body, std::int64_t now);
   CloudResult<nlohmann::json> createStaff(const nlohmann::json& body, std::int64_t now);
-  // table: accounts, cards, kiosks, staff, meters; status: ACTIVE, BLOCKED, LOST.
+  // table: accounts, cards, kiosks, staff, meters; status: ACTIVE, BLOCKED, LOST. A card's
+  // change is timed (`now`): kiosks list the most recently blocked cards first.
   CloudResult<nlohmann::json> setStatus(const std::string& table, const std::string& id,
-                                        const std::string& status);
+                                        const std::string& status, std::int64_t now);
   // What card issuance needs: kind, account, meter, utility and the meter's tariff spec.
   CloudResult<nlohmann::json> cardForIssue(const std::string& cardNumber);
   CloudResult<bool> setCardPublicKey(const std::string& cardNumber, const std::string& publicKeyHex);

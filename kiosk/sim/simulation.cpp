@@ -280,7 +280,7 @@ void Simulation::Impl::issueCards() {
     cards.push_back({plan.key, plan.number, file});
   }
   // Blocked in the store every start: the operator may have unblocked it in a previous run.
-  (void)store->setStatus("cards", kBlockedCard, "BLOCKED");
+  (void)store->setStatus("cards", kBlockedCard, "BLOCKED", now);
   // A damaged chip: the ID file is garbled, so nothing on it can be trusted.
   const auto damaged = dir / "card-damaged.json";
   if (!std::filesystem::exists(damaged)) {

@@ -924,6 +924,44 @@ TEST_P(CloudApiTest, OperatorCannotBillMoreFeesOrTariffsThanKiosksRead) {
   EXPECT_EQ(kioskReadsConfig(config), "");
 }
 
+// A kiosk reads at most 100 000 blocked cards: beyond that its configuration lists the most
+// recently blocked (the ones a kiosk offline must know of), says how many there are, and the
+// rest are still refused online. Before, the whole configuration grew past what kiosks read
+// and every kiosk stopped taking new ones.
+TEST_P(CloudApiTest, BlockedCardsBeyondWhatKiosksReadLeaveOutTheOldest) {
+  auto db = openDatabase(m_cloud->database(), 1);
+  // 100 000 lost cards, card 7700000001 lost longest ago.
+  auto filled = db->execWrite(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+      "INSERT INTO cards (number, kind, status, status_at, created_at) "
+      "SELECT CAST(7700000000 + i AS TEXT), 'resident', 'LOST', 1000 + i, 0 FROM n",
+      {});
+  ASSERT_TRUE(filled) << filled.error().message;
+  db.reset();
+  // Blocked through the operator endpoint, now: the most recent.
+  ASSERT_EQ(m_admin->post(std::string("/v1/admin/cards/") + kCard + "/status", {{"status", "BLOCKED"}}).status, 200);
+
+  auto config = m_kiosk->get("/v1/kiosk/config");
+  ASSERT_EQ(config.status, 200);
+  EXPECT_EQ(kioskReadsConfig(config), "");
+  const auto& listed = config.body["blocked_cards"];
+  ASSERT_EQ(listed.size(), 100000U);
+  EXPECT_GE(config.body["blocked_cards_total"].get<std::int64_t>(), 100001);
+  std::set<std::string> numbers;
+  std::string previous;
+  for (const auto& card : listed) {
+    const std::string number = card["number"];
+    EXPECT_LT(previous, number);  // by number, for the kiosk's lookups
+    previous = number;
+    numbers.insert(number);
+  }
+  EXPECT_TRUE(numbers.count(kCard));
+  EXPECT_TRUE(numbers.count("7700100000"));
+  EXPECT_FALSE(numbers.count("7700000001"));
+  // The one left out is still refused online.
+  EXPECT_EQ(m_kiosk->get("/v1/kiosk/cards/7700000001").errorCode(), "CARD_LOST");
+}
+
 // Every kiosk's configuration lists the active staff, at most 1000: bringing a blocked member
 // back counts against that as creating one does, or every kiosk would stop reading its config.
 TEST_P(CloudApiTest, BlockedStaffComeBackOnlyWhileKioskConfigurationsHaveRoom) {
