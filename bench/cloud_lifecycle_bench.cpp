@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -145,14 +146,23 @@ LevelResult runLevel(int port, const std::vector<std::pair<std::string, std::str
   return result;
 }
 
-double pgbenchTps(const PgServer& pg, int clients, int seconds) {
+std::string pgbenchCommand(const PgServer& pg) {
+  return "runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h " + pg.socketDir() + " -p " +
+         std::to_string(pg.port()) + " -U postgres ";
+}
+
+// pgbench's tables at scale 10, in a database of their own; returns its name.
+std::string pgbenchInit(const PgServer& pg) {
   const std::string db = pg.createDatabaseNamed("pgbench");
-  const std::string base = "runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h " + pg.socketDir() +
-                           " -p " + std::to_string(pg.port()) + " -U postgres ";
-  if (std::system((base + "-i -q -s 10 " + db + " >/dev/null 2>&1").c_str()) != 0) {
+  if (std::system((pgbenchCommand(pg) + "-i -q -s 10 " + db + " >/dev/null 2>&1").c_str()) != 0) {
     throw std::runtime_error("pgbench -i failed");
   }
-  const std::string run = base + "-N -c " + std::to_string(clients) + " -j 2 -T " + std::to_string(seconds) +
+  return db;
+}
+
+double pgbenchTps(const PgServer& pg, const std::string& db, int clients, int seconds) {
+  const std::string base = pgbenchCommand(pg);
+  const std::string run = base + "-N -c " + std::to_string(clients) + " -j " + std::to_string(std::min(clients, 2)) + " -T " + std::to_string(seconds) +
                           " " + db + " 2>/dev/null";
   FILE* pipe = popen(run.c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("cannot run pgbench");
@@ -204,8 +214,18 @@ int main(int argc, char** argv) {
     auto& pg = PgServer::instance();
     std::printf("pgbench -N baseline on the same PostgreSQL server (16 clients, %d s)...\n",
                 static_cast<int>(seconds * 2));
-    const double tps = pgbenchTps(pg, 16, static_cast<int>(seconds * 2));
-    std::printf("pgbench -N: %.0f TPS\n\n", tps);
+    const std::string pgbenchDb = pgbenchInit(pg);
+    const double tps = pgbenchTps(pg, pgbenchDb, 16, static_cast<int>(seconds * 2));
+    std::printf("pgbench -N: %.0f TPS\n", tps);
+    // The same figure with as many clients as each level has kiosks: what the server does for
+    // the simplest write transaction under that level's concurrency. Shown beside the target's
+    // ratio, which takes the 16-client figure (the server's best) as the baseline.
+    std::map<int, double> tpsAt;
+    for (const int level : levels) {
+      tpsAt[level] = level == 16 ? tps : pgbenchTps(pg, pgbenchDb, level, static_cast<int>(seconds * 2));
+      std::printf("pgbench -N with %d clients: %.0f TPS\n", level, tpsAt[level]);
+    }
+    std::printf("\n");
 
     bool allMet = true;
     for (const auto backend : backends) {
@@ -216,13 +236,13 @@ int main(int argc, char** argv) {
       cloud.seedDemo();
       const auto kiosks = provision(cloud.port(), most);
       std::printf("%s\n", backendName(backend).c_str());
-      std::printf("  kiosks  lifecycles/s  ratio-to-pgbench  request p50/p99 ms  lifecycle p50/p99 ms  failures\n");
+      std::printf("  kiosks  lifecycles/s  ratio-to-pgbench  (same clients)  request p50/p99 ms  lifecycle p50/p99 ms  failures\n");
       for (const int level : levels) {
         const auto r = runLevel(cloud.port(), kiosks, level, seconds);
         const double ratio = r.lifecyclesPerSecond / tps;
-        std::printf("  %6d  %12.1f  %16.3f  %8.1f / %-8.1f  %9.1f / %-9.1f  %d\n", r.kiosks,
-                    r.lifecyclesPerSecond, ratio, r.requestP50, r.requestP99, r.lifecycleP50,
-                    r.lifecycleP99, r.failures);
+        std::printf("  %6d  %12.1f  %16.3f  %14.3f  %8.1f / %-8.1f  %9.1f / %-9.1f  %d\n", r.kiosks,
+                    r.lifecyclesPerSecond, ratio, r.lifecyclesPerSecond / tpsAt[level], r.requestP50,
+                    r.requestP99, r.lifecycleP50, r.lifecycleP99, r.failures);
         if (level == 128) {
           const bool met = ratio >= 0.2 && r.requestP99 < 50.0 && r.failures == 0;
           std::printf("          target at 128 kiosks (ratio >= 0.2, request p99 < 50 ms): %s\n",
