@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <functional>
+#include <memory>
 
 #include "../cloud/cloud_fixture.hpp"
 #include "card/virtual_card.hpp"
@@ -46,6 +49,28 @@ class Notices {
   std::vector<Notice> m_notices;
 };
 
+// A one-way signal between threads: wait() returns true once open() was called, false after the
+// timeout (so that an engine that never gets there fails the test instead of hanging it).
+class Gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_open = true;
+    }
+    m_changed.notify_all();
+  }
+  bool wait(std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_for(lock, timeout, [&] { return m_open; });
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  bool m_open = false;
+};
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -76,9 +101,51 @@ class EngineTest : public ::testing::Test {
     return options;
   }
   void startEngine(EngineOptions options = fastOptions()) {
-    engine = std::make_unique<Engine>(*journal, client, port, clock, options,
-                                      [this](const Notice& n) { notices.add(n); });
+    engine =
+        std::make_unique<Engine>(*journal, client, port, clock, options, [this](const Notice& n) {
+          notices.add(n);
+          if (onNotice) onNotice(n);
+        });
     engine->start();
+  }
+  // The journal again, capped at `pages` database pages: reaching the cap fails a write as a
+  // full disk does.
+  void capJournal(std::int64_t pages) {
+    journal.reset();
+    auto opened = Journal::open(dir / "journal.sqlite", {.crashAfter = {}, .maxPageCount = pages});
+    ASSERT_TRUE(opened);
+    journal = std::move(*opened);
+  }
+  // Takes the last free pages of a capped journal, so that the next step or event anyone
+  // records fails as on a full disk. The kept config is the ballast: freeJournalRoom() puts it
+  // back as it was, and the room with it.
+  void fillJournal() {
+    auto kept = journal->loadConfig();
+    ASSERT_TRUE(kept && kept->has_value())
+        << "fill the journal after the first sync kept the config";
+    keptConfig = **kept;
+    std::string ballast;
+    for (std::size_t size = std::size_t{1} << 20; size >= 256; size /= 2) {
+      if (journal->saveConfig(ballast + std::string(size, ' '), "ballast"))
+        ballast.append(size, ' ');
+    }
+    // The crumbs, down to an event with no data at all.
+    for (const std::size_t size : {8192U, 1024U, 128U, 16U, 0U}) {
+      while (journal->event("x", std::string(size, ' '), clock.unixSeconds())) {
+      }
+    }
+    ASSERT_FALSE(journal->event("x", "", clock.unixSeconds())) << "the journal still has room";
+  }
+  void freeJournalRoom() { ASSERT_TRUE(journal->saveConfig(keptConfig.first, keptConfig.second)); }
+  // Asks `done` every few milliseconds until it holds or the timeout passes.
+  template <class Done>
+  static bool eventually(Done done, std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(10ms);
+    }
+    return true;
   }
   // The card in the reader, read and authenticated by the engine.
   void insertCard() {
@@ -123,6 +190,12 @@ class EngineTest : public ::testing::Test {
     return card::toHex(card::encodeToken(card::test::mintedToken(sequence, amount)));
   }
   card::CardImage cardNow() const { return virtualCard.image(); }
+  // How many of the card's credit records hold the token: 1 is one credit.
+  std::size_t recordsHolding(const std::string& hex) const {
+    const card::CardImage image = cardNow();
+    return static_cast<std::size_t>(
+        std::count(image.credit.begin(), image.credit.end(), *card::fromHex(hex)));
+  }
 
   std::filesystem::path dir;
   std::unique_ptr<Journal> journal;
@@ -136,6 +209,10 @@ class EngineTest : public ::testing::Test {
       },
       card::test::loadKey(card::test::kIssuerPem).publicOnly()};
   Notices notices;
+  // Called on the engine's thread for every notice, after it is kept: the flow's reaction
+  // (set before startEngine()).
+  std::function<void(const Notice&)> onNotice;
+  std::pair<std::string, std::string> keptConfig;  // see fillJournal()
   std::unique_ptr<Engine> engine;
 };
 
@@ -342,10 +419,7 @@ TEST_F(EngineTest, CancelPressedAgainAfterTheCancelWentOutDoesNotHammerTheCloud)
 
 TEST_F(EngineTest, AConfigTheJournalCouldNotKeepIsFetchedWholeAgain) {
   // A journal with little room left: a large config does not fit, small records still do.
-  journal.reset();
-  auto opened = Journal::open(dir / "journal.sqlite", {.crashAfter = {}, .maxPageCount = 64});
-  ASSERT_TRUE(opened);
-  journal = std::move(*opened);
+  capJournal(64);
   json config = configJson();
   for (int i = 0; i < 20000; ++i) {
     config["blocked_cards"].push_back({{"number", std::to_string(8700000000000000LL + i)}, {"status", "BLOCKED"}});
@@ -376,6 +450,133 @@ TEST_F(EngineTest, AConfigTheJournalCouldNotKeepIsFetchedWholeAgain) {
       EXPECT_NE(name, "If-None-Match") << "asked for changes since " << value << ", which is not on disk";
     }
   }
+}
+
+TEST_F(EngineTest, ACancelTheJournalCouldNotRecordIsNotSentAndALaterPaymentStillReachesTheCard) {
+  capJournal(64);
+  const std::string orderPath = std::string("/v1/kiosk/orders/") + kOrder;
+  transport.reply("POST", "/v1/kiosk/orders", 201,
+                  orderJson(sampleOrder(kOrder, "CREATED")).dump());
+  transport.on("GET", orderPath, longPollCreated);
+  // The cloud would cancel the order if it were asked to.
+  transport.reply("POST", orderPath + "/cancel", 200,
+                  orderJson(sampleOrder(kOrder, "CANCELED")).dump());
+  transport.on("POST", orderPath + "/script",
+               [](const HttpRequest& request) -> Result<HttpResponse, TransportFailure> {
+                 const std::string challenge = json::parse(request.body)["challenge"];
+                 return HttpResponse{200, {}, scriptJson(kOrder, 9, 5000, challenge).dump()};
+               });
+  transport.reply("POST", orderPath + "/delivered", 200,
+                  orderJson(sampleOrder(kOrder, "DELIVERED")).dump());
+  startEngine();
+  ASSERT_TRUE(engine->syncAndWait(5s));  // the config is kept before the disk fills up
+  insertCard();
+  engine->createOrder(kCard, 5000);
+  ASSERT_TRUE(notices.waitFor<notice::OrderOpened>());
+
+  // The disk fills up while the QR code is on the screen, and the resident presses Cancel.
+  fillJournal();
+  const std::string longPoll = orderPath + "?wait=";
+  const auto polls = transport.count("GET", longPoll);
+  engine->cancelOrder(kOrder);
+  // The payment wait deals with a cancel before its next long poll; two more polls (the first
+  // may have been under way already) and it has.
+  ASSERT_TRUE(eventually([&] {
+    return transport.count("GET", longPoll) >= polls + 2 ||
+           transport.count("POST", orderPath + "/cancel") > 0;
+  }));
+  EXPECT_EQ(transport.count("POST", orderPath + "/cancel"), 0U)
+      << "a cancel the journal does not hold went out";
+  const auto fault = notices.waitFor<notice::ServiceFault>(0ms);
+  ASSERT_TRUE(fault);
+  EXPECT_EQ(fault->reasonKey, "oos.disk");
+
+  // Room again: the kiosk is back in service, and the resident, who paid after all, gets the
+  // credit on the card like any other payment.
+  freeJournalRoom();
+  engine->syncNow();
+  ASSERT_TRUE(notices.waitFor<notice::ServiceRestored>());
+  cloudSays("PAID");
+  ASSERT_TRUE(notices.waitFor<notice::OrderPaid>());
+  engine->writeToken(kOrder, kCard);
+  const auto done = notices.waitFor<notice::WriteDone>();
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->deliveries.size(), 1U);
+  EXPECT_EQ(done->deliveries[0].orderId, kOrder);
+  EXPECT_EQ(done->deliveries[0].credit, 5000);
+  EXPECT_EQ(recordsHolding(tokenHex(9)), 1U);
+  auto tx = journal->byOrder(kOrder);
+  ASSERT_TRUE(tx && tx->has_value());
+  EXPECT_EQ(waitSettled((*tx)->id).outcome, Outcome::Delivered);
+  const auto steps = journal->steps((*tx)->id);
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(std::count(steps->begin(), steps->end(), "cancel_requested"), 0);
+  EXPECT_EQ(transport.count("POST", orderPath + "/cancel"), 0U);
+  EXPECT_EQ(transport.count("POST", orderPath + "/script"), 1U);
+}
+
+TEST_F(EngineTest, TheSyncLoopDoesNotConfirmAgainADeliveryTheWriteIsStillConfirming) {
+  const std::string orderPath = std::string("/v1/kiosk/orders/") + kOrder;
+  transport.reply("POST", "/v1/kiosk/orders", 201,
+                  orderJson(sampleOrder(kOrder, "CREATED")).dump());
+  cloudSays("PAID");  // the resident pays at once
+  // Shared with the engine's threads, which may still call the handlers as the test ends.
+  const auto writeStarted = std::make_shared<Gate>();  // the write holds the transaction
+  const auto confirming = std::make_shared<Gate>();    // the write waits for the cloud's answer
+  const auto answer = std::make_shared<Gate>();        // ... which the test lets through
+  // The write is held at its confirmation: the token is on the card and the journal says
+  // read_back, a step the sync loop confirms by itself when nobody holds the transaction.
+  transport.on(
+      "POST", orderPath + "/script",
+      [writeStarted](const HttpRequest& request) -> Result<HttpResponse, TransportFailure> {
+        writeStarted->open();
+        const std::string challenge = json::parse(request.body)["challenge"];
+        return HttpResponse{200, {}, scriptJson(kOrder, 9, 5000, challenge).dump()};
+      });
+  transport.on("POST", orderPath + "/delivered",
+               [confirming, answer, first = std::make_shared<std::atomic<bool>>(true)](
+                   const HttpRequest&) -> Result<HttpResponse, TransportFailure> {
+                 if (first->exchange(false)) {
+                   confirming->open();
+                   (void)answer->wait();
+                 }
+                 return HttpResponse{200, {}, orderJson(sampleOrder(kOrder, "DELIVERED")).dump()};
+               });
+  // The flow starts the write as soon as it hears of the payment; here the payment wait lets go
+  // of the transaction only once the write has taken it too.
+  onNotice = [this, writeStarted](const Notice& n) {
+    if (!std::holds_alternative<notice::OrderPaid>(n)) return;
+    engine->writeToken(kOrder, kCard);
+    EXPECT_TRUE(writeStarted->wait()) << "the write did not start";
+  };
+  startEngine();
+  insertCard();
+  engine->createOrder(kCard, 5000);
+  ASSERT_TRUE(confirming->wait()) << "the write never got to confirm the delivery";
+  // The token is on the card and the write waits for the cloud to take the confirmation. The
+  // payment wait has ended: the order worker runs one job at a time, and refuses this one only
+  // after it.
+  engine->createOrder(kCard, 0);
+  ASSERT_TRUE(notices.waitFor<notice::OrderRefused>());
+  ASSERT_TRUE(engine->syncAndWait(5s));
+  EXPECT_EQ(transport.count("POST", orderPath + "/delivered"), 1U)
+      << "the sync loop confirmed the delivery the write was still confirming";
+
+  answer->open();
+  const auto done = notices.waitFor<notice::WriteDone>();
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->deliveries.size(), 1U);
+  EXPECT_EQ(done->deliveries[0].sequence, 9U);
+  EXPECT_EQ(done->deliveries[0].credit, 5000);
+  EXPECT_EQ(recordsHolding(tokenHex(9)), 1U);
+  auto tx = journal->byOrder(kOrder);
+  ASSERT_TRUE(tx && tx->has_value());
+  EXPECT_EQ(waitSettled((*tx)->id).outcome, Outcome::Delivered);
+  const auto steps = journal->steps((*tx)->id);
+  ASSERT_TRUE(steps);
+  EXPECT_EQ(std::count(steps->begin(), steps->end(), "confirmed"), 1);
+  EXPECT_EQ(transport.count("POST", orderPath + "/script"), 1U);
+  EXPECT_EQ(transport.count("POST", orderPath + "/delivered"), 1U);
 }
 
 class BadScript : public EngineTest, public ::testing::WithParamInterface<int> {};
