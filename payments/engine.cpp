@@ -1227,7 +1227,24 @@ void Engine::refreshConfig(bool force) {
   }
   auto fetched = m_cloud.fetchConfig(etag);
   if (!fetched) {
-    noteCloud(!isOffline(fetched.error().error));
+    const PayFailure& failure = fetched.error();
+    noteCloud(!isOffline(failure.error));
+    if (failure.error == PayError::BadResponse) {
+      // The cloud sent a config this kiosk cannot use: it keeps the one it has and asks again
+      // at the next config interval, not at every sync. The operator hears of it once per
+      // reason, in the outbox.
+      bool news = false;
+      {
+        std::lock_guard lock(m_mutex);
+        m_configAt = Steady::now();
+        news = m_configRefused != failure.detail;
+        m_configRefused = failure.detail;
+      }
+      if (news) {
+        spdlog::error("engine: the cloud's config was refused, the kiosk keeps its own: {}", failure.detail);
+        event("config.refused", json{{"failure", json::parse(failureJson(failure))}}.dump());
+      }
+    }
     return;
   }
   noteCloud(true);
@@ -1243,6 +1260,7 @@ void Engine::refreshConfig(bool force) {
   }
   std::lock_guard lock(m_mutex);
   m_configAt = Steady::now();
+  m_configRefused.clear();
   // The new config applies at once (a card blocked a minute ago is refused now), but an
   // unsaved one keeps no ETag: the next refresh fetches it whole and tries to save it again,
   // instead of hearing "unchanged" while the disk still holds the old one.

@@ -168,6 +168,7 @@ class Engine {
   std::optional<KioskConfig> m_config;
   std::string m_configEtag;
   bool m_configSaved = true;  // the journal holds m_config; else the next fetch is whole
+  std::string m_configRefused;  // why the last config the cloud sent was not usable, if it was not
   std::chrono::steady_clock::time_point m_configAt{};
   std::chrono::steady_clock::time_point m_recheckAt{};
   bool m_online = false;

@@ -452,6 +452,47 @@ TEST_F(EngineTest, AConfigTheJournalCouldNotKeepIsFetchedWholeAgain) {
   }
 }
 
+// A config the kiosk cannot read (here a blocked card number that is not a number) leaves the
+// kept one in use, is asked for again at the config interval rather than at every sync, and
+// reaches the operator once, as a config.refused event in the outbox.
+TEST_F(EngineTest, AConfigTheKioskCannotReadKeepsTheOldOneAndIsReportedOnce) {
+  EngineOptions options = fastOptions();
+  options.syncInterval = 20ms;
+  options.configInterval = 1s;
+  startEngine(options);
+  ASSERT_TRUE(engine->syncAndWait(5s));
+  const auto good = engine->config();
+  ASSERT_TRUE(good);
+  const std::size_t goodFetches = transport.count("GET", "/v1/kiosk/config");
+
+  json bad = configJson();
+  bad["blocked_cards"].push_back({{"number", "not-a-number"}, {"status", "BLOCKED"}});
+  transport.reply("GET", "/v1/kiosk/config", 200, bad.dump());
+  ASSERT_TRUE(eventually([&] { return transport.count("GET", "/v1/kiosk/config") >= goodFetches + 2; }, 10s));
+  // Half a config interval, 25 sync cycles: not one of them asks for the config again.
+  const std::size_t before = transport.count("GET", "/v1/kiosk/config");
+  std::this_thread::sleep_for(500ms);
+  EXPECT_LE(transport.count("GET", "/v1/kiosk/config") - before, 1U)
+      << "the refused config was fetched at every sync, not at the config interval";
+  const auto kept = engine->config();
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->blockedCards.size(), good->blockedCards.size());
+
+  ASSERT_TRUE(engine->syncAndWait(5s));
+  int refused = 0;
+  for (const auto& request : transport.requests()) {
+    if (request.target != "/v1/kiosk/journal") continue;
+    const json body = json::parse(request.body);
+    for (const auto& event : body["events"]) {
+      if (event["type"] == "config.refused") {
+        ++refused;
+        EXPECT_NE(event["data"].dump().find("blocked_cards"), std::string::npos) << event.dump();
+      }
+    }
+  }
+  EXPECT_EQ(refused, 1) << "the operator should hear of a refused config once, not at every fetch";
+}
+
 TEST_F(EngineTest, ACancelTheJournalCouldNotRecordIsNotSentAndALaterPaymentStillReachesTheCard) {
   capJournal(64);
   const std::string orderPath = std::string("/v1/kiosk/orders/") + kOrder;
