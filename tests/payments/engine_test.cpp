@@ -196,6 +196,23 @@ class EngineTest : public ::testing::Test {
     return static_cast<std::size_t>(
         std::count(image.credit.begin(), image.credit.end(), *card::fromHex(hex)));
   }
+  // Waits for the write to end and checks that kOrder's token 9 (5000) is on the card once and
+  // its transaction closed as delivered; `steps` gets the steps the journal holds for it.
+  void expectDeliveredOnce(std::vector<std::string>& steps) {
+    const auto done = notices.waitFor<notice::WriteDone>();
+    ASSERT_TRUE(done);
+    ASSERT_EQ(done->deliveries.size(), 1U);
+    EXPECT_EQ(done->deliveries[0].orderId, kOrder);
+    EXPECT_EQ(done->deliveries[0].sequence, 9U);
+    EXPECT_EQ(done->deliveries[0].credit, 5000);
+    EXPECT_EQ(recordsHolding(tokenHex(9)), 1U);
+    auto tx = journal->byOrder(kOrder);
+    ASSERT_TRUE(tx && tx->has_value());
+    EXPECT_EQ(waitSettled((*tx)->id).outcome, Outcome::Delivered);
+    auto recorded = journal->steps((*tx)->id);
+    ASSERT_TRUE(recorded);
+    steps = std::move(*recorded);
+  }
 
   std::filesystem::path dir;
   std::unique_ptr<Journal> journal;
@@ -540,18 +557,9 @@ TEST_F(EngineTest, ACancelTheJournalCouldNotRecordIsNotSentAndALaterPaymentStill
   cloudSays("PAID");
   ASSERT_TRUE(notices.waitFor<notice::OrderPaid>());
   engine->writeToken(kOrder, kCard);
-  const auto done = notices.waitFor<notice::WriteDone>();
-  ASSERT_TRUE(done);
-  ASSERT_EQ(done->deliveries.size(), 1U);
-  EXPECT_EQ(done->deliveries[0].orderId, kOrder);
-  EXPECT_EQ(done->deliveries[0].credit, 5000);
-  EXPECT_EQ(recordsHolding(tokenHex(9)), 1U);
-  auto tx = journal->byOrder(kOrder);
-  ASSERT_TRUE(tx && tx->has_value());
-  EXPECT_EQ(waitSettled((*tx)->id).outcome, Outcome::Delivered);
-  const auto steps = journal->steps((*tx)->id);
-  ASSERT_TRUE(steps);
-  EXPECT_EQ(std::count(steps->begin(), steps->end(), "cancel_requested"), 0);
+  std::vector<std::string> steps;
+  ASSERT_NO_FATAL_FAILURE(expectDeliveredOnce(steps));
+  EXPECT_EQ(std::count(steps.begin(), steps.end(), "cancel_requested"), 0);
   EXPECT_EQ(transport.count("POST", orderPath + "/cancel"), 0U);
   EXPECT_EQ(transport.count("POST", orderPath + "/script"), 1U);
 }
@@ -604,18 +612,9 @@ TEST_F(EngineTest, TheSyncLoopDoesNotConfirmAgainADeliveryTheWriteIsStillConfirm
       << "the sync loop confirmed the delivery the write was still confirming";
 
   answer->open();
-  const auto done = notices.waitFor<notice::WriteDone>();
-  ASSERT_TRUE(done);
-  ASSERT_EQ(done->deliveries.size(), 1U);
-  EXPECT_EQ(done->deliveries[0].sequence, 9U);
-  EXPECT_EQ(done->deliveries[0].credit, 5000);
-  EXPECT_EQ(recordsHolding(tokenHex(9)), 1U);
-  auto tx = journal->byOrder(kOrder);
-  ASSERT_TRUE(tx && tx->has_value());
-  EXPECT_EQ(waitSettled((*tx)->id).outcome, Outcome::Delivered);
-  const auto steps = journal->steps((*tx)->id);
-  ASSERT_TRUE(steps);
-  EXPECT_EQ(std::count(steps->begin(), steps->end(), "confirmed"), 1);
+  std::vector<std::string> steps;
+  ASSERT_NO_FATAL_FAILURE(expectDeliveredOnce(steps));
+  EXPECT_EQ(std::count(steps.begin(), steps.end(), "confirmed"), 1);
   EXPECT_EQ(transport.count("POST", orderPath + "/script"), 1U);
   EXPECT_EQ(transport.count("POST", orderPath + "/delivered"), 1U);
 }
