@@ -562,9 +562,8 @@ struct Server::Impl {
               return Reply{0, {}};
             }
             // Not part of the ETag: it follows from where the service runs, not from the store.
-            json out = *config;
-            out["receipt_base_url"] = publicBase() + "/receipt/";
-            return Reply{200, out};
+            (*config)["receipt_base_url"] = publicBase() + "/receipt/";
+            return Reply{200, std::move(*config)};
           });
 
     // ---- payment provider

@@ -973,10 +973,10 @@ CloudResult<json> insertRow(Database& db, std::string_view sql, const std::vecto
   return echo;
 }
 
-// Inserts a row unless `room` (run first, in the same transaction) refuses: for what kiosks
-// read only so many of. `lock` serialises concurrent inserts of the kind on PostgreSQL (SQLite
-// has one writer).
-CloudResult<json> insertCounted(Database& db, const SqlStatement& lock,
+// Runs a write (a new row, or a row made active again) unless `room`, run first in the same
+// transaction, refuses: for what kiosks read only so many of. `lock` serialises concurrent
+// writes of the kind on PostgreSQL (SQLite has one writer).
+CloudResult<json> writeCounted(Database& db, const SqlStatement& lock,
                                 const std::function<CloudResult<bool>(SqlConnection&)>& room,
                                 std::string_view sql, const std::vector<SqlValue>& params, json echo) {
   return transact<json>(db, [&](SqlConnection& conn) -> CloudResult<json> {
@@ -994,7 +994,7 @@ CloudResult<json> insertCounted(Database& db, const SqlStatement& lock,
   });
 }
 
-// For insertCounted: room while fewer than `max` rows (counted by `countSql`) exist, as many
+// For writeCounted: room while fewer than `max` rows (counted by `countSql`) exist, as many
 // as every kiosk's configuration lists.
 std::function<CloudResult<bool>(SqlConnection&)> roomInConfig(const char* countSql, std::size_t max,
                                                               const char* what) {
@@ -1006,6 +1006,13 @@ std::function<CloudResult<bool>(SqlConnection&)> roomInConfig(const char* countS
     }
     return true;
   };
+}
+
+// Every kiosk's configuration lists the active staff.
+SqlStatement staffLock() { return {"LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE", {}}; }
+std::function<CloudResult<bool>(SqlConnection&)> roomForActiveStaff() {
+  return roomInConfig("SELECT COUNT(*) FROM staff WHERE status = 'ACTIVE'", limits::kMaxStaff,
+                      "active staff");
 }
 
 // Text fields of operator requests, no longer than a kiosk reads them (bytes).
@@ -1041,7 +1048,7 @@ CloudResult<json> Store::createTariff(const json& body, std::int64_t now) {
   const json spec = tariffToJson(*tariff);
   // Every kiosk's configuration lists every tariff.
   const auto room = roomInConfig("SELECT COUNT(*) FROM tariffs", limits::kMaxTariffs, "tariffs");
-  return insertCounted(m_db, {"LOCK TABLE tariffs IN SHARE ROW EXCLUSIVE MODE", {}}, room,
+  return writeCounted(m_db, {"LOCK TABLE tariffs IN SHARE ROW EXCLUSIVE MODE", {}}, room,
                        "INSERT INTO tariffs (id, name, utility, kind, spec, created_at) VALUES ($1, "
                        "$2, $3, $4, $5, $6)",
                        {*id, *name, *utility, std::string(kindName(tariff->kind)), spec.dump(), now},
@@ -1149,7 +1156,7 @@ CloudResult<json> Store::createFee(const json& body, std::int64_t now) {
     return true;
   };
   // The account's row serialises fees billed to it at the same time.
-  return insertCounted(m_db, {"SELECT id FROM accounts WHERE id = $1 FOR UPDATE", {*account}}, room,
+  return writeCounted(m_db, {"SELECT id FROM accounts WHERE id = $1 FOR UPDATE", {*account}}, room,
                        "INSERT INTO fees (id, account_id, item, description, amount, created_at) "
                        "VALUES ($1, $2, $3, $4, $5, $6)",
                        {*id, *account, *item, *description, *amount, now},
@@ -1184,10 +1191,7 @@ CloudResult<json> Store::createStaff(const json& body, std::int64_t now) {
   constexpr int kIterations = 100000;
   const std::string salt = randomHex(16);
   const std::string hash = pbkdf2Hex(*pin, salt, kIterations);
-  // Every kiosk's configuration lists the active staff.
-  const auto room =
-      roomInConfig("SELECT COUNT(*) FROM staff WHERE status = 'ACTIVE'", limits::kMaxStaff, "active staff");
-  return insertCounted(m_db, {"LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE", {}}, room,
+  return writeCounted(m_db, staffLock(), roomForActiveStaff(),
                        "INSERT INTO staff (id, name, pin_salt, pin_hash, pin_iterations, card_number, "
                        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                        {*id, *name, salt, hash, static_cast<std::int64_t>(kIterations),
@@ -1206,22 +1210,15 @@ CloudResult<json> Store::setStatus(const std::string& table, const std::string& 
   }
   const std::string update = "UPDATE " + table + " SET status = $1 WHERE " + key->second + " = $2";
   if (table == "staff" && status == "ACTIVE") {
-    // Every kiosk's configuration lists the active staff: re-activating one must leave room
-    // for it there, as creating one does.
-    return transact<json>(m_db, [&](SqlConnection& conn) -> CloudResult<json> {
-      if (m_db.dialect() == Dialect::Postgres) {
-        KIOSK_TRY(locked, run(conn, "LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE"));
-      }
+    // Re-activating one needs room in the kiosks' configuration, as creating one does; one
+    // already active stays so.
+    auto room = [&id, counted = roomForActiveStaff()](SqlConnection& conn) -> CloudResult<bool> {
       KIOSK_TRY(member, run(conn, "SELECT status FROM staff WHERE id = $1", {id}));
       if (member->rows.empty()) return failWith(CloudError::NotFound, "no such staff " + id);
-      if (member->rows[0].text(0) != "ACTIVE") {
-        const auto room = roomInConfig("SELECT COUNT(*) FROM staff WHERE status = 'ACTIVE'",
-                                       limits::kMaxStaff, "active staff");
-        KIOSK_TRY(fits, room(conn));
-        KIOSK_TRY(rows, run(conn, update, {status, id}));
-      }
-      return json{{"id", id}, {"status", status}};
-    });
+      if (member->rows[0].text(0) == "ACTIVE") return true;
+      return counted(conn);
+    };
+    return writeCounted(m_db, staffLock(), room, update, {status, id}, {{"id", id}, {"status", status}});
   }
   KIOSK_TRY(rows, table == "cards"
                       ? writeOnce(m_db, "UPDATE cards SET status = $1, status_at = $3 WHERE number = $2",

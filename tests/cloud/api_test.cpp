@@ -500,12 +500,7 @@ TEST_P(CloudApiTest, ExpiredOrderPaidForABlockedCardIsRefunded) {
   EXPECT_EQ(awaitChange(id, "CREATED", 10), "EXPIRED");
   ASSERT_EQ(m_admin->post(std::string("/v1/admin/cards/") + kCard + "/status", {{"status", "BLOCKED"}}).status, 200);
   pay(id);
-  json report;
-  for (int i = 0; i < 50; ++i) {
-    report = m_admin->get("/v1/admin/reconciliation").body;
-    if (report["money"]["refunded"] == 1200) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  json report = reconciliationOnceRefunded(*m_admin, 1200);
   EXPECT_EQ(report["money"]["refunded"], 1200) << report.dump();
   EXPECT_TRUE(report["balanced"].get<bool>()) << report.dump();
   EXPECT_EQ(report["orders"]["EXPIRED"]["count"], 1);
@@ -657,12 +652,6 @@ TEST_P(CloudApiTest, APaidOrderHasAReceiptPageAndAnUnpaidOneHasNone) {
 INSTANTIATE_TEST_SUITE_P(Backends, CloudApiTest, ::testing::Values(Backend::Sqlite, Backend::Postgres),
                          [](const auto& param) { return backendName(param.param); });
 
-}  // namespace
-}  // namespace kiosk::cloud::test
-
-namespace kiosk::cloud::test {
-namespace {
-
 TEST_P(CloudApiTest, BlockedKioskIsRefusedWithinTwoSeconds) {
   ASSERT_EQ(m_kiosk->get("/v1/kiosk/config").status, 200);
   ASSERT_EQ(m_admin->post("/v1/admin/kiosks/kiosk-demo/status", {{"status", "BLOCKED"}}).status, 200);
@@ -674,12 +663,6 @@ TEST_P(CloudApiTest, BlockedKioskIsRefusedWithinTwoSeconds) {
   EXPECT_EQ(stranger.get("/v1/kiosk/config").errorCode(), "UNKNOWN_KIOSK");
 }
 
-}  // namespace
-}  // namespace kiosk::cloud::test
-
-namespace kiosk::cloud::test {
-namespace {
-
 TEST_P(CloudApiTest, CardBlockedAfterPayingGetsNoTokenButARefund) {
   const std::string id = newOrder(kCard, 2500);
   pay(id);
@@ -688,22 +671,11 @@ TEST_P(CloudApiTest, CardBlockedAfterPayingGetsNoTokenButARefund) {
   auto refund = m_admin->post("/v1/admin/orders/" + id + "/refund", json::object());
   ASSERT_EQ(refund.status, 200) << refund.text;
   EXPECT_EQ(refund.body["state"], "REFUND_PENDING");
-  json report;
-  for (int i = 0; i < 50; ++i) {
-    report = m_admin->get("/v1/admin/reconciliation").body;
-    if (report["money"]["refunded"] == 2500) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  json report = reconciliationOnceRefunded(*m_admin, 2500);
   EXPECT_EQ(report["money"]["refunded"], 2500) << report.dump();
   EXPECT_EQ(report["tokens"]["issued"]["count"], 0);
   EXPECT_TRUE(report["balanced"].get<bool>());
 }
-
-}  // namespace
-}  // namespace kiosk::cloud::test
-
-namespace kiosk::cloud::test {
-namespace {
 
 // An operator refund of a paid order gives back the whole amount, so the fees that payment
 // settled are owed again, and the books still balance.
@@ -723,12 +695,7 @@ TEST_P(CloudApiTest, RefundOfAnOrderThatSettledFeesLeavesTheFeesOwedAgain) {
   EXPECT_EQ(lookup.body["fees"][0]["id"], "fee-demo-1");
   EXPECT_EQ(lookup.body["fees"][0]["owed"], 3500);
 
-  json report;
-  for (int i = 0; i < 50; ++i) {
-    report = m_admin->get("/v1/admin/reconciliation").body;
-    if (report["money"]["refunded"] == 5000) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  json report = reconciliationOnceRefunded(*m_admin, 5000);
   EXPECT_EQ(report["money"]["refunded"], 5000) << report.dump();
   EXPECT_EQ(report["money"]["fees_settled"], 0) << report.dump();
   EXPECT_TRUE(report["balanced"].get<bool>()) << report.dump();
@@ -738,12 +705,6 @@ TEST_P(CloudApiTest, RefundOfAnOrderThatSettledFeesLeavesTheFeesOwedAgain) {
   ASSERT_EQ(next.status, 201) << next.text;
   EXPECT_EQ(next.body["split"]["fees"], 3500);
 }
-
-}  // namespace
-}  // namespace kiosk::cloud::test
-
-namespace kiosk::cloud::test {
-namespace {
 
 // The resident is shown which fees a payment settles (fee_items); the payment settles those
 // and nothing else. What another payment settled meanwhile goes onto the card as credit.
@@ -793,12 +754,6 @@ TEST_P(CloudApiTest, ARepeatedCreateRequestShowsTheSameFeeItems) {
   EXPECT_EQ(b.body["fee_items"], a.body["fee_items"]);
   EXPECT_EQ(b.body["split"], a.body["split"]);
 }
-
-}  // namespace
-}  // namespace kiosk::cloud::test
-
-namespace kiosk::cloud::test {
-namespace {
 
 // What the kiosk's decoder (payments/decode.cpp) makes of an answer, as a kiosk would see it.
 std::string kioskReadsConfig(const Reply& reply) {
@@ -1006,12 +961,6 @@ TEST_P(CloudApiTest, BlockedStaffComeBackOnlyWhileKioskConfigurationsHaveRoom) {
   EXPECT_EQ(m_admin->post("/v1/admin/staff/nobody/status", {{"status", "ACTIVE"}}).status, 404);
 }
 
-}  // namespace
-}  // namespace kiosk::cloud::test
-
-namespace kiosk::cloud::test {
-namespace {
-
 std::string request(const std::string& head) {
   return head + "Host: 127.0.0.1\r\nConnection: close\r\n\r\n";
 }
@@ -1042,12 +991,6 @@ TEST_P(CloudApiTest, HttpLevelFailuresAnswerWithStableCodes) {
   }
   EXPECT_FALSE(big->has_header("EXCEPTION_WHAT"));
 }
-
-}  // namespace
-}  // namespace kiosk::cloud::test
-
-namespace kiosk::cloud::test {
-namespace {
 
 // Header values are raw bytes: a kiosk id or nonce that is not text is refused with the code
 // a kiosk expects (the service does not fail on writing it back, nor does the database).

@@ -332,6 +332,16 @@ Reply pressPayButton(int port, const std::string& orderId, const std::string& ac
                              "application/x-www-form-urlencoded"));
 }
 
+nlohmann::json reconciliationOnceRefunded(AdminClient& admin, std::int64_t refunded, int tries) {
+  nlohmann::json report;
+  for (int i = 0; i < tries; ++i) {
+    report = admin.get("/v1/admin/reconciliation").body;
+    if (report["money"]["refunded"] == refunded) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return report;
+}
+
 std::string randomChallenge() { return randomHex(8); }
 
 // ---------------------------------------------------------------------------------------

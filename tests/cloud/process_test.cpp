@@ -263,12 +263,7 @@ TEST(CloudProcesses, EachRefundReachesTheProviderOnceAcrossServers) {
   }
   for (auto& f : refunds) EXPECT_EQ(f.get(), 200);
   AdminClient admin(a.port());
-  json report;
-  for (int i = 0; i < 100; ++i) {
-    report = admin.get("/v1/admin/reconciliation").body;
-    if (report["money"]["refunded"] == kOrders * 1000) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  json report = reconciliationOnceRefunded(admin, kOrders * 1000, 100);
   EXPECT_EQ(report["money"]["refunded"], kOrders * 1000) << report.dump();
   EXPECT_TRUE(report["balanced"].get<bool>()) << report.dump();
   std::this_thread::sleep_for(300ms);  // a late second call would show up by now
