@@ -58,10 +58,10 @@ T need(Result<T, E> result, const char* what) {
   return std::move(result).value();
 }
 
-card::Bytes transmit(card::CardChannel& channel, const card::Bytes& apdu, const char* what) {
+kiosk::Bytes transmit(card::CardChannel& channel, const kiosk::Bytes& apdu, const char* what) {
   auto answer = need(channel.transmit(apdu), what);
   if (answer.size() < 2 || answer[answer.size() - 2] != 0x90 || answer.back() != 0x00) {
-    die(std::string(what) + ": status " + card::toHex(answer));
+    die(std::string(what) + ": status " + kiosk::toHex(answer));
   }
   return answer;
 }
@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
   fields.amount = 100;
   fields.issuedAt = 1767225600;
   const card::CreditToken rawToken = need(card::mintToken(cloudProcess.vendingKey(), fields), "mint");
-  const card::Bytes empty(card::profile::kTokenSize, 0);
+  const kiosk::Bytes empty(card::profile::kTokenSize, 0);
   const auto freeRing = [&] {
     for (std::uint8_t record = 1; record <= card::profile::kCreditRecords; ++record) {
       transmit(*channel, card::commands::updateRecordPlain(card::profile::kSfiCredit, record, empty),

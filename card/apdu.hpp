@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 #include "card/error.hpp"
 #include "platform/result.hpp"
 

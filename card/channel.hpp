@@ -2,7 +2,7 @@
 // The seam between card logic and readers: a CardChannel carries APDUs to one card. It is
 // implemented on PC/SC (real readers and vpcd), and in-process for fast unit tests.
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 #include "card/error.hpp"
 #include "platform/result.hpp"
 

@@ -12,7 +12,7 @@
 
 #include <openssl/types.h>
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 #include "card/error.hpp"
 #include "platform/result.hpp"
 

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "card/apdu.hpp"
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 #include "card/channel.hpp"
 #include "card/crypto.hpp"
 #include "card/error.hpp"

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 #include "card/crypto.hpp"
 #include "card/error.hpp"
 #include "card/profile.hpp"

@@ -1,6 +1,6 @@
 #include "cloud/profile_format.hpp"
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 #include "card/issuance.hpp"
 #include "card/profile.hpp"
 #include "card/virtual_card.hpp"
@@ -62,7 +62,7 @@ CloudResult<std::string> ProfileFormat::mintToken(const TokenFields& fields) {
   }
   auto minted = card::mintToken(m_vending, token);
   if (!minted) return Unexpected<Failure>{cardFailure(minted.error(), "minting failed")};
-  return card::toHex(card::encodeToken(*minted));
+  return kiosk::toHex(card::encodeToken(*minted));
 }
 
 CloudResult<nlohmann::json> ProfileFormat::creditWriteScript(const std::string& cardNumber,
@@ -70,11 +70,11 @@ CloudResult<nlohmann::json> ProfileFormat::creditWriteScript(const std::string& 
                                                              const std::string& challengeHex) {
   std::uint64_t number = 0;
   if (!parseNumber(cardNumber, number)) return failWith(CloudError::BadRequest, "bad card number");
-  const auto challenge = card::fromHex(challengeHex);
+  const auto challenge = kiosk::fromHex(challengeHex);
   if (!challenge || challenge->size() != card::profile::kChallengeSize) {
     return failWith(CloudError::BadChallenge, "challenge must be 8 bytes of hex");
   }
-  const auto record = card::fromHex(tokenHex);
+  const auto record = kiosk::fromHex(tokenHex);
   if (!record) return failWith(CloudError::Internal, "stored token is not hex");
   auto token = card::decodeToken(*record);
   if (!token) return Unexpected<Failure>{cardFailure(token.error(), "stored token")};
@@ -86,7 +86,7 @@ CloudResult<nlohmann::json> ProfileFormat::creditWriteScript(const std::string& 
 
 CloudResult<MeterReturn> ProfileFormat::verifyReturn(const std::string& returnHex,
                                                      std::int64_t keyVersion) {
-  const auto bytes = card::fromHex(returnHex);
+  const auto bytes = kiosk::fromHex(returnHex);
   if (!bytes) return failWith(CloudError::BadReturnData, "return is not hex");
   auto record = card::decodeReturn(*bytes);
   if (!record) return failWith(CloudError::BadReturnData, "RETURN data does not parse");
@@ -172,7 +172,7 @@ CloudResult<nlohmann::json> issueCardFiles(Store& store, const ServerConfig& con
   }
   auto id = card::decodeIdFile(image->id);
   if (!id) return Unexpected<Failure>{cardFailure(id.error(), "issued ID file")};
-  const std::string publicKey = card::toHex(id->cardPublicKey);
+  const std::string publicKey = kiosk::toHex(id->cardPublicKey);
   auto recorded = store.setCardPublicKey(cardNumber, publicKey);
   if (!recorded) return Unexpected<Failure>{recorded.error()};
   return nlohmann::json{{"card_number", cardNumber},

@@ -101,7 +101,7 @@ Result<payments::CardFacts, card::CardError> ReaderCardPort::read() {
   });
 }
 
-Result<card::Bytes, card::CardError> ReaderCardPort::challenge() {
+Result<kiosk::Bytes, card::CardError> ReaderCardPort::challenge() {
   return withReader([](card::CardReader& reader) {
     // No transaction: the script comes after the cloud's work and the journal's steps, and a
     // lock held over them is a lock the kiosk may die holding (see pcsc()); for the one APDU

@@ -41,7 +41,7 @@ class ReaderCardPort final : public payments::CardPort {
   void cardRemoved();
 
   Result<payments::CardFacts, card::CardError> read() override;
-  Result<card::Bytes, card::CardError> challenge() override;
+  Result<kiosk::Bytes, card::CardError> challenge() override;
   Result<void, card::CardError> run(const card::WriteScript& script) override;
   Result<bool, card::CardError> holds(const card::CreditToken& token) override;
 

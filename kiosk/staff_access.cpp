@@ -1,6 +1,6 @@
 #include "kiosk/staff_access.hpp"
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -10,8 +10,8 @@
 namespace kiosk::app {
 
 bool verifyPin(const StaffCredential& staff, std::string_view pin) {
-  const auto salt = card::fromHex(staff.saltHex);
-  const auto expected = card::fromHex(staff.hashHex);
+  const auto salt = kiosk::fromHex(staff.saltHex);
+  const auto expected = kiosk::fromHex(staff.hashHex);
   if (!salt || !expected || expected->empty() || staff.iterations <= 0) return false;
   std::vector<unsigned char> derived(expected->size());
   if (PKCS5_PBKDF2_HMAC(pin.data(), static_cast<int>(pin.size()), salt->data(),

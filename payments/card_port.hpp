@@ -33,7 +33,7 @@ class CardPort {
   // Reads and authenticates the card now in the reader (NoCard when there is none).
   virtual Result<CardFacts, card::CardError> read() = 0;
   // GET CHALLENGE for a secure-messaging write; the card must have been read since insertion.
-  virtual Result<card::Bytes, card::CardError> challenge() = 0;
+  virtual Result<kiosk::Bytes, card::CardError> challenge() = 0;
   // Relays a write script, checking every status word and the read-back.
   virtual Result<void, card::CardError> run(const card::WriteScript& script) = 0;
   // Whether the token is in the card's CREDIT records now (after a tear or a failed write).

@@ -351,7 +351,7 @@ Decoded<ScriptReply> decodeScriptReply(std::string_view body) {
   r.check(!r.ok() || (script != nullptr && script->is_object()), "script is missing or not an object");
   if (!r.ok()) return fail(bad(r.problem()));
 
-  const auto bytes = card::fromHex(hex);
+  const auto bytes = kiosk::fromHex(hex);
   if (!bytes || bytes->size() != card::profile::kTokenSize) {
     return fail(bad("token.hex is not a 32-byte CREDIT record"));
   }
@@ -369,7 +369,7 @@ Decoded<ScriptReply> decodeScriptReply(std::string_view body) {
   auto steps = card::writeScriptFromJson(script->dump());
   if (!steps) return fail(bad("script is not a valid write script"));
   reply.issued.token = *decoded;
-  reply.issued.hex = card::toHex(*bytes);
+  reply.issued.hex = kiosk::toHex(*bytes);
   reply.script = std::move(*steps);
   return reply;
 }
@@ -392,7 +392,7 @@ Result<void, PayFailure> checkScript(const ScriptReply& reply, const ScriptExpec
     return fail(bad("cloud sent another token than the one recorded for this order"));
   }
 
-  const card::Bytes record = card::encodeToken(token);
+  const kiosk::Bytes record = card::encodeToken(token);
   const auto& steps = reply.script.steps;
   if (steps.size() != 2) return fail(bad("script must have exactly two steps"));
   auto update = card::parseApdu(steps[0].apdu);

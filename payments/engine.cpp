@@ -40,7 +40,7 @@ const char* problemName(CardProblem problem) {
 
 std::optional<card::CreditToken> tokenOf(const std::string& hex) {
   if (hex.empty()) return std::nullopt;
-  auto bytes = card::fromHex(hex);
+  auto bytes = kiosk::fromHex(hex);
   if (!bytes) return std::nullopt;
   auto token = card::decodeToken(*bytes);
   if (!token) return std::nullopt;
@@ -329,7 +329,7 @@ void Engine::doReadCard() {
   data["credits"] = credits;
   if (facts->meterReturn) {
     // The meter's readings travel to the billing store with the event.
-    data["return"] = card::toHex(card::encodeReturn(*facts->meterReturn));
+    data["return"] = kiosk::toHex(card::encodeReturn(*facts->meterReturn));
     data["remaining"] = facts->meterReturn->remainingCredit;
     data["consumption"] = facts->meterReturn->consumption;
     data["last_sequence"] = facts->meterReturn->lastSequence;
@@ -491,7 +491,7 @@ void Engine::doLookup(const std::string& cardNumber) {
 
   if (facts->meterReturn) {
     // Best effort: the same data is in the outbox's card.read event.
-    auto reading = m_cloud.postReading(cardNumber, card::toHex(card::encodeReturn(*facts->meterReturn)));
+    auto reading = m_cloud.postReading(cardNumber, kiosk::toHex(card::encodeReturn(*facts->meterReturn)));
     if (!reading) spdlog::info("engine: meter reading not posted: {}", describe(reading.error()));
   }
 }
@@ -529,7 +529,7 @@ void Engine::doCreateOrder(const std::string& cardNumber, std::int64_t amount) {
     post(notice::OrderRefused{false, std::string(card::describe(challenge.error()))});
     return;
   }
-  const OrderRequest request{randomHex(16), cardNumber, amount, card::toHex(*challenge)};
+  const OrderRequest request{randomHex(16), cardNumber, amount, kiosk::toHex(*challenge)};
   auto begun = m_journal.beginTopUp(request, facts->meterNumber(), now());
   if (!begun) {
     journalOk(begun.error(), "recording an order request");
@@ -1002,7 +1002,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
       return result;
     }
     const auto asked = Steady::now();
-    auto reply = m_cloud.fetchScript(orderId, cardNumber, card::toHex(*challenge));
+    auto reply = m_cloud.fetchScript(orderId, cardNumber, kiosk::toHex(*challenge));
     spent(Steady::now() - asked, true);
     if (!reply) {
       const PayFailure failure = reply.error();

@@ -13,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 #include "card/error.hpp"
 
 namespace kiosk::card {

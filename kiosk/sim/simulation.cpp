@@ -30,10 +30,10 @@ constexpr const char* kBlockedCard = "8800000004";
 // is not on it.
 class ForeignCard final : public card::CardEmulator {
  public:
-  card::Bytes atr() const override { return {0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0}; }
+  kiosk::Bytes atr() const override { return {0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0}; }
   void powerOn() override {}
   void powerOff() override {}
-  card::Bytes process(card::ByteView command) override {
+  kiosk::Bytes process(kiosk::ByteView command) override {
     if (command.size() >= 2 && command[1] == 0xA4) return {0x6A, 0x82};  // file not found
     return {0x6D, 0x00};
   }
@@ -46,7 +46,7 @@ class LocalSlot {
   class Channel final : public card::CardChannel {
    public:
     Channel(LocalSlot& slot, std::uint64_t generation) : m_slot(slot), m_generation(generation) {}
-    Result<card::Bytes, card::CardError> transmit(card::ByteView command) override {
+    Result<kiosk::Bytes, card::CardError> transmit(kiosk::ByteView command) override {
       std::lock_guard lock(m_slot.m_mutex);
       if (!m_slot.current(m_generation)) return fail(card::CardError::Removed);
       return m_slot.m_channel->transmit(command);
@@ -57,9 +57,9 @@ class LocalSlot {
       return {};
     }
     Result<void, card::CardError> endTransaction() override { return {}; }
-    card::Bytes atr() const override {
+    kiosk::Bytes atr() const override {
       std::lock_guard lock(m_slot.m_mutex);
-      return m_slot.current(m_generation) ? m_slot.m_card->atr() : card::Bytes{};
+      return m_slot.current(m_generation) ? m_slot.m_card->atr() : kiosk::Bytes{};
     }
 
    private:

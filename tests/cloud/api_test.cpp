@@ -3,7 +3,7 @@
 
 #include "cloud_fixture.hpp"
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
 #include "cloud/crypto.hpp"
@@ -94,17 +94,17 @@ class CloudApiTest : public ::testing::TestWithParam<Backend> {
 void expectScriptForCard(const json& script, const card::SymKey& smMaster, const std::string& cardNumber,
                          const std::string& challengeHex, const std::string& tokenHex) {
   ASSERT_TRUE(script.contains("steps")) << script.dump();
-  const auto apdu = card::fromHex(script["steps"][0]["apdu"].get<std::string>());
+  const auto apdu = kiosk::fromHex(script["steps"][0]["apdu"].get<std::string>());
   ASSERT_TRUE(apdu);
   ASSERT_GE(apdu->size(), 5U + card::profile::kTokenSize + card::profile::kSmMacSize);
-  const card::ByteView bytes(*apdu);
+  const kiosk::ByteView bytes(*apdu);
   const auto plain = bytes.subspan(5, card::profile::kTokenSize);
   const auto mac = bytes.subspan(5 + card::profile::kTokenSize, card::profile::kSmMacSize);
-  EXPECT_EQ(card::toHex(plain), tokenHex);
+  EXPECT_EQ(kiosk::toHex(plain), tokenHex);
   const auto key = card::deriveCardSmKey(smMaster, std::stoull(cardNumber));
-  const auto expected = card::smMac(key, *card::fromHex(challengeHex), bytes[0], bytes[1], bytes[2],
+  const auto expected = card::smMac(key, *kiosk::fromHex(challengeHex), bytes[0], bytes[1], bytes[2],
                                     bytes[3], plain);
-  EXPECT_EQ(card::toHex(mac), card::toHex(expected));
+  EXPECT_EQ(kiosk::toHex(mac), kiosk::toHex(expected));
 }
 
 TEST_P(CloudApiTest, FullOrderLifecycleWritesAVerifiableTokenAndBalances) {
@@ -131,7 +131,7 @@ TEST_P(CloudApiTest, FullOrderLifecycleWritesAVerifiableTokenAndBalances) {
   const auto& token = written.body["token"];
   EXPECT_EQ(token["sequence"], 1);
   EXPECT_EQ(token["amount"], 2000);
-  const auto decoded = card::decodeToken(*card::fromHex(token["hex"].get<std::string>()));
+  const auto decoded = card::decodeToken(*kiosk::fromHex(token["hex"].get<std::string>()));
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->meterNumber, 52000001U);
   EXPECT_EQ(decoded->amount, 2000U);
@@ -574,7 +574,7 @@ TEST_P(CloudApiTest, MeterReadingsMarkTokensLoadedAndRaiseWarnings) {
     record.flags = flags;
     card::sealReturn(record, key);
     return m_kiosk->post("/v1/kiosk/readings",
-                         {{"card_number", kCard}, {"return", card::toHex(card::encodeReturn(record))}});
+                         {{"card_number", kCard}, {"return", kiosk::toHex(card::encodeReturn(record))}});
   };
   auto forged = upload(0, 1000, 0, card::randomKey());
   EXPECT_EQ(forged.errorCode(), "BAD_RETURN_DATA");

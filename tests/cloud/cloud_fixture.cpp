@@ -1,6 +1,6 @@
 #include "cloud_fixture.hpp"
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 #include "cloud/crypto.hpp"
 #include "platform/temp_dir.hpp"
 

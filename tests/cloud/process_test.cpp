@@ -179,16 +179,16 @@ TEST(CloudCards, IssuedCardAcceptsTheCloudsWriteScript) {
 
   card::VirtualCard virtualCard(*image);
   virtualCard.powerOn();
-  auto answer = [&](const card::Bytes& apdu) { return virtualCard.process(apdu); };
+  auto answer = [&](const kiosk::Bytes& apdu) { return virtualCard.process(apdu); };
   auto selected = answer(card::commands::selectAid());
-  ASSERT_EQ(card::toHex(card::ByteView(selected).last(2)), "9000");
+  ASSERT_EQ(kiosk::toHex(kiosk::ByteView(selected).last(2)), "9000");
 
   KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
   const std::string order = newOrder(kiosk);
   ASSERT_EQ(pressPayButton(cloud.port(), order, "pay").status, 200);
   auto challenge = answer(card::commands::getChallenge());
   ASSERT_EQ(challenge.size(), 10U);
-  const std::string challengeHex = card::toHex(card::ByteView(challenge).first(8));
+  const std::string challengeHex = kiosk::toHex(kiosk::ByteView(challenge).first(8));
   auto reply = kiosk.post("/v1/kiosk/orders/" + order + "/script",
                           {{"card_number", kCard}, {"challenge", challengeHex}});
   ASSERT_EQ(reply.status, 200) << reply.text;
@@ -198,10 +198,10 @@ TEST(CloudCards, IssuedCardAcceptsTheCloudsWriteScript) {
     auto response = answer(step.apdu);
     ASSERT_GE(response.size(), 2U);
     const auto sw = static_cast<std::uint16_t>(response[response.size() - 2] << 8 | response.back());
-    EXPECT_EQ(sw, step.expectSw) << card::toHex(step.apdu);
+    EXPECT_EQ(sw, step.expectSw) << kiosk::toHex(step.apdu);
   }
   const auto record = virtualCard.image().credit[card::creditRecordFor(1) - 1];
-  EXPECT_EQ(card::toHex(record), reply.body["token"]["hex"].get<std::string>());
+  EXPECT_EQ(kiosk::toHex(record), reply.body["token"]["hex"].get<std::string>());
 
   // A script for an old challenge is refused by the card: the MAC binds it to one challenge.
   auto stale = kiosk.post("/v1/kiosk/orders/" + order + "/script",
@@ -210,7 +210,7 @@ TEST(CloudCards, IssuedCardAcceptsTheCloudsWriteScript) {
   ASSERT_TRUE(replayScript);
   (void)answer(card::commands::getChallenge());
   auto refused = answer(replayScript->steps[0].apdu);
-  EXPECT_NE(card::toHex(card::ByteView(refused).last(2)), "9000");
+  EXPECT_NE(kiosk::toHex(kiosk::ByteView(refused).last(2)), "9000");
 }
 
 }  // namespace

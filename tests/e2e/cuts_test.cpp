@@ -78,7 +78,7 @@ TEST_P(NetworkCut, EveryPaidOrderEndsOnTheCardOnce) {
   // The meter's readings travelled with the card read, whatever call was cut.
   const auto image = slot->image();
   ASSERT_FALSE(image.meterReturn.empty());
-  const std::string returnField = "\"return\":\"" + card::toHex(image.meterReturn) + "\"";
+  const std::string returnField = "\"return\":\"" + kiosk::toHex(image.meterReturn) + "\"";
   bool carried = false;
   for (const auto& read : cloudEvents(*harness, "card.read")) {
     const std::string text = read.dump();

@@ -10,7 +10,7 @@ namespace {
 
 struct Fixture {
   kiosk::card::EcKey issuer;
-  kiosk::card::Bytes validId;
+  kiosk::Bytes validId;
 };
 
 Fixture makeFixture() {

@@ -221,9 +221,9 @@ TEST_F(ScriptCheck, RefusesScriptsThatWouldWriteAnythingElse) {
   json extra = good;
   cloud::ProfileFormat format(card::test::kVendingKey, card::test::kSmMaster);
   auto params = card::buildParamsWriteScript(card::test::kSmMaster, card::test::kCardNumber,
-                                             *card::fromHex(challenge), card::test::standardParams());
+                                             *kiosk::fromHex(challenge), card::test::standardParams());
   ASSERT_TRUE(params);
-  extra["script"]["steps"].push_back({{"apdu", card::toHex(params->steps[0].apdu)},
+  extra["script"]["steps"].push_back({{"apdu", kiosk::toHex(params->steps[0].apdu)},
                                       {"expect_sw", "9000"}});
   EXPECT_FALSE(check(extra, expectation()));
   // The token's UPDATE aimed at another record than its sequence maps to.
@@ -238,7 +238,7 @@ TEST_F(ScriptCheck, RefusesScriptsThatWouldWriteAnythingElse) {
   EXPECT_FALSE(check(readBack, expectation()));
   // Only the PARAMS write in place of the token.
   json swapped = good;
-  swapped["script"]["steps"][0]["apdu"] = card::toHex(params->steps[0].apdu);
+  swapped["script"]["steps"][0]["apdu"] = kiosk::toHex(params->steps[0].apdu);
   EXPECT_FALSE(check(swapped, expectation()));
 }
 

@@ -168,7 +168,7 @@ class EngineTest : public ::testing::Test {
     if (step >= Step::ApduSent) {
       TxUpdate token;
       token.tokenHex = tokenHex;
-      token.tokenSeq = card::decodeToken(*card::fromHex(tokenHex))->sequence;
+      token.tokenSeq = card::decodeToken(*kiosk::fromHex(tokenHex))->sequence;
       tx = journal->record(tx->id, {Step::ScriptFetched, Step::ApduSent}, token, "{}", 1767225611);
     }
     if (step >= Step::ReadBack) tx = journal->record(tx->id, Step::ReadBack, {}, "{}", 1767225612);
@@ -187,14 +187,14 @@ class EngineTest : public ::testing::Test {
     }
   }
   std::string tokenHex(std::uint32_t sequence, std::uint32_t amount = 5000) {
-    return card::toHex(card::encodeToken(card::test::mintedToken(sequence, amount)));
+    return kiosk::toHex(card::encodeToken(card::test::mintedToken(sequence, amount)));
   }
   card::CardImage cardNow() const { return virtualCard.image(); }
   // How many of the card's credit records hold the token: 1 is one credit.
   std::size_t recordsHolding(const std::string& hex) const {
     const card::CardImage image = cardNow();
     return static_cast<std::size_t>(
-        std::count(image.credit.begin(), image.credit.end(), *card::fromHex(hex)));
+        std::count(image.credit.begin(), image.credit.end(), *kiosk::fromHex(hex)));
   }
   // Waits for the write to end and checks that kOrder's token 9 (5000) is on the card once and
   // its transaction closed as delivered; `steps` gets the steps the journal holds for it.
@@ -297,7 +297,7 @@ TEST_F(EngineTest, ATokenAlreadyOnTheCardIsConfirmedNotWrittenAgain) {
   const std::string hex = tokenHex(9);
   const TxRecord tx = journaled(Step::ApduSent, hex);
   // The UPDATE reached the card before the crash.
-  virtualCard.image().credit[card::creditRecordFor(9) - 1] = *card::fromHex(hex);
+  virtualCard.image().credit[card::creditRecordFor(9) - 1] = *kiosk::fromHex(hex);
   cloudSays("TOKEN_ISSUED");
   transport.reply("POST", std::string("/v1/kiosk/orders/") + kOrder + "/delivered", 200,
                   orderJson(sampleOrder(kOrder, "DELIVERED")).dump());
@@ -340,7 +340,7 @@ TEST_F(EngineTest, AWriteACrashLeftUnrecordedIsWrittenAgainIntoTheSameRecordOnly
   // steps were committed: the journal does not know the token, the card holds it.
   const std::string hex = tokenHex(9);
   const TxRecord tx = journaled(Step::Paid);
-  virtualCard.image().credit[card::creditRecordFor(9) - 1] = *card::fromHex(hex);
+  virtualCard.image().credit[card::creditRecordFor(9) - 1] = *kiosk::fromHex(hex);
   cloudSays("TOKEN_ISSUED");
   // The cloud answers every fetch with the order's one token, for the fresh challenge.
   transport.on("POST", std::string("/v1/kiosk/orders/") + kOrder + "/script",

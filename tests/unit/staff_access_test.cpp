@@ -1,6 +1,6 @@
 #include "kiosk/staff_access.hpp"
 
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -11,12 +11,12 @@ namespace {
 
 // A credential made the way the cloud makes it (PBKDF2-HMAC-SHA256, 32 bytes).
 StaffCredential credential(const std::string& id, const std::string& pin, int iterations = 1000) {
-  const kiosk::card::Bytes salt{0x5A, 0x17, 0x99, 0x01, 0x42, 0x42, 0x10, 0xEE};
-  kiosk::card::Bytes hash(32);
+  const kiosk::Bytes salt{0x5A, 0x17, 0x99, 0x01, 0x42, 0x42, 0x10, 0xEE};
+  kiosk::Bytes hash(32);
   PKCS5_PBKDF2_HMAC(pin.data(), static_cast<int>(pin.size()), salt.data(),
                     static_cast<int>(salt.size()), iterations, EVP_sha256(),
                     static_cast<int>(hash.size()), hash.data());
-  return StaffCredential{id, "Staff " + id, kiosk::card::toHex(salt), kiosk::card::toHex(hash),
+  return StaffCredential{id, "Staff " + id, kiosk::toHex(salt), kiosk::toHex(hash),
                          iterations, "9900000000000" + id};
 }
 
@@ -32,7 +32,7 @@ TEST(VerifyPin, AcceptsOnlyTheRightPin) {
 TEST(VerifyPin, MatchesAPublishedPbkdf2Sha256Vector) {
   // PBKDF2-HMAC-SHA256(P="password", S="salt", c=1, dkLen=32), the widely published vector.
   StaffCredential staff;
-  staff.saltHex = kiosk::card::toHex(kiosk::card::Bytes{'s', 'a', 'l', 't'});
+  staff.saltHex = kiosk::toHex(kiosk::Bytes{'s', 'a', 'l', 't'});
   staff.hashHex = "120FB6CFFCF8B32C43E7225256C4F837A86548C92CCC35480805987CB70BE17B";
   staff.iterations = 1;
   EXPECT_TRUE(verifyPin(staff, "password"));

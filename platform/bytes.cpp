@@ -1,17 +1,24 @@
-#include "card/bytes.hpp"
+#include "platform/bytes.hpp"
 
-namespace kiosk::card {
+namespace kiosk {
 
-std::string toHex(ByteView bytes) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
+namespace {
+
+std::string hexWith(ByteView bytes, const char (&digits)[17]) {
   std::string text;
   text.reserve(bytes.size() * 2);
   for (const std::uint8_t b : bytes) {
-    text.push_back(kDigits[b >> 4U]);
-    text.push_back(kDigits[b & 0x0FU]);
+    text.push_back(digits[b >> 4U]);
+    text.push_back(digits[b & 0x0FU]);
   }
   return text;
 }
+
+}  // namespace
+
+std::string toHex(ByteView bytes) { return hexWith(bytes, "0123456789ABCDEF"); }
+
+std::string toLowerHex(ByteView bytes) { return hexWith(bytes, "0123456789abcdef"); }
 
 std::optional<Bytes> fromHex(std::string_view text) {
   const auto nibble = [](char c) -> int {
@@ -38,4 +45,4 @@ std::optional<Bytes> fromHex(std::string_view text) {
   return out;
 }
 
-}  // namespace kiosk::card
+}  // namespace kiosk
