@@ -22,6 +22,8 @@
 #include "spdlog/spdlog.h"
 
 using namespace kiosk::card;
+using kiosk::Bytes;
+using kiosk::ByteView;
 using kiosk::Result;
 using Clock = std::chrono::steady_clock;
 

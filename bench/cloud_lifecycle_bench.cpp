@@ -8,7 +8,7 @@
 
 #include "../tests/cloud/cloud_fixture.hpp"
 
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +22,7 @@
 #include <thread>
 
 using namespace kiosk::cloud;
+namespace protocol = kiosk::protocol;
 using namespace kiosk::cloud::test;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -94,8 +95,8 @@ LevelResult runLevel(int port, const std::vector<std::pair<std::string, std::str
       while (!stop) {
         const auto start = Clock::now();
         auto created = timed([&] {
-          return kiosk.post("/v1/kiosk/orders", {{"idempotency_key", randomHex(8)}, {"card_number", card},
-                                                 {"amount", 1000}, {"challenge", randomHex(8)}});
+          return kiosk.post("/v1/kiosk/orders", {{"idempotency_key", protocol::randomHex(8)}, {"card_number", card},
+                                                 {"amount", 1000}, {"challenge", protocol::randomHex(8)}});
         });
         if (created.status != 201) {
           noteFailure("create", created.status, created.text);
@@ -108,7 +109,7 @@ LevelResult runLevel(int port, const std::vector<std::pair<std::string, std::str
         });
         auto script = timed([&] {
           return kiosk.post("/v1/kiosk/orders/" + id + "/script",
-                            {{"card_number", card}, {"challenge", randomHex(8)}});
+                            {{"card_number", card}, {"challenge", protocol::randomHex(8)}});
         });
         if (paid != 200 || script.status != 200) {
           noteFailure(paid != 200 ? "pay" : "script", paid != 200 ? paid : script.status, script.text);

@@ -24,6 +24,7 @@
 #include "card/virtual_card.hpp"
 #include "card/vpcd/vpcd_link.hpp"
 #include "card/write_script.hpp"
+#include "protocol/signing.hpp"
 #include "kiosk/runtime.hpp"
 #include "spdlog/spdlog.h"
 #include "tests/cloud/cloud_fixture.hpp"
@@ -99,7 +100,7 @@ JournalRates journalRates(const std::filesystem::path& rawFile, payments::Journa
     if (sqlite3_step(insert) != SQLITE_DONE) die("raw insert");
     sqlite3_reset(insert);
   };
-  auto tx = need(journal.beginTopUp({payments::randomHex(8), kCard, 2000, "0102030405060708"},
+  auto tx = need(journal.beginTopUp({protocol::randomHex(8), kCard, 2000, "0102030405060708"},
                                     "52000001", 1767225600),
                  "journal begin");
   const auto stepOnce = [&](int i) {

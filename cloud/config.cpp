@@ -1,6 +1,6 @@
 #include "cloud/config.hpp"
 
-#include "platform/api_limits.hpp"
+#include "protocol/limits.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
@@ -102,10 +102,10 @@ void resolveSecrets(ServerConfig& c) {
   if (c.requestReadTimeoutSeconds < 1) {
     throw std::runtime_error("request_read_timeout_seconds must be 1 or more");
   }
-  // Kiosks read amount limits up to api_limits::kMaxMoney.
-  if (c.minAmount < 1 || c.maxAmount < c.minAmount || c.maxAmount > platform::api_limits::kMaxMoney) {
+  // Kiosks read amount limits up to limits::kMaxMoney.
+  if (c.minAmount < 1 || c.maxAmount < c.minAmount || c.maxAmount > protocol::limits::kMaxMoney) {
     throw std::runtime_error("need 1 <= min_amount <= max_amount <= " +
-                             std::to_string(platform::api_limits::kMaxMoney));
+                             std::to_string(protocol::limits::kMaxMoney));
   }
 }
 

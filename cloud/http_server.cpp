@@ -1,7 +1,7 @@
 #include "cloud/http_server.hpp"
 
 #include "cloud/error.hpp"
-#include "cloud/text.hpp"
+#include "protocol/text.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -254,7 +254,7 @@ void installErrorReplies(httplib::Server& server) {
       what = e.what();
     } catch (...) {
     }
-    spdlog::error("{} {}: exception: {}", req.method, forLog(req.path), forLog(what));
+    spdlog::error("{} {}: exception: {}", req.method, protocol::forLog(req.path), protocol::forLog(what));
     res.status = 500;
     res.headers.erase("EXCEPTION_WHAT");
     reply(res, httpLayerFailure(500));

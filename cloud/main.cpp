@@ -1,7 +1,7 @@
 // kiosk-cloud: the cloud API service and central billing store. See docs/cloud.md.
 
 #include "cloud/config.hpp"
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 #include "cloud/profile_format.hpp"
 #include "cloud/schema.hpp"
 #include "cloud/seed.hpp"
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     if (*seedCmd) {
       auto db = openAndMigrate(config);
       Store store(*db);
-      auto seeded = seedDemo(store, seedSecret.empty() ? randomHex(32) : seedSecret,
+      auto seeded = seedDemo(store, seedSecret.empty() ? kiosk::protocol::randomHex(32) : seedSecret,
                              kiosk::platform::SystemClock{}.unixSeconds());
       if (!seeded) throw std::runtime_error("seeding failed: " + seeded.error().message);
       std::cout << seeded->dump(2) << "\n";

@@ -1,6 +1,6 @@
 #include "cloud/payments.hpp"
 
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -59,7 +59,7 @@ CloudResult<std::string> SimulatedProvider::paymentUrl(const Order& order) {
 
 WebhookRequest SimulatedProvider::notification(const Order& order, const std::string& status,
                                                std::int64_t now) const {
-  const nlohmann::json body{{"event_id", "sim_" + randomHex(12)},
+  const nlohmann::json body{{"event_id", "sim_" + protocol::randomHex(12)},
                             {"order_id", order.id},
                             {"status", status},
                             {"amount", order.amount},
@@ -68,7 +68,7 @@ WebhookRequest SimulatedProvider::notification(const Order& order, const std::st
   request.body = body.dump();
   const std::string timestamp = std::to_string(now);
   request.headers["x-provider-timestamp"] = timestamp;
-  request.headers["x-provider-signature"] = hmacSha256Hex(m_secret, timestamp + "\n" + request.body);
+  request.headers["x-provider-signature"] = protocol::hmacSha256Hex(m_secret, timestamp + "\n" + request.body);
   return request;
 }
 
@@ -131,8 +131,8 @@ CloudResult<PaymentEvent> SimulatedProvider::parseWebhook(const WebhookRequest& 
   if (ts == request.headers.end() || sig == request.headers.end()) {
     return failWith(CloudError::BadSignature, "notification is not signed");
   }
-  const std::string expected = hmacSha256Hex(m_secret, ts->second + "\n" + request.body);
-  if (!constantTimeEqual(expected, sig->second)) {
+  const std::string expected = protocol::hmacSha256Hex(m_secret, ts->second + "\n" + request.body);
+  if (!protocol::constantTimeEqual(expected, sig->second)) {
     return failWith(CloudError::BadSignature, "notification signature does not verify");
   }
   char* end = nullptr;

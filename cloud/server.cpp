@@ -1,9 +1,10 @@
 #include "cloud/server.hpp"
 
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 #include "cloud/http_server.hpp"
-#include "cloud/text.hpp"
-#include "platform/api_limits.hpp"
+#include "protocol/text.hpp"
+#include "protocol/limits.hpp"
+#include "protocol/masking.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -25,7 +26,7 @@ namespace kiosk::cloud {
 namespace {
 
 using nlohmann::json;
-namespace limits = platform::api_limits;
+namespace limits = protocol::limits;
 
 struct Reply {
   int status = 200;
@@ -170,11 +171,6 @@ bool isHex(const std::string& text, std::size_t length) {
   auto var = (expr);                                           \
   if (!var) return Unexpected<Failure> { var.error() }
 
-std::string maskAccount(const std::string& id) {
-  if (id.size() <= 4) return std::string(id.size(), '*');
-  return id.substr(0, 2) + std::string(id.size() - 4, '*') + id.substr(id.size() - 2);
-}
-
 }  // namespace
 
 struct Server::Impl {
@@ -192,7 +188,7 @@ struct Server::Impl {
   std::mutex sweepMutex;
   std::condition_variable sweepCv;
   // This process's name on the refunds it claims.
-  const std::string refundClaimant = "sweeper-" + randomHex(8);
+  const std::string refundClaimant = "sweeper-" + protocol::randomHex(8);
   int port = 0;
   int listenSocket = -1;
   std::mutex authMutex;
@@ -228,11 +224,11 @@ struct Server::Impl {
         sendError(res, reply.error());
         if (reply.error().error == CloudError::Internal ||
             reply.error().error == CloudError::Unavailable) {
-          spdlog::error("{} {}: {} {}", req.method, forLog(req.path), errorCode(reply.error().error),
-                        forLog(reply.error().message, 1000));
+          spdlog::error("{} {}: {} {}", req.method, protocol::forLog(req.path), errorCode(reply.error().error),
+                        protocol::forLog(reply.error().message, 1000));
         } else {
-          spdlog::info("{} {}: {} {}", req.method, forLog(req.path), errorCode(reply.error().error),
-                       forLog(reply.error().message, 1000));
+          spdlog::info("{} {}: {} {}", req.method, protocol::forLog(req.path), errorCode(reply.error().error),
+                       protocol::forLog(reply.error().message, 1000));
         }
       }
       const double seconds =
@@ -257,13 +253,13 @@ struct Server::Impl {
     }
     // Header values are bytes: an id that no kiosk can have is not looked up (the database
     // would refuse bytes that are not UTF-8) nor written back.
-    if (kioskId.size() > limits::kMaxIdLength || !isText(kioskId)) {
+    if (kioskId.size() > limits::kMaxIdLength || !protocol::isText(kioskId)) {
       return failWith(CloudError::UnknownKiosk, "unknown kiosk (X-Kiosk-Id is not a kiosk id)");
     }
     KIOSK_TRY(kiosk, cachedKioskAuth(kioskId));
     const std::string expected =
-        hmacSha256Hex(kiosk->secret, canonicalRequest(req.method, req.target, timestamp, nonce, req.body));
-    if (!constantTimeEqual(expected, signature)) {
+        protocol::requestSignature(kiosk->secret, req.method, req.target, timestamp, nonce, req.body);
+    if (!protocol::constantTimeEqual(expected, signature)) {
       return failWith(CloudError::BadSignature, "request signature does not verify");
     }
     if (kiosk->status != "ACTIVE") return failWith(CloudError::KioskDisabled, "kiosk is blocked");
@@ -320,7 +316,7 @@ struct Server::Impl {
     const std::string header = req.get_header_value("Authorization");
     const std::string prefix = "Bearer ";
     if (!header.starts_with(prefix) ||
-        !constantTimeEqual(header.substr(prefix.size()), cfg.adminToken)) {
+        !protocol::constantTimeEqual(header.substr(prefix.size()), cfg.adminToken)) {
       return failWith(CloudError::Unauthorized, "operator token missing or wrong");
     }
     return true;
@@ -345,7 +341,7 @@ struct Server::Impl {
       return failWith(CloudError::BadChallenge, "challenge must be 8 bytes of hex");
     }
     CreateOrderRequest request{caller.kioskId, *key,        *card,       *amount,
-                               *challenge,     sha256Hex(req.body), provider.name(),
+                               *challenge,     protocol::sha256Hex(req.body), provider.name(),
                                cfg.minAmount,  cfg.maxAmount,       cfg.orderTtlSeconds};
     KIOSK_TRY(created, store.createOrder(request, now(), caller));
     if (created->created) metrics.count("kiosk_cloud_orders_created_total");
@@ -554,7 +550,7 @@ struct Server::Impl {
             KIOSK_TRY(kiosk, authenticateKiosk(req));
             KIOSK_TRY(config, store.kioskConfig(*kiosk, cfg.minAmount, cfg.maxAmount));
             const std::string etag =
-                "\"" + sha256Hex(config->dump(-1, ' ', false, json::error_handler_t::replace)).substr(0, 32) +
+                "\"" + protocol::sha256Hex(config->dump(-1, ' ', false, json::error_handler_t::replace)).substr(0, 32) +
                 "\"";
             res.set_header("ETag", etag);
             if (req.get_header_value("If-None-Match") == etag) {
@@ -583,7 +579,7 @@ struct Server::Impl {
             KIOSK_TRY(result, store.recordPayment(*event, now()));
             metrics.count("kiosk_cloud_payments_total",
                           "outcome=\"" + std::string(outcomeName(result->outcome)) + "\"");
-            spdlog::info("payment {} for order {}: {}", forLog(event->eventId), forLog(event->orderId),
+            spdlog::info("payment {} for order {}: {}", protocol::forLog(event->eventId), protocol::forLog(event->orderId),
                          outcomeName(result->outcome));
             return Reply{200, {{"result", outcomeName(result->outcome)}, {"order_id", result->orderId}}};
           });
@@ -599,7 +595,7 @@ struct Server::Impl {
                         "text/html; charset=utf-8");
         return;
       }
-      res.set_content(receiptPage(*order, maskAccount(order->accountId)), "text/html; charset=utf-8");
+      res.set_content(receiptPage(*order, protocol::maskAccountId(order->accountId)), "text/html; charset=utf-8");
     });
     http->Get(R"(/pay/([A-Za-z0-9_]+))", [this](const httplib::Request& req, httplib::Response& res) {
       auto order = store.order(req.matches[1]);
@@ -608,7 +604,7 @@ struct Server::Impl {
         res.set_content(SimulatedProvider::resultPage("Not found", "No such order."), "text/html");
         return;
       }
-      res.set_content(SimulatedProvider::payPage(*order, maskAccount(order->accountId),
+      res.set_content(SimulatedProvider::payPage(*order, protocol::maskAccountId(order->accountId),
                                                  "/pay/" + order->id),
                       "text/html; charset=utf-8");
     });
@@ -679,10 +675,10 @@ struct Server::Impl {
             limit = std::clamp(limit, 1, 1000);
             const std::string stateFilter = req.get_param_value("state");
             const std::string kioskFilter = req.get_param_value("kiosk");
-            if (!stateFilter.empty() && !isKnownState(stateFilter)) {
+            if (!stateFilter.empty() && !protocol::isKnownState(stateFilter)) {
               return Unexpected<Failure>{bad("state must be an order state (CREATED, PAID, ...)")};
             }
-            if (kioskFilter.size() > limits::kMaxIdLength || !isText(kioskFilter)) {
+            if (kioskFilter.size() > limits::kMaxIdLength || !protocol::isText(kioskFilter)) {
               return Unexpected<Failure>{bad("kiosk is not a kiosk id")};
             }
             KIOSK_TRY(list, store.listOrders(stateFilter, kioskFilter, limit));

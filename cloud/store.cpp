@@ -1,8 +1,9 @@
 #include "cloud/store.hpp"
 
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 #include "cloud/tariff.hpp"
-#include "platform/api_limits.hpp"
+#include "protocol/limits.hpp"
+#include "protocol/masking.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -18,7 +19,7 @@ namespace kiosk::cloud {
 namespace {
 
 using nlohmann::json;
-namespace limits = platform::api_limits;
+namespace limits = protocol::limits;
 
 // Propagates a failed result out of the calling function.
 #define KIOSK_TRY(var, expr)                                   \
@@ -216,16 +217,6 @@ CloudResult<std::vector<json>> orderFeeItems(SqlConnection& conn, const std::str
 
 }  // namespace
 
-bool isFinalState(const std::string& s) {
-  return s == state::kDelivered || s == state::kExpired || s == state::kCanceled ||
-         s == state::kRefunded;
-}
-
-bool isKnownState(const std::string& s) {
-  return isFinalState(s) || s == state::kCreated || s == state::kPaid || s == state::kTokenIssued ||
-         s == state::kRefundPending;
-}
-
 std::string_view outcomeName(PaymentOutcome outcome) {
   switch (outcome) {
     case PaymentOutcome::Applied: return "APPLIED";
@@ -304,11 +295,7 @@ CloudResult<json> Store::cardSummary(const std::string& cardNumber, std::int64_t
   const std::string meter = row.text(4);
   if (row.text(9) == "BLOCKED") return failWith(CloudError::CardBlocked, "account is blocked");
   // Residents' names are shown masked on a lobby screen.
-  std::string resident = row.text(5);
-  // The first character whole, however many UTF-8 bytes it takes.
-  const auto lead = static_cast<unsigned char>(resident.empty() ? 0 : resident[0]);
-  const std::size_t first = (lead & 0xE0U) == 0xC0U ? 2 : (lead & 0xF0U) == 0xE0U ? 3 : (lead & 0xF8U) == 0xF0U ? 4 : 1;
-  std::string masked = resident.empty() ? "" : resident.substr(0, std::min(first, resident.size())) + "**";
+  const std::string masked = protocol::maskName(row.text(5));
   out["account"] = {{"id", accountId},       {"resident", masked},      {"building", row.text(6)},
                     {"room", row.text(7)},   {"household", row.text(8)}, {"fee_policy", row.text(10)}};
   out["meter"] = {{"number", meter}, {"utility", row.text(11)}, {"tariff_id", row.text(12)},
@@ -425,7 +412,7 @@ CloudResult<CreatedOrder> Store::createOrder(const CreateOrderRequest& req, std:
       CreatedOrder result;
       result.created = true;
       Order& o = result.order;
-      o.id = "ord_" + randomHex(12);
+      o.id = "ord_" + protocol::randomHex(12);
       o.kioskId = req.kioskId;
       o.cardNumber = req.cardNumber;
       o.accountId = accountId;
@@ -481,7 +468,7 @@ CloudResult<Order> Store::transition(const std::string& orderId, const std::stri
                                      const std::string& to, const std::string& reason,
                                      std::int64_t now) {
   return transact<Order>(m_db, [&](SqlConnection& conn) -> CloudResult<Order> {
-    const bool final = isFinalState(to);
+    const bool final = protocol::isFinalState(to);
     KIOSK_TRY(updated, run(conn,
                            std::string("UPDATE orders SET state = $1, reason = $2, updated_at = $3, "
                                        "final_at = CASE WHEN $4 = 1 THEN $3 ELSE final_at END "
@@ -523,7 +510,7 @@ CloudResult<PaymentResult> Store::recordPayment(const PaymentEvent& event, std::
     // Money that cannot go onto the card is carried by an order of its own on its way back,
     // so that the reconciliation finds every minor unit received.
     auto refundChild = [&](const std::string& why) -> CloudResult<std::string> {
-      const std::string childId = "ord_" + randomHex(12);
+      const std::string childId = "ord_" + protocol::randomHex(12);
       KIOSK_TRY(child,
                 runLater(conn,
                     "INSERT INTO orders (id, kiosk_id, idempotency_key, request_hash, card_number, "
@@ -603,7 +590,7 @@ CloudResult<PaymentResult> Store::recordPayment(const PaymentEvent& event, std::
                           {current.cardNumber}));
       const bool usable = !card->rows.empty() && card->rows[0].text(0) == "ACTIVE" &&
                           card->rows[0].text(1) == "ACTIVE";
-      const std::string childId = "ord_" + randomHex(12);
+      const std::string childId = "ord_" + protocol::randomHex(12);
       const std::string childState = usable ? state::kPaid : state::kRefundPending;
       KIOSK_TRY(child,
                 runLater(conn,
@@ -1136,7 +1123,7 @@ CloudResult<json> Store::createFee(const json& body, std::int64_t now) {
     return failWith(CloudError::BadRequest,
                     "amount must be from 1 to " + std::to_string(limits::kMaxMoney));
   }
-  KIOSK_TRY(id, optText(body, "id", limits::kMaxIdLength, "fee_" + randomHex(8)));
+  KIOSK_TRY(id, optText(body, "id", limits::kMaxIdLength, "fee_" + protocol::randomHex(8)));
   KIOSK_TRY(description, optText(body, "description", limits::kMaxDescriptionLength));
   // The household's card lookup lists every fee it owes, and their total.
   auto room = [&](SqlConnection& conn) -> CloudResult<bool> {
@@ -1165,7 +1152,7 @@ CloudResult<json> Store::createFee(const json& body, std::int64_t now) {
 
 CloudResult<json> Store::createKiosk(const json& body, std::int64_t now) {
   KIOSK_TRY(id, needText(body, "id", limits::kMaxIdLength));
-  const std::string secret = optString(body, "secret", randomHex(32));
+  const std::string secret = optString(body, "secret", protocol::randomHex(32));
   if (secret.size() < 32) return failWith(CloudError::BadRequest, "secret needs 32+ characters");
   KIOSK_TRY(location, optText(body, "location", limits::kMaxLocationLength));
   KIOSK_TRY(building, optText(body, "building", limits::kMaxPlaceLength));
@@ -1189,8 +1176,8 @@ CloudResult<json> Store::createStaff(const json& body, std::int64_t now) {
     return failWith(CloudError::BadRequest, "card_number must be 1 to 19 digits");
   }
   constexpr int kIterations = 100000;
-  const std::string salt = randomHex(16);
-  const std::string hash = pbkdf2Hex(*pin, salt, kIterations);
+  const std::string salt = protocol::randomHex(16);
+  const std::string hash = protocol::pbkdf2Hex(*pin, salt, kIterations);
   return writeCounted(m_db, staffLock(), roomForActiveStaff(),
                        "INSERT INTO staff (id, name, pin_salt, pin_hash, pin_iterations, card_number, "
                        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",

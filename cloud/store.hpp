@@ -6,6 +6,7 @@
 
 #include "cloud/card_format.hpp"
 #include "cloud/db.hpp"
+#include "protocol/orders.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -16,20 +17,8 @@
 
 namespace kiosk::cloud {
 
-// Order states; the final ones are DELIVERED, EXPIRED, CANCELED and REFUNDED.
-namespace state {
-inline constexpr const char* kCreated = "CREATED";
-inline constexpr const char* kPaid = "PAID";
-inline constexpr const char* kTokenIssued = "TOKEN_ISSUED";
-inline constexpr const char* kDelivered = "DELIVERED";
-inline constexpr const char* kExpired = "EXPIRED";
-inline constexpr const char* kCanceled = "CANCELED";
-inline constexpr const char* kRefundPending = "REFUND_PENDING";
-inline constexpr const char* kRefunded = "REFUNDED";
-}  // namespace state
-
-bool isFinalState(const std::string& orderState);
-bool isKnownState(const std::string& orderState);
+// Order states as the kiosk-cloud contract names them.
+namespace state = protocol::state;
 
 struct Order {
   std::string id;

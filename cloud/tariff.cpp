@@ -1,13 +1,13 @@
 #include "cloud/tariff.hpp"
 
-#include "platform/api_limits.hpp"
+#include "protocol/limits.hpp"
 
 #include <array>
 
 namespace kiosk::cloud {
 namespace {
 
-namespace limits = platform::api_limits;
+namespace limits = protocol::limits;
 
 // Rates up to what a kiosk reads as money.
 CloudResult<std::int64_t> positiveRate(const nlohmann::json& object, const char* what) {

@@ -1,6 +1,7 @@
 #include "kiosk/engine_bridge.hpp"
 
 #include "platform/overloaded.hpp"
+#include "protocol/masking.hpp"
 
 #include <fmt/format.h>
 
@@ -112,7 +113,7 @@ DoneView doneView(const payments::notice::WriteDone& done) {
   DoneView view;
   view.utility = utilityOf(done.utility);
   std::string receipt;
-  receipt += "Card " + maskCardNumber(done.cardNumber) + "\n";
+  receipt += "Card " + protocol::maskCardNumber(done.cardNumber) + "\n";
   receipt += "Meter " + done.meterNumber + "\n";
   for (const auto& delivery : done.deliveries) {
     view.creditMinor += delivery.credit;

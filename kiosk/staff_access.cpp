@@ -1,25 +1,18 @@
 #include "kiosk/staff_access.hpp"
 
 #include "platform/bytes.hpp"
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include "protocol/signing.hpp"
 
 #include <algorithm>
 
 namespace kiosk::app {
 
 bool verifyPin(const StaffCredential& staff, std::string_view pin) {
-  const auto salt = kiosk::fromHex(staff.saltHex);
   const auto expected = kiosk::fromHex(staff.hashHex);
-  if (!salt || !expected || expected->empty() || staff.iterations <= 0) return false;
-  std::vector<unsigned char> derived(expected->size());
-  if (PKCS5_PBKDF2_HMAC(pin.data(), static_cast<int>(pin.size()), salt->data(),
-                        static_cast<int>(salt->size()), staff.iterations, EVP_sha256(),
-                        static_cast<int>(derived.size()), derived.data()) != 1) {
-    return false;
-  }
-  return CRYPTO_memcmp(derived.data(), expected->data(), derived.size()) == 0;
+  if (!expected || expected->empty() || staff.iterations <= 0) return false;
+  const std::string derived =
+      protocol::pbkdf2Hex(pin, staff.saltHex, staff.iterations, expected->size());
+  return !derived.empty() && protocol::constantTimeEqual(derived, toLowerHex(*expected));
 }
 
 PinGate::Result PinGate::attempt(std::string_view pin, const std::vector<StaffCredential>& staff,

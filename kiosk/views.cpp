@@ -35,15 +35,4 @@ std::string formatMoneyShort(std::int64_t minor) {
   return text;
 }
 
-std::string maskCardNumber(const std::string& number) {
-  if (number.size() <= 4) return number;
-  std::string masked;
-  const std::size_t hidden = number.size() - 4;
-  for (std::size_t i = 0; i < number.size(); ++i) {
-    if (i > 0 && i % 4 == 0) masked.push_back(' ');
-    masked.push_back(i < hidden ? '*' : number[i]);
-  }
-  return masked;
-}
-
 }  // namespace kiosk::app

@@ -132,7 +132,5 @@ struct MaintenanceView {
 std::string formatMoney(std::int64_t minor);
 // The same without ".00" when there are no cents: "¥1,000" (preset buttons).
 std::string formatMoneyShort(std::int64_t minor);
-// "6222 **** **** 1234"-style masking that keeps the last four characters.
-std::string maskCardNumber(const std::string& number);
 
 }  // namespace kiosk::app

@@ -10,17 +10,11 @@
 
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
+#include "protocol/orders.hpp"
 
 namespace kiosk::payments {
 
-// CREATED -> PAID -> TOKEN_ISSUED -> DELIVERED; CREATED -> EXPIRED | CANCELED;
-// REFUND_PENDING -> REFUNDED.
-enum class OrderState { Created, Paid, TokenIssued, Delivered, Expired, Canceled, RefundPending, Refunded };
-std::string_view toString(OrderState state);
-std::optional<OrderState> orderStateFromString(std::string_view text);
-bool isFinal(OrderState state);
-// Paid credit that still has to reach the card.
-bool awaitsDelivery(OrderState state);
+using protocol::OrderState;
 
 struct Order {
   std::string id;

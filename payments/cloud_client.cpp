@@ -1,5 +1,7 @@
 #include "payments/cloud_client.hpp"
 
+#include "protocol/paths.hpp"
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -60,7 +62,7 @@ std::string CloudClient::orderBody(const OrderRequest& request) {
 
 Decoded<CardSummary> CloudClient::lookupCard(const std::string& cardNumber) {
   if (!validNumber(cardNumber)) return fail(PayFailure{PayError::Rejected, "bad card number", 0, {}});
-  auto reply = call("GET", "/v1/kiosk/cards/" + cardNumber, "");
+  auto reply = call("GET", protocol::cardPath(cardNumber), "");
   if (!reply) return fail(reply.error());
   auto summary = decodeCardSummary(reply->body);
   if (summary && summary->cardNumber != cardNumber) {
@@ -70,7 +72,7 @@ Decoded<CardSummary> CloudClient::lookupCard(const std::string& cardNumber) {
 }
 
 Decoded<CreatedOrder> CloudClient::createOrder(const OrderRequest& request) {
-  auto reply = call("POST", "/v1/kiosk/orders", orderBody(request));
+  auto reply = call("POST", protocol::kOrdersPath, orderBody(request));
   if (!reply) return fail(reply.error());
   auto created = decodeCreatedOrder(reply->body);
   if (!created) return created;
@@ -85,7 +87,7 @@ Decoded<Order> CloudClient::orderState(const std::string& orderId, std::chrono::
                                        std::optional<OrderState> since,
                                        const std::atomic<bool>* cancel) {
   if (!validOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
-  std::string target = "/v1/kiosk/orders/" + orderId;
+  std::string target = protocol::orderPath(orderId);
   std::chrono::milliseconds timeout{0};
   if (wait.count() > 0) {
     target += "?wait=" + std::to_string(wait.count());
@@ -103,7 +105,7 @@ Decoded<Order> CloudClient::orderState(const std::string& orderId, std::chrono::
 
 Decoded<Order> CloudClient::cancelOrder(const std::string& orderId) {
   if (!validOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
-  auto reply = call("POST", "/v1/kiosk/orders/" + orderId + "/cancel", "{}");
+  auto reply = call("POST", protocol::orderPath(orderId, protocol::kCancelAction), "{}");
   if (!reply) return fail(reply.error());
   auto order = decodeOrder(reply->body);
   if (order && order->id != orderId) {
@@ -117,7 +119,7 @@ Decoded<ScriptReply> CloudClient::fetchScript(const std::string& orderId,
                                               const std::string& challengeHex) {
   if (!validOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
   const std::string body = json{{"card_number", cardNumber}, {"challenge", challengeHex}}.dump();
-  auto reply = call("POST", "/v1/kiosk/orders/" + orderId + "/script", body);
+  auto reply = call("POST", protocol::orderPath(orderId, protocol::kScriptAction), body);
   if (!reply) return fail(reply.error());
   return decodeScriptReply(reply->body);
 }
@@ -127,7 +129,7 @@ Decoded<Order> CloudClient::confirmDelivery(const std::string& orderId,
                                             std::int64_t sequence) {
   if (!validOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
   const std::string body = json{{"card_number", cardNumber}, {"sequence", sequence}}.dump();
-  auto reply = call("POST", "/v1/kiosk/orders/" + orderId + "/delivered", body);
+  auto reply = call("POST", protocol::orderPath(orderId, protocol::kDeliveredAction), body);
   if (!reply) return fail(reply.error());
   auto order = decodeOrder(reply->body);
   if (order && (order->id != orderId || order->state != OrderState::Delivered)) {
@@ -145,7 +147,7 @@ Decoded<JournalAck> CloudClient::uploadJournal(const std::vector<OutboxEvent>& e
     items.push_back({{"seq", event.seq}, {"type", event.type}, {"at", event.at}, {"data", data}});
     last = std::max(last, event.seq);
   }
-  auto reply = call("POST", "/v1/kiosk/journal", json{{"events", items}}.dump());
+  auto reply = call("POST", protocol::kJournalPath, json{{"events", items}}.dump());
   if (!reply) return fail(reply.error());
   auto ack = decodeJournalAck(reply->body);
   if (ack && (ack->lastSeq != last ||
@@ -159,7 +161,7 @@ Decoded<JournalAck> CloudClient::uploadJournal(const std::vector<OutboxEvent>& e
 Decoded<ReadingAck> CloudClient::postReading(const std::string& cardNumber,
                                              const std::string& returnHex) {
   const std::string body = json{{"card_number", cardNumber}, {"return", returnHex}}.dump();
-  auto reply = call("POST", "/v1/kiosk/readings", body);
+  auto reply = call("POST", protocol::kReadingsPath, body);
   if (!reply) return fail(reply.error());
   return decodeReadingAck(reply->body);
 }
@@ -167,7 +169,7 @@ Decoded<ReadingAck> CloudClient::postReading(const std::string& cardNumber,
 Decoded<std::optional<ConfigDownload>> CloudClient::fetchConfig(const std::string& etag) {
   std::vector<std::pair<std::string, std::string>> extra;
   if (!etag.empty()) extra.emplace_back("If-None-Match", etag);
-  auto reply = call("GET", "/v1/kiosk/config", "", {}, nullptr, std::move(extra));
+  auto reply = call("GET", protocol::kConfigPath, "", {}, nullptr, std::move(extra));
   if (!reply) return fail(reply.error());
   if (reply->status == 304) return std::optional<ConfigDownload>{};
   if (reply->status != 200) {

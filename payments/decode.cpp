@@ -8,14 +8,14 @@
 #include <memory>
 
 #include "card/apdu.hpp"
-#include "platform/api_limits.hpp"
+#include "protocol/limits.hpp"
 
 namespace kiosk::payments {
 
 namespace {
 
 using nlohmann::json;
-using namespace platform::api_limits;
+using namespace protocol::limits;
 
 constexpr std::int64_t kMaxTime = 32'503'680'000;   // year 3000
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
@@ -145,7 +145,7 @@ Result<json, PayFailure> parse(std::string_view body) {
 OrderState readState(Reader& reader, const char* key) {
   const std::string text = reader.string(key, kMaxKindLength);
   if (!reader.ok()) return OrderState::Created;
-  const auto state = orderStateFromString(text);
+  const auto state = protocol::orderStateFromString(text);
   reader.checkField(state.has_value(), key, "is not a known order state (" + text + ")");
   return state.value_or(OrderState::Created);
 }

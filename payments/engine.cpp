@@ -1,5 +1,7 @@
 #include "payments/engine.hpp"
 
+#include "protocol/signing.hpp"
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -529,7 +531,7 @@ void Engine::doCreateOrder(const std::string& cardNumber, std::int64_t amount) {
     post(notice::OrderRefused{false, std::string(card::describe(challenge.error()))});
     return;
   }
-  const OrderRequest request{randomHex(16), cardNumber, amount, kiosk::toHex(*challenge)};
+  const OrderRequest request{protocol::randomHex(16), cardNumber, amount, kiosk::toHex(*challenge)};
   auto begun = m_journal.beginTopUp(request, facts->meterNumber(), now());
   if (!begun) {
     journalOk(begun.error(), "recording an order request");

@@ -12,7 +12,7 @@
 #include "card/virtual_card.hpp"
 #include "card/virtual_meter.hpp"
 #include "card/vpcd/vpcd_link.hpp"
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 #include "cloud/profile_format.hpp"
 #include "cloud/schema.hpp"
 #include "cloud/seed.hpp"
@@ -112,7 +112,7 @@ std::string readTrimmed(const std::filesystem::path& file) {
 std::string keptSecret(const std::filesystem::path& file) {
   std::string secret = std::filesystem::exists(file) ? readTrimmed(file) : std::string{};
   if (secret.size() < 16) {
-    secret = cloud::randomHex(24);
+    secret = protocol::randomHex(24);
     if (!writePrivate(file, secret + "\n")) throw std::runtime_error("cannot write " + file.string());
   }
   return secret;
@@ -209,7 +209,7 @@ void Simulation::Impl::startCloud() {
   }
   store = std::make_unique<cloud::Store>(*db);
   const std::int64_t now = clock.unixSeconds();
-  auto seeded = cloud::seedDemo(*store, cloud::randomHex(24), now);
+  auto seeded = cloud::seedDemo(*store, protocol::randomHex(24), now);
   if (!seeded) throw std::runtime_error("simulated cloud: seeding failed: " + seeded.error().message);
   kioskId = (*seeded)["kiosk_id"].get<std::string>();
   kioskSecret = (*seeded)["kiosk_secret"].get<std::string>();

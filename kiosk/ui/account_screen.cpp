@@ -1,5 +1,6 @@
 #include "kiosk/ui/format.hpp"
 #include "kiosk/ui/screens.hpp"
+#include "protocol/masking.hpp"
 
 #include <algorithm>
 
@@ -62,7 +63,7 @@ float drawSummary(Ui& ui, const app::AccountView& view, const Rect& area) {
   y += drawText(ui, "account.alarm", ui.fonts.body, ui.tr(alarmKey(view.alarm)), x, y, w,
                 alarmColour(ui, view.alarm), Align::Left);
   y += 2.F * u;
-  y += labelValue(ui, "account.card", ui.tr("account.card"), app::maskCardNumber(view.cardNumber),
+  y += labelValue(ui, "account.card", ui.tr("account.card"), protocol::maskCardNumber(view.cardNumber),
                   x, y, w);
   y += labelValue(ui, "account.meter", ui.tr("account.meter"), view.meterNumber, x, y, w);
   y += labelValue(ui, "account.holder", ui.tr("account.holder"), view.holderMasked, x, y, w);

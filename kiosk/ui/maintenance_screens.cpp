@@ -2,6 +2,7 @@
 // functions of a view model that return what was pressed.
 #include "kiosk/ui/format.hpp"
 #include "kiosk/ui/screens.hpp"
+#include "protocol/masking.hpp"
 
 #include <algorithm>
 
@@ -106,7 +107,7 @@ float drawAttention(Ui& ui, const app::MaintenanceView& view, const Rect& area, 
     const std::string id = "maint.attention" + std::to_string(i);
     const float textW = w - buttonW - 2.F * u;
     drawText(ui, (id + ".order").c_str(), ui.fonts.small,
-             item.orderId + "  " + app::maskCardNumber(item.cardNumber) + "  " +
+             item.orderId + "  " + protocol::maskCardNumber(item.cardNumber) + "  " +
                  app::formatMoney(item.amountMinor),
              x, y, textW, ui.theme.text, Align::Left);
     drawText(ui, (id + ".state").c_str(), ui.fonts.small, ui.tr(item.stateKey), x,

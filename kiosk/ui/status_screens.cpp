@@ -2,6 +2,7 @@
 // card reinsertion and out of service.
 #include "kiosk/ui/format.hpp"
 #include "kiosk/ui/screens.hpp"
+#include "protocol/masking.hpp"
 
 #include <sstream>
 
@@ -169,7 +170,7 @@ Intent drawReinsert(Ui& ui, const app::ReinsertView& view) {
     y += 3.F * u;
   }
   y += drawText(ui, "reinsert.detail", ui.fonts.large,
-                ui.trf("reinsert.detail", app::maskCardNumber(view.cardNumber)), body.x, y, body.w,
+                ui.trf("reinsert.detail", protocol::maskCardNumber(view.cardNumber)), body.x, y, body.w,
                 ui.theme.text);
   y += 4.F * u;
   y += drawText(ui, "reinsert.countdown", ui.fonts.large,

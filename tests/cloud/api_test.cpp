@@ -6,7 +6,7 @@
 #include "platform/bytes.hpp"
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 #include "cloud/db.hpp"
 #include "payments/decode.hpp"
 
@@ -43,7 +43,7 @@ class CloudApiTest : public ::testing::TestWithParam<Backend> {
   }
 
   Reply createOrder(const std::string& card, std::int64_t amount, const std::string& key = "") {
-    return m_kiosk->post("/v1/kiosk/orders", {{"idempotency_key", key.empty() ? randomHex(8) : key},
+    return m_kiosk->post("/v1/kiosk/orders", {{"idempotency_key", key.empty() ? protocol::randomHex(8) : key},
                                               {"card_number", card},
                                               {"amount", amount},
                                               {"challenge", randomChallenge()}});
@@ -168,15 +168,15 @@ TEST_P(CloudApiTest, LongPollAnswersAsSoonAsTheOrderIsPaid) {
 
 TEST_P(CloudApiTest, WrongSignatureIsRejected) {
   auto reply = m_kiosk->send("GET", std::string("/v1/kiosk/cards/") + kCard, "", std::time(nullptr),
-                             randomHex(16), "ffffffffffffffffffffffffffffffff");
+                             protocol::randomHex(16), "ffffffffffffffffffffffffffffffff");
   EXPECT_EQ(reply.status, 401);
   EXPECT_EQ(reply.errorCode(), "BAD_SIGNATURE");
   // A body changed after signing fails too.
-  const std::string nonce = randomHex(16);
+  const std::string nonce = protocol::randomHex(16);
   const auto ts = std::time(nullptr);
   const std::string body = R"({"idempotency_key":"a","card_number":"8800000003","amount":100,"challenge":"0011223344556677"})";
-  const std::string signature = hmacSha256Hex(CloudProcess::kKioskSecret,
-                                              canonicalRequest("POST", "/v1/kiosk/orders", std::to_string(ts), nonce, body));
+  const std::string signature = protocol::hmacSha256Hex(CloudProcess::kKioskSecret,
+                                              protocol::canonicalRequest("POST", "/v1/kiosk/orders", std::to_string(ts), nonce, body));
   httplib::Client raw("127.0.0.1", m_cloud->port());
   auto tampered = raw.Post("/v1/kiosk/orders",
                            {{"X-Kiosk-Id", kKiosk}, {"X-Timestamp", std::to_string(ts)},
@@ -193,7 +193,7 @@ TEST_P(CloudApiTest, WrongSignatureIsRejected) {
 }
 
 TEST_P(CloudApiTest, ReplayedNonceIsRejected) {
-  const std::string nonce = randomHex(16);
+  const std::string nonce = protocol::randomHex(16);
   const auto ts = std::time(nullptr);
   auto first = m_kiosk->send("GET", "/v1/kiosk/config", "", ts, nonce, CloudProcess::kKioskSecret);
   EXPECT_EQ(first.status, 200) << first.text;
@@ -208,19 +208,19 @@ TEST_P(CloudApiTest, ReplayedNonceIsRejected) {
 TEST_P(CloudApiTest, ReplayedOrderRequestsAreRefusedAndChangeNothing) {
   const auto ts = std::time(nullptr);
   auto sendTwice = [&](const std::string& target, const json& body) {
-    const std::string nonce = randomHex(16);
+    const std::string nonce = protocol::randomHex(16);
     auto first = m_kiosk->send("POST", target, body.dump(), ts, nonce, CloudProcess::kKioskSecret);
     auto replay = m_kiosk->send("POST", target, body.dump(), ts, nonce, CloudProcess::kKioskSecret);
     EXPECT_EQ(replay.status, 401) << target << " " << replay.text;
     EXPECT_EQ(replay.errorCode(), "REPLAYED_NONCE") << target;
     return first;
   };
-  const json order{{"idempotency_key", randomHex(8)}, {"card_number", kCard}, {"amount", 1500},
+  const json order{{"idempotency_key", protocol::randomHex(8)}, {"card_number", kCard}, {"amount", 1500},
                    {"challenge", randomChallenge()}};
   auto created = sendTwice("/v1/kiosk/orders", order);
   ASSERT_EQ(created.status, 201) << created.text;
   const std::string id = created.body["order_id"];
-  auto refused = sendTwice("/v1/kiosk/orders", {{"idempotency_key", randomHex(8)}, {"card_number", kCard},
+  auto refused = sendTwice("/v1/kiosk/orders", {{"idempotency_key", protocol::randomHex(8)}, {"card_number", kCard},
                                                 {"amount", 99}, {"challenge", randomChallenge()}});
   EXPECT_EQ(refused.errorCode(), "AMOUNT_OUT_OF_LIMITS");
   auto early = sendTwice("/v1/kiosk/orders/" + id + "/script",
@@ -235,8 +235,8 @@ TEST_P(CloudApiTest, ReplayedOrderRequestsAreRefusedAndChangeNothing) {
   EXPECT_EQ(delivered.status, 200) << delivered.text;
 
   // Two copies of one create request in flight together.
-  const std::string nonce = randomHex(16);
-  const std::string body = json{{"idempotency_key", randomHex(8)}, {"card_number", kCard},
+  const std::string nonce = protocol::randomHex(16);
+  const std::string body = json{{"idempotency_key", protocol::randomHex(8)}, {"card_number", kCard},
                                 {"amount", 1700}, {"challenge", randomChallenge()}}.dump();
   auto copy = [&] {
     KioskClient client(m_cloud->port(), kKiosk, CloudProcess::kKioskSecret);
@@ -260,12 +260,12 @@ TEST_P(CloudApiTest, ReplayedOrderRequestsAreRefusedAndChangeNothing) {
 
 TEST_P(CloudApiTest, StaleOrFutureTimestampIsRejected) {
   for (const std::int64_t skew : {-301, 400}) {
-    auto reply = m_kiosk->send("GET", "/v1/kiosk/config", "", std::time(nullptr) + skew, randomHex(16),
+    auto reply = m_kiosk->send("GET", "/v1/kiosk/config", "", std::time(nullptr) + skew, protocol::randomHex(16),
                                CloudProcess::kKioskSecret);
     EXPECT_EQ(reply.status, 401) << skew;
     EXPECT_EQ(reply.errorCode(), "STALE_TIMESTAMP") << skew;
   }
-  auto within = m_kiosk->send("GET", "/v1/kiosk/config", "", std::time(nullptr) - 200, randomHex(16),
+  auto within = m_kiosk->send("GET", "/v1/kiosk/config", "", std::time(nullptr) - 200, protocol::randomHex(16),
                               CloudProcess::kKioskSecret);
   EXPECT_EQ(within.status, 200);
 }
@@ -396,7 +396,7 @@ TEST_P(CloudApiTest, WebhookWithBadSignatureIsRejected) {
   const std::string ts = std::to_string(std::time(nullptr));
   auto forged = raw.Post("/v1/payments/sim/notify",
                          {{"X-Provider-Timestamp", ts},
-                          {"X-Provider-Signature", hmacSha256Hex("not-the-secret-at-all", ts + "\n" + body)}},
+                          {"X-Provider-Signature", protocol::hmacSha256Hex("not-the-secret-at-all", ts + "\n" + body)}},
                          body, "application/json");
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->status, 401);
@@ -405,7 +405,7 @@ TEST_P(CloudApiTest, WebhookWithBadSignatureIsRejected) {
   EXPECT_EQ(unsigned_->status, 401);
   EXPECT_EQ(state(id).body["state"], "CREATED");
   // The genuine signature is accepted, once.
-  const std::string good = hmacSha256Hex(CloudProcess::kProviderSecret, ts + "\n" + body);
+  const std::string good = protocol::hmacSha256Hex(CloudProcess::kProviderSecret, ts + "\n" + body);
   auto real = raw.Post("/v1/payments/sim/notify", {{"X-Provider-Timestamp", ts}, {"X-Provider-Signature", good}},
                        body, "application/json");
   EXPECT_EQ(real->status, 200) << real->body;
@@ -545,7 +545,7 @@ TEST_P(CloudApiTest, ConfigCarriesTariffsStaffAndAnETag) {
   EXPECT_EQ(config.body["tariffs"].size(), 4U);
   EXPECT_EQ(config.body["limits"]["max_amount"], 50000);
   const auto& staff = config.body["staff"][0];
-  EXPECT_EQ(staff["pin"]["hash"], pbkdf2Hex("246810", staff["pin"]["salt"].get<std::string>(),
+  EXPECT_EQ(staff["pin"]["hash"], protocol::pbkdf2Hex("246810", staff["pin"]["salt"].get<std::string>(),
                                             staff["pin"]["iterations"].get<int>()));
   const std::string etag = httplib::detail::get_header_value(config.headers, "ETag", 0, "");
   ASSERT_FALSE(etag.empty());
@@ -997,17 +997,17 @@ TEST_P(CloudApiTest, HttpLevelFailuresAnswerWithStableCodes) {
 TEST_P(CloudApiTest, RawBytesInSigningHeadersAreRefusedNotAnInternalError) {
   const std::string ts = std::to_string(std::time(nullptr));
   auto headers = [&](const std::string& kiosk, const std::string& nonce) {
-    const std::string signature = hmacSha256Hex(CloudProcess::kKioskSecret,
-                                                canonicalRequest("GET", "/v1/kiosk/config", ts, nonce, ""));
+    const std::string signature = protocol::hmacSha256Hex(CloudProcess::kKioskSecret,
+                                                protocol::canonicalRequest("GET", "/v1/kiosk/config", ts, nonce, ""));
     return "GET /v1/kiosk/config HTTP/1.1\r\nX-Kiosk-Id: " + kiosk + "\r\nX-Timestamp: " + ts +
            "\r\nX-Nonce: " + nonce + "\r\nX-Signature: " + signature + "\r\n";
   };
-  auto notText = rawRequest(m_cloud->port(), request(headers("kiosk-\xff\xfe\xc3", randomHex(16))));
+  auto notText = rawRequest(m_cloud->port(), request(headers("kiosk-\xff\xfe\xc3", protocol::randomHex(16))));
   EXPECT_EQ(notText.status, 401) << notText.text;
   EXPECT_EQ(notText.errorCode(), "UNKNOWN_KIOSK") << notText.text;
   EXPECT_FALSE(notText.headers.count("EXCEPTION_WHAT"));
 
-  auto longId = rawRequest(m_cloud->port(), request(headers(std::string(5000, 'k'), randomHex(16))));
+  auto longId = rawRequest(m_cloud->port(), request(headers(std::string(5000, 'k'), protocol::randomHex(16))));
   EXPECT_EQ(longId.status, 401) << longId.text.substr(0, 300);
   EXPECT_EQ(longId.errorCode(), "UNKNOWN_KIOSK");
   EXPECT_LT(longId.text.size(), 1000U) << "the id is not echoed back";

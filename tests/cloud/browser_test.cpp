@@ -5,7 +5,7 @@
 #include "browser.hpp"
 #include "cloud_fixture.hpp"
 
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@ TEST(PayPageInBrowser, TappingPayMakesTheOrderPaid) {
   CloudProcess cloud({});
   cloud.seedDemo();
   KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
-  auto created = kiosk.post("/v1/kiosk/orders", {{"idempotency_key", randomHex(8)},
+  auto created = kiosk.post("/v1/kiosk/orders", {{"idempotency_key", protocol::randomHex(8)},
                                                  {"card_number", "8800000003"},
                                                  {"amount", 2000},
                                                  {"challenge", randomChallenge()}});

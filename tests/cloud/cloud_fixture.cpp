@@ -1,7 +1,7 @@
 #include "cloud_fixture.hpp"
 
 #include "platform/bytes.hpp"
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 #include "platform/temp_dir.hpp"
 
 #include <arpa/inet.h>
@@ -285,7 +285,7 @@ Reply KioskClient::send(const std::string& method, const std::string& target, co
   httplib::Headers headers{{"X-Kiosk-Id", m_kioskId},
                            {"X-Timestamp", ts},
                            {"X-Nonce", nonce},
-                           {"X-Signature", hmacSha256Hex(secret, canonicalRequest(method, target, ts,
+                           {"X-Signature", protocol::hmacSha256Hex(secret, protocol::canonicalRequest(method, target, ts,
                                                                                    nonce, body))}};
   headers.insert(extra.begin(), extra.end());
   m_lastNonce = nonce;
@@ -304,7 +304,7 @@ Reply KioskClient::send(const std::string& method, const std::string& target, co
 }
 
 Reply KioskClient::get(const std::string& target, httplib::Headers extra) {
-  return send("GET", target, "", std::time(nullptr), randomHex(16), m_secret, std::move(extra));
+  return send("GET", target, "", std::time(nullptr), protocol::randomHex(16), m_secret, std::move(extra));
 }
 
 Reply KioskClient::post(const std::string& target, const nlohmann::json& body) {
@@ -312,7 +312,7 @@ Reply KioskClient::post(const std::string& target, const nlohmann::json& body) {
 }
 
 Reply KioskClient::postRaw(const std::string& target, const std::string& body) {
-  return send("POST", target, body, std::time(nullptr), randomHex(16), m_secret);
+  return send("POST", target, body, std::time(nullptr), protocol::randomHex(16), m_secret);
 }
 
 AdminClient::AdminClient(int port) : m_client("127.0.0.1", port) {
@@ -342,7 +342,7 @@ nlohmann::json reconciliationOnceRefunded(AdminClient& admin, std::int64_t refun
   return report;
 }
 
-std::string randomChallenge() { return randomHex(8); }
+std::string randomChallenge() { return protocol::randomHex(8); }
 
 // ---------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
 
 #include "card/virtual_card.hpp"
 #include "card/write_script.hpp"
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 #include "platform/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -32,7 +32,7 @@ using namespace std::chrono_literals;
 constexpr const char* kCard = "8800000003";
 
 std::string newOrder(KioskClient& kiosk) {
-  auto reply = kiosk.post("/v1/kiosk/orders", {{"idempotency_key", randomHex(8)},
+  auto reply = kiosk.post("/v1/kiosk/orders", {{"idempotency_key", protocol::randomHex(8)},
                                                {"card_number", kCard},
                                                {"amount", 1000},
                                                {"challenge", randomChallenge()}});
@@ -50,7 +50,7 @@ TEST(CloudProcesses, SeveralServersOnOnePostgresBehaveAsOne) {
   KioskClient onB(b.port(), "kiosk-demo", CloudProcess::kKioskSecret);
 
   // A nonce used on one server is a replay on the other.
-  const std::string nonce = randomHex(16);
+  const std::string nonce = protocol::randomHex(16);
   const auto ts = std::time(nullptr);
   EXPECT_EQ(onA.send("GET", "/v1/kiosk/config", "", ts, nonce, CloudProcess::kKioskSecret).status, 200);
   auto replay = onB.send("GET", "/v1/kiosk/config", "", ts, nonce, CloudProcess::kKioskSecret);

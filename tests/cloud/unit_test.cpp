@@ -1,7 +1,6 @@
-// Fast in-process checks of the cloud's pieces: tariffs, request signing primitives, and the
+// Fast in-process checks of the cloud's pieces: tariffs and the
 // order state machine of the store on an in-memory SQLite database.
 
-#include "cloud/crypto.hpp"
 #include "cloud/schema.hpp"
 #include "cloud/store.hpp"
 #include "cloud/tariff.hpp"
@@ -52,23 +51,6 @@ TEST(Tariff, RejectsSpecsThatDoNotMakeSense) {
   EXPECT_FALSE(parseTariff(json::parse(R"({"kind":"time_of_use","bands":[{"name":"flat","from":0,"to":24,"rate":5},{"name":"peak","from":8,"to":9,"rate":9}]})")));
   EXPECT_FALSE(parseTariff(json::parse(R"({"kind":"time_of_use","bands":[{"name":"flat","from":0,"to":23,"rate":5}]})")));
   EXPECT_TRUE(parseTariff(json::parse(R"({"kind":"time_of_use","bands":[{"name":"flat","from":0,"to":24,"rate":5}]})")));
-}
-
-TEST(Crypto, KnownVectors) {
-  // RFC 4231 test case 2.
-  EXPECT_EQ(hmacSha256Hex("Jefe", "what do ya want for nothing?"),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  // PBKDF2-HMAC-SHA256("password", "salt", 1).
-  EXPECT_EQ(pbkdf2Hex("password", "73616c74", 1),
-            "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b");
-  EXPECT_EQ(sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(canonicalRequest("GET", "/v1/kiosk/config", "1700000000", "abc", ""),
-            "GET\n/v1/kiosk/config\n1700000000\nabc\n"
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_TRUE(constantTimeEqual("abc", "abc"));
-  EXPECT_FALSE(constantTimeEqual("abc", "abd"));
-  EXPECT_FALSE(constantTimeEqual("abc", "ab"));
-  EXPECT_NE(randomHex(16), randomHex(16));
 }
 
 class FixedFormat final : public CardFormat {

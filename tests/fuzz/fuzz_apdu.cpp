@@ -5,6 +5,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace kiosk::card;
+  using kiosk::Bytes;
+  using kiosk::ByteView;
   const ByteView input(data, size);
   if (auto apdu = parseApdu(input)) {
     auto again = encodeApdu(*apdu);

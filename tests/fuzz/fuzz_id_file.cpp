@@ -15,6 +15,7 @@ struct Fixture {
 
 Fixture makeFixture() {
   using namespace kiosk::card;
+  using kiosk::Bytes;
   Fixture fixture{EcKey::generate().value(), {}};
   IssueRequest request;
   request.cardNumber = 8600000000000001ULL;
@@ -29,6 +30,7 @@ Fixture makeFixture() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace kiosk::card;
+  using kiosk::Bytes;
   static const Fixture fixture = makeFixture();
   if (size == 0) return 0;
   Bytes file;

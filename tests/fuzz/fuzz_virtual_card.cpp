@@ -9,6 +9,8 @@ namespace {
 
 kiosk::card::CardImage makeImage() {
   using namespace kiosk::card;
+  using kiosk::Bytes;
+  using kiosk::ByteView;
   IssueRequest request;
   request.cardNumber = 1;
   request.meterNumber = 2;
@@ -23,6 +25,8 @@ kiosk::card::CardImage makeImage() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace kiosk::card;
+  using kiosk::Bytes;
+  using kiosk::ByteView;
   static const CardImage image = makeImage();
   VirtualCard card(image);
   card.powerOn();

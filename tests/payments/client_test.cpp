@@ -6,7 +6,7 @@
 
 #include <set>
 
-#include "cloud/crypto.hpp"
+#include "protocol/signing.hpp"
 #include "cloud_json.hpp"
 #include "fake_transport.hpp"
 #include "payments/cloud_client.hpp"
@@ -45,8 +45,8 @@ TEST_F(ClientTest, SignsRequestsTheWayTheCloudVerifiesThem) {
     EXPECT_LE(nonce.size(), 64U);
     nonces.insert(nonce);
     // kiosk-cloud's own verification code computes the same signature.
-    const std::string expected = cloud::hmacSha256Hex(
-        kSecret, cloud::canonicalRequest(request.method, request.target,
+    const std::string expected = protocol::hmacSha256Hex(
+        kSecret, protocol::canonicalRequest(request.method, request.target,
                                          header(request, "X-Timestamp"), nonce, request.body));
     EXPECT_EQ(header(request, "X-Signature"), expected) << request.target;
   }

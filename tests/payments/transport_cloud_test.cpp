@@ -11,6 +11,7 @@
 #include "payments/cloud_client.hpp"
 #include "payments/curl_transport.hpp"
 #include "platform/temp_dir.hpp"
+#include "protocol/signing.hpp"
 
 namespace kiosk::payments::test {
 namespace {
@@ -54,7 +55,7 @@ TEST(CurlTransportCloud, RunsAnOrderAgainstTheRealCloud) {
   EXPECT_EQ(summary->meterNumber, "52000001");
   EXPECT_EQ(summary->utility, "water");
 
-  const OrderRequest request{randomHex(8), kCard, 2000, "0102030405060708"};
+  const OrderRequest request{protocol::randomHex(8), kCard, 2000, "0102030405060708"};
   auto created = client.createOrder(request);
   ASSERT_TRUE(created) << describe(created.error());
   EXPECT_TRUE(created->created);

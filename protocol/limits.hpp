@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace kiosk::platform::api_limits {
+namespace kiosk::protocol::limits {
 
 inline constexpr std::int64_t kMaxMoney = 100'000'000'00;  // minor units: a hundred million
 
@@ -29,4 +29,4 @@ inline constexpr std::size_t kMaxFeesOwed = 256;          // in a card lookup
 inline constexpr std::size_t kMaxFeeItems = 64;           // fees one order settles
 inline constexpr std::size_t kMaxOrderList = 64;          // pending or recent orders of a card
 
-}  // namespace kiosk::platform::api_limits
+}  // namespace kiosk::protocol::limits

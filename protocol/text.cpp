@@ -1,8 +1,10 @@
-#include "cloud/text.hpp"
+#include "protocol/text.hpp"
+
+#include "protocol/limits.hpp"
 
 #include <cstdint>
 
-namespace kiosk::cloud {
+namespace kiosk::protocol {
 namespace {
 
 // The length of the well-formed UTF-8 sequence at text[i] (RFC 3629: no overlong forms, no
@@ -48,6 +50,10 @@ bool isText(std::string_view text) {
   return true;
 }
 
+bool isId(std::string_view text) {
+  return !text.empty() && text.size() <= limits::kMaxIdLength && isText(text);
+}
+
 std::string forLog(std::string_view text, std::size_t maxBytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
@@ -69,4 +75,4 @@ std::string forLog(std::string_view text, std::size_t maxBytes) {
   return out;
 }
 
-}  // namespace kiosk::cloud
+}  // namespace kiosk::protocol

@@ -1,0 +1,42 @@
+#pragma once
+// Orders as the kiosk-cloud API names them: states and origins, one spelling for both sides.
+//   CREATED -> PAID -> TOKEN_ISSUED -> DELIVERED
+//   CREATED -> EXPIRED | CANCELED
+//   PAID -> REFUND_PENDING -> REFUNDED
+// Final states: DELIVERED, EXPIRED, CANCELED, REFUNDED.
+
+#include <optional>
+#include <string_view>
+
+namespace kiosk::protocol {
+
+namespace state {
+inline constexpr const char* kCreated = "CREATED";
+inline constexpr const char* kPaid = "PAID";
+inline constexpr const char* kTokenIssued = "TOKEN_ISSUED";
+inline constexpr const char* kDelivered = "DELIVERED";
+inline constexpr const char* kExpired = "EXPIRED";
+inline constexpr const char* kCanceled = "CANCELED";
+inline constexpr const char* kRefundPending = "REFUND_PENDING";
+inline constexpr const char* kRefunded = "REFUNDED";
+}  // namespace state
+
+enum class OrderState { Created, Paid, TokenIssued, Delivered, Expired, Canceled, RefundPending, Refunded };
+std::string_view toString(OrderState orderState);
+std::optional<OrderState> orderStateFromString(std::string_view text);
+bool isFinal(OrderState orderState);
+// Paid credit that still has to reach the card.
+bool awaitsDelivery(OrderState orderState);
+
+// The same questions of a state's name; an unknown name is neither.
+bool isFinalState(std::string_view name);
+bool isKnownState(std::string_view name);
+
+// Where an order's money came from.
+namespace origin {
+inline constexpr const char* kKiosk = "KIOSK";                  // a resident at a kiosk
+inline constexpr const char* kLatePayment = "LATE_PAYMENT";     // paid after cancel or expiry
+inline constexpr const char* kDoublePayment = "DOUBLE_PAYMENT"; // paid twice: to be refunded
+}  // namespace origin
+
+}  // namespace kiosk::protocol

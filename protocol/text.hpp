@@ -1,0 +1,23 @@
+#pragma once
+// The one rule for ids and strings on the kiosk-cloud API. Text that arrives in a request
+// (header values, query parameters, JSON strings) is bytes, not necessarily UTF-8: checked by
+// the cloud's routes before it reaches the store or an answer, and escaped for a log line.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace kiosk::protocol {
+
+// Well-formed UTF-8 without control characters: what a header value or query parameter must
+// be before it is looked up, stored or written back.
+bool isText(std::string_view text);
+// An id (of a kiosk, order, account, fee, tariff or staff member): text of 1 to
+// limits::kMaxIdLength bytes.
+bool isId(std::string_view text);
+
+// The text as one log line: bytes that are not printable UTF-8 become \xNN, and anything
+// beyond `maxBytes` is cut (marked with "...").
+std::string forLog(std::string_view text, std::size_t maxBytes = 200);
+
+}  // namespace kiosk::protocol

@@ -1,0 +1,102 @@
+// The kiosk-cloud contract both sides link: signing against fixed vectors (RFC 4231, docs/api.md),
+// the id and string rule, order state names, paths and masking.
+
+#include "protocol/masking.hpp"
+#include "protocol/orders.hpp"
+#include "protocol/paths.hpp"
+#include "protocol/signing.hpp"
+#include "protocol/text.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace kiosk::protocol {
+namespace {
+
+TEST(Signing, KnownVectors) {
+  // RFC 4231 test case 2.
+  EXPECT_EQ(hmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // PBKDF2-HMAC-SHA256("password", "salt", 1).
+  EXPECT_EQ(pbkdf2Hex("password", "73616c74", 1),
+            "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b");
+  EXPECT_EQ(pbkdf2Hex("password", "not hex", 1), "");
+  EXPECT_EQ(sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(canonicalRequest("GET", "/v1/kiosk/config", "1700000000", "abc", ""),
+            "GET\n/v1/kiosk/config\n1700000000\nabc\n"
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_TRUE(constantTimeEqual("abc", "abc"));
+  EXPECT_FALSE(constantTimeEqual("abc", "abd"));
+  EXPECT_FALSE(constantTimeEqual("abc", "ab"));
+  EXPECT_NE(randomHex(16), randomHex(16));
+  EXPECT_EQ(randomHex(16).size(), 32U);
+}
+
+// docs/api.md, "Signing": the worked example, computed there with openssl dgst.
+TEST(Signing, TheWorkedExampleOfTheApiDocument) {
+  const std::string body =
+      R"({"amount":2000,"card_number":"3101000012345678","challenge":"0102030405060708","idempotency_key":"k1"})";
+  const std::string canonical =
+      canonicalRequest("POST", "/v1/kiosk/orders", "1767225600", "0123456789abcdef0123456789abcdef", body);
+  EXPECT_EQ(canonical,
+            "POST\n/v1/kiosk/orders\n1767225600\n0123456789abcdef0123456789abcdef\n"
+            "4e635907155a646820c647efaa62ede5c035302ec837f33588f00b2fe75b5a6d");
+  EXPECT_EQ(requestSignature("kiosk-secret-0001", "POST", "/v1/kiosk/orders", "1767225600",
+                             "0123456789abcdef0123456789abcdef", body),
+            "2bc160b8ff6bb36fed979acb43a02ac1c5cee0e3b209e263d18ae073f631cda3");
+  EXPECT_EQ(std::string(kKioskIdHeader) + kTimestampHeader + kNonceHeader + kSignatureHeader,
+            "X-Kiosk-IdX-TimestampX-NonceX-Signature");
+}
+
+TEST(Text, IdsAndStringsFollowOneRule) {
+  EXPECT_TRUE(isText("kiosk-1 大堂"));
+  EXPECT_FALSE(isText(std::string("a\0b", 3)));
+  EXPECT_FALSE(isText("tab\there"));
+  EXPECT_FALSE(isText("\xff\xfe"));
+  EXPECT_FALSE(isText("\xc0\xaf"));  // an overlong '/'
+  EXPECT_TRUE(isId("kiosk_1"));
+  EXPECT_FALSE(isId(""));
+  EXPECT_FALSE(isId(std::string(65, 'k')));
+  EXPECT_TRUE(isId(std::string(64, 'k')));
+  EXPECT_EQ(forLog("a\x01" "b"), "a\\x01b");
+  EXPECT_EQ(forLog(std::string(10, 'x'), 4), "xxxx...");
+}
+
+TEST(Orders, StateNamesRoundTrip) {
+  for (const char* name : {state::kCreated, state::kPaid, state::kTokenIssued, state::kDelivered,
+                           state::kExpired, state::kCanceled, state::kRefundPending,
+                           state::kRefunded}) {
+    const auto parsed = orderStateFromString(name);
+    ASSERT_TRUE(parsed) << name;
+    EXPECT_EQ(toString(*parsed), name);
+    EXPECT_TRUE(isKnownState(name));
+  }
+  EXPECT_FALSE(orderStateFromString("paid"));
+  EXPECT_FALSE(isKnownState("SETTLED"));
+  EXPECT_TRUE(isFinalState("DELIVERED"));
+  EXPECT_TRUE(isFinalState("REFUNDED"));
+  EXPECT_FALSE(isFinalState("REFUND_PENDING"));
+  EXPECT_FALSE(isFinalState("nonsense"));
+  EXPECT_TRUE(awaitsDelivery(OrderState::TokenIssued));
+  EXPECT_FALSE(awaitsDelivery(OrderState::Delivered));
+}
+
+TEST(Paths, TargetsTheKioskBuilds) {
+  EXPECT_EQ(cardPath("3101000012345678"), "/v1/kiosk/cards/3101000012345678");
+  EXPECT_EQ(orderPath("ord_1"), "/v1/kiosk/orders/ord_1");
+  EXPECT_EQ(orderPath("ord_1", kScriptAction), "/v1/kiosk/orders/ord_1/script");
+}
+
+TEST(Masking, CardNumbersNamesAndAccounts) {
+  EXPECT_EQ(maskCardNumber("3101000012345678"), "**** **** **** 5678");
+  EXPECT_EQ(maskCardNumber("1234"), "1234");
+  EXPECT_EQ(maskName("张三丰"), "张**");
+  EXPECT_EQ(maskName("Alice"), "A**");
+  EXPECT_EQ(maskName(""), "");
+  EXPECT_EQ(maskAccountId("acct-0001"), "ac*****01");
+  EXPECT_EQ(maskAccountId("ab"), "**");
+}
+
+}  // namespace
+}  // namespace kiosk::protocol
