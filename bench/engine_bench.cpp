@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
       die("pay page");
     }
     if (!runtime->waitScreen("done", std::chrono::seconds(30))) die("no done screen: " + runtime->screen());
-    const auto timing = runtime->engine().lastWriteTiming();
+    const auto timing = runtime->lastWriteTiming();
     if (!timing) die("no write timing");
     totalUs.push_back(std::chrono::duration<double, std::micro>(timing->total).count());
     cloudUs.push_back(std::chrono::duration<double, std::micro>(timing->cloud).count());

@@ -47,38 +47,6 @@ std::string utcTime(std::int64_t unixSeconds) {
 
 }  // namespace
 
-void EventQueue::push(Event event) {
-  std::function<void()> listener;
-  {
-    std::lock_guard lock(m_mutex);
-    m_events.push_back(std::move(event));
-    listener = m_listener;
-  }
-  m_ready.notify_one();
-  if (listener) listener();
-}
-
-void EventQueue::setListener(std::function<void()> listener) {
-  std::lock_guard lock(m_mutex);
-  m_listener = std::move(listener);
-}
-
-std::optional<Event> EventQueue::pop(std::chrono::milliseconds wait) {
-  std::unique_lock lock(m_mutex);
-  if (!m_ready.wait_for(lock, wait, [this] { return !m_events.empty(); })) return std::nullopt;
-  Event event = std::move(m_events.front());
-  m_events.pop_front();
-  return event;
-}
-
-std::vector<Event> EventQueue::drain() {
-  std::lock_guard lock(m_mutex);
-  std::vector<Event> out(std::make_move_iterator(m_events.begin()),
-                         std::make_move_iterator(m_events.end()));
-  m_events.clear();
-  return out;
-}
-
 AccountView accountView(const payments::AccountInfo& account) {
   AccountView view;
   view.utility = utilityOf(account.utility);
@@ -178,6 +146,8 @@ void EngineBridge::execute(const Command& command) {
                  [&](const command::CreateOrder& c) { m_engine.createOrder(c.cardNumber, c.amountMinor); },
                  [&](const command::CancelOrder& c) { m_engine.cancelOrder(c.orderId); },
                  [&](const command::WriteToken& c) { m_engine.writeToken(c.orderId, c.cardNumber); },
+                 // Maintenance work is the maintenance worker's.
+                 [](const auto&) {},
              },
              command);
 }

@@ -2,6 +2,8 @@
 
 #include "platform/overloaded.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <type_traits>
 
@@ -52,6 +54,16 @@ void updateSplit(AmountView& view) {
   view.feeShareMinor = std::min(view.feesOwedMinor, view.amountMinor());
 }
 
+constexpr std::size_t kMaxPinDigits = 12;
+
+int lockedSeconds(const PinGate& gate, Millis now) {
+  return gate.lockedOut(now) ? secondsUntil(gate.lockedUntil(), now) : 0;
+}
+
+std::string staffDetail(const screen::StaffSession& staff) {
+  return nlohmann::json{{"staff_id", staff.id}, {"via", staff.via}}.dump();
+}
+
 class Stepper {
  public:
   Stepper(const FlowState& state, Millis now, const FlowConfig& config)
@@ -80,6 +92,10 @@ class Stepper {
                    [&](const screen::Reinsert&) { ask(command::ReadCard{}); },
                    [&](const screen::OutOfService&) {},
                    [&](const screen::Writing&) {},
+                   // A staff card put in while the PIN pad is up still opens the dashboard.
+                   [&](const screen::Pin&) { ask(command::ReadCard{}); },
+                   // Staff change cards for the reader test: the dashboard stays.
+                   [&](const screen::Maintenance&) {},
                    [&](const auto&) {
                      go(screen::Reading{});
                      ask(command::ReadCard{});
@@ -91,6 +107,7 @@ class Stepper {
   void on(const event::CardRemoved&) {
     m_next.state.cardPresent = false;
     m_next.state.cardNumber.clear();
+    m_next.state.staffCardSeen.clear();
     std::visit(Overloaded{
                    [&](const screen::Writing& s) {
                      // A pulled card mid-write: ask for the same card back.
@@ -112,6 +129,8 @@ class Stepper {
                      go(screen::Attract{});
                    },
                    [&](const screen::OutOfService&) {},
+                   [&](const screen::Pin&) {},
+                   [&](const screen::Maintenance&) {},
                    [&](const auto&) { go(screen::Attract{}); },
                },
                m_next.state.screen);
@@ -119,6 +138,20 @@ class Stepper {
 
   void on(const event::CardRead& e) {
     m_next.state.cardNumber = e.cardNumber;
+    const auto& screen = m_next.state.screen;
+    if (std::holds_alternative<screen::Reading>(screen) ||
+        std::holds_alternative<screen::Pin>(screen)) {
+      // A staff card of this kiosk opens the dashboard once per insertion: after Exit, the
+      // same card still in the reader is only a card.
+      if (e.cardNumber != m_next.state.staffCardSeen) {
+        if (auto member = staffForCard(m_next.state.staff, e.cardNumber)) {
+          m_next.state.staffCardSeen = e.cardNumber;
+          enterDashboard(*member, "card");
+          return;
+        }
+      }
+      if (std::holds_alternative<screen::Pin>(screen)) return;
+    }
     if (e.staff) {
       if (std::holds_alternative<screen::Reading>(m_next.state.screen)) go(screen::Attract{});
       return;
@@ -253,6 +286,14 @@ class Stepper {
             [&](screen::Done&) {
               if (intent.kind == Kind::Finish) go(screen::Attract{});
             },
+            [&](screen::Attract&) {
+              if (intent.kind == Kind::OpenPinPad) {
+                go(screen::Pin{PinView{0, lockedSeconds(m_next.state.pinGate, m_now), false}, {}});
+                ask(command::Note{"PIN pad opened by the hidden gesture"});
+              }
+            },
+            [&](screen::Pin& s) { onPinInput(s, intent); },
+            [&](screen::Maintenance& s) { onDashboardInput(s, intent); },
             [&](auto&) {},
         },
         m_next.state.screen);
@@ -279,6 +320,14 @@ class Stepper {
                    [&](screen::Error&) {
                      if (shown >= m_config.resultScreen) go(screen::Attract{});
                    },
+                   [&](screen::Pin& s) {
+                     s.view.lockedSeconds = lockedSeconds(m_next.state.pinGate, m_now);
+                   },
+                   [&](screen::Maintenance& s) {
+                     if (!s.refreshing && m_now - s.refreshedAt >= m_config.dashboardRefresh) {
+                       refresh(s);
+                     }
+                   },
                    [&](auto&) {},
                },
                m_next.state.screen);
@@ -298,7 +347,158 @@ class Stepper {
     if (std::holds_alternative<screen::OutOfService>(m_next.state.screen)) go(screen::Attract{});
   }
 
+  void on(const event::ConfigLoaded& e) {
+    if (!e.kioskId.empty()) m_next.state.kioskId = e.kioskId;
+    m_next.state.staff = e.staff;
+  }
+
+  void on(const event::DashboardLoaded& e) {
+    auto* s = std::get_if<screen::Maintenance>(&m_next.state.screen);
+    if (s == nullptr) return;
+    s->view = e.view;
+    s->view.staffName = s->staff.name;
+    if (!s->readerTest.empty()) s->view.recentLogs.push_back("reader test: " + s->readerTest);
+    s->refreshing = false;
+    s->refreshedAt = m_now;
+    if (s->refreshAgain) refresh(*s);
+  }
+
+  void on(const event::ReaderTested& e) {
+    auto* s = std::get_if<screen::Maintenance>(&m_next.state.screen);
+    if (s == nullptr) return;
+    s->readerTesting = false;
+    s->readerTest = e.result;
+    // Shown at once; the next refresh keeps it under the newer log lines.
+    s->view.recentLogs.push_back("reader test: " + e.result);
+    refresh(*s);
+  }
+
+  void on(const event::RestartReady&) {
+    const auto* s = std::get_if<screen::Maintenance>(&m_next.state.screen);
+    if (s != nullptr && s->restarting) m_next.state.restart = true;
+  }
+
  private:
+  void enterDashboard(const StaffCredential& member, const char* via) {
+    screen::Maintenance dashboard;
+    dashboard.staff = {member.id, member.name, via};
+    dashboard.view.staffName = member.name;
+    ask(command::StaffAction{"maintenance_enter", staffDetail(dashboard.staff)});
+    ask(command::Note{member.name + " signed in by " + via});
+    refresh(dashboard);
+    go(std::move(dashboard));
+  }
+
+  // Asks for the dashboard's facts now, or as soon as the request out comes back.
+  void refresh(screen::Maintenance& s) {
+    if (s.refreshing) {
+      s.refreshAgain = true;
+      return;
+    }
+    s.refreshing = true;
+    s.refreshAgain = false;
+    ask(command::RefreshDashboard{});
+  }
+
+  // Back to the resident screens; a card left in the reader is read as if just inserted.
+  void leaveMaintenance() {
+    if (m_next.state.cardPresent) {
+      go(screen::Reading{});
+      ask(command::ReadCard{});
+    } else {
+      go(screen::Attract{});
+    }
+  }
+
+  void onPinInput(screen::Pin& s, const Intent& intent) {
+    using Kind = Intent::Kind;
+    switch (intent.kind) {
+      case Kind::Digit:
+        if (intent.value < 0 || intent.value > 9) return;
+        if (s.entered.size() < kMaxPinDigits) s.entered.push_back(static_cast<char>('0' + intent.value));
+        s.view.rejected = false;
+        break;
+      case Kind::Backspace:
+        if (!s.entered.empty()) s.entered.pop_back();
+        break;
+      case Kind::Clear: s.entered.clear(); break;
+      case Kind::Back:
+      case Kind::ExitMaintenance: leaveMaintenance(); return;
+      case Kind::SignIn: signIn(s); return;
+      default: return;
+    }
+    s.view.digits = static_cast<int>(s.entered.size());
+  }
+
+  void signIn(screen::Pin& s) {
+    auto& gate = m_next.state.pinGate;
+    const auto result = gate.attempt(s.entered, m_next.state.staff, m_now);
+    s.entered.clear();
+    s.view.digits = 0;
+    if (result.verdict == PinGate::Verdict::Accepted) {
+      for (const auto& member : m_next.state.staff) {
+        if (member.id == result.staffId) {
+          enterDashboard(member, "pin");
+          return;
+        }
+      }
+      return;
+    }
+    s.view.rejected = true;
+    s.view.lockedSeconds = lockedSeconds(gate, m_now);
+    ask(command::StaffAction{
+        "pin_rejected",
+        nlohmann::json{{"failures", gate.failures()},
+                       {"locked_out", result.verdict == PinGate::Verdict::LockedOut}}
+            .dump()});
+    ask(command::Note{"staff PIN refused (" + std::to_string(gate.failures()) + " failures)", true});
+  }
+
+  void onDashboardInput(screen::Maintenance& s, const Intent& intent) {
+    using Kind = Intent::Kind;
+    // The last sync before a restart is under way: nothing else starts.
+    if (s.restarting) return;
+    const std::string detail = staffDetail(s.staff);
+    switch (intent.kind) {
+      case Kind::SyncNow:
+        ask(command::StaffAction{"sync_now", detail});
+        ask(command::SyncNow{});
+        ask(command::Note{"sync requested"});
+        break;
+      case Kind::ReaderTest:
+        if (s.readerTesting) return;
+        s.readerTesting = true;
+        ask(command::StaffAction{"reader_test", detail});
+        ask(command::TestReader{});
+        return;  // the result refreshes the dashboard
+      case Kind::Resolve: {
+        const auto index = static_cast<std::size_t>(intent.value);
+        if (intent.value < 0 || index >= s.view.attention.size()) return;
+        auto withOrder = nlohmann::json::parse(detail);
+        withOrder["order_id"] = s.view.attention[index].orderId;
+        ask(command::StaffAction{"recheck_transaction", withOrder.dump()});
+        ask(command::RecheckTransactions{});
+        ask(command::Note{"asked the cloud about " + s.view.attention[index].orderId});
+        break;
+      }
+      case Kind::Restart:
+        s.restarting = true;
+        ask(command::StaffAction{"restart", detail});
+        ask(command::PrepareRestart{});
+        return;
+      case Kind::ExitMaintenance:
+      case Kind::Back: {
+        const std::string name = s.staff.name;
+        ask(command::StaffAction{"maintenance_exit", detail});
+        ask(command::Note{name + " left"});
+        leaveMaintenance();
+        return;
+      }
+      default: return;
+    }
+    refresh(s);  // show the action's effect now
+  }
+
   void paymentEnded(const std::string& orderId, const char* kind) {
     const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
     if (paying == nullptr || paying->view.orderId != orderId) return;
@@ -364,8 +564,15 @@ std::string screenName(const Screen& screen) {
                         [](const screen::Done&) -> std::string { return "done"; },
                         [](const screen::Error& s) -> std::string { return "error:" + s.view.code; },
                         [](const screen::OutOfService&) -> std::string { return "out_of_service"; },
+                        [](const screen::Pin&) -> std::string { return "pin"; },
+                        [](const screen::Maintenance&) -> std::string { return "maintenance"; },
                     },
                     screen);
+}
+
+Flow::Flow(FlowConfig config, std::string kioskId) : m_config(config) {
+  m_state.kioskId = std::move(kioskId);
+  m_state.pinGate = PinGate(m_config.pinGate);
 }
 
 std::vector<Command> Flow::handle(const Event& event, Millis now) {

@@ -4,6 +4,7 @@
 // step() is pure; Flow keeps the current state for callers that want an object.
 
 #include "kiosk/intent.hpp"
+#include "kiosk/staff_access.hpp"
 #include "kiosk/views.hpp"
 
 #include <cstdint>
@@ -20,6 +21,8 @@ struct FlowConfig {
   Millis resultScreen = 20'000; // done and error screens
   Millis reinsert = 90'000;     // how long a torn write waits for its card
   int maxDigits = 5;            // keypad: whole yuan
+  Millis dashboardRefresh = 1'000;  // the maintenance dashboard's facts, at most this often
+  PinGateConfig pinGate;        // the staff PIN pad's lockout
 };
 
 namespace screen {
@@ -63,11 +66,35 @@ struct Error {
 struct OutOfService {
   OutOfServiceView view;
 };
+// Maintenance mode: the staff PIN pad, opened by the hidden gesture on the attract screen.
+struct Pin {
+  PinView view;
+  std::string entered;  // the digits typed; only their count is shown
+};
+// Who is signed in to the dashboard, and how ("pin", "card"): every staff action names them.
+struct StaffSession {
+  std::string id;
+  std::string name;
+  std::string via;
+};
+// The dashboard, after a PIN or a staff card. Its facts come from the runtime's maintenance
+// worker (RefreshDashboard -> DashboardLoaded), asked for again while it is shown.
+struct Maintenance {
+  MaintenanceView view;
+  StaffSession staff;
+  std::string readerTest;     // the last reader test's result, shown under the log
+  Millis refreshedAt = 0;
+  bool refreshing = false;    // a RefreshDashboard is out
+  bool refreshAgain = false;  // an action happened while it was out: ask again when it is back
+  bool readerTesting = false;
+  bool restarting = false;    // Restart pressed: waiting for the last sync
+};
 }  // namespace screen
 
 using Screen = std::variant<screen::Attract, screen::Reading, screen::Account, screen::Amount,
                             screen::Paying, screen::Writing, screen::Reinsert, screen::Done,
-                            screen::Error, screen::OutOfService>;
+                            screen::Error, screen::OutOfService, screen::Pin,
+                            screen::Maintenance>;
 
 // Why a card could not be used, as the engine reports it.
 enum class CardFault { Unreadable, Foreign, NotAuthentic, Blocked, Full };
@@ -99,6 +126,15 @@ struct Input { Intent intent; };
 struct Tick {};  // time passed; timeouts are checked against `now`
 struct ServiceFault { std::string reasonKey; };
 struct ServiceRestored {};
+// The engine uses a kiosk config (the cloud's, or the copy kept for offline use): the kiosk id
+// on the attract screen and the staff who may enter maintenance.
+struct ConfigLoaded { std::string kioskId; std::vector<StaffCredential> staff; };
+// The dashboard's facts as the maintenance worker gathered them (health, outbox, attention,
+// recent log lines, last sync, config version); the flow adds who is signed in.
+struct DashboardLoaded { MaintenanceView view; };
+struct ReaderTested { std::string result; };  // "card 88... (meter ...) authentic, ..."
+// The restart's last sync is over (or timed out): the application may start again.
+struct RestartReady {};
 }  // namespace event
 
 using Event = std::variant<event::CardInserted, event::CardRemoved, event::CardRead,
@@ -107,7 +143,8 @@ using Event = std::variant<event::CardInserted, event::CardRemoved, event::CardR
                            event::OrderDeclined, event::OrderExpired, event::OrderCancelled,
                            event::WriteProgress, event::WriteDone, event::WriteFailed,
                            event::Input, event::Tick, event::ServiceFault,
-                           event::ServiceRestored>;
+                           event::ServiceRestored, event::ConfigLoaded, event::DashboardLoaded,
+                           event::ReaderTested, event::RestartReady>;
 
 namespace command {
 struct ReadCard {};  // read and authenticate the inserted card
@@ -117,10 +154,24 @@ struct CancelOrder { std::string orderId; };
 // Fetch the order's write script for a fresh challenge, write, read back, confirm delivery.
 // After a torn write the engine first reads CREDIT and confirms or rewrites.
 struct WriteToken { std::string orderId; std::string cardNumber; };
+// Maintenance. Each runs on the runtime's maintenance worker, in the order given.
+// A staff action for the journal (and so the cloud): "maintenance_enter", "sync_now", ...
+struct StaffAction { std::string action; std::string detailJson; };
+// A line for the kiosk's log (which the dashboard shows), prefixed "maintenance: ".
+struct Note { std::string line; bool warning = false; };
+struct RefreshDashboard {};
+struct TestReader {};    // read and authenticate whatever card is in the reader
+struct SyncNow {};
+struct RecheckTransactions {};  // ask the cloud now about every unfinished transaction
+// Give the journaled restart a few seconds to reach the cloud, then answer RestartReady.
+struct PrepareRestart {};
 }  // namespace command
 
 using Command = std::variant<command::ReadCard, command::LookupAccount, command::CreateOrder,
-                             command::CancelOrder, command::WriteToken>;
+                             command::CancelOrder, command::WriteToken, command::StaffAction,
+                             command::Note, command::RefreshDashboard, command::TestReader,
+                             command::SyncNow, command::RecheckTransactions,
+                             command::PrepareRestart>;
 
 struct FlowState {
   Screen screen = screen::Attract{};
@@ -128,6 +179,11 @@ struct FlowState {
   std::string cardNumber;     // of the authenticated card in the reader
   Millis lastInput = 0;       // for the inactivity timeout
   Millis enteredAt = 0;       // when the current screen was entered
+  std::string kioskId;        // shown on the attract screen; the config's once one is loaded
+  std::vector<StaffCredential> staff;  // from the kiosk config; empty until one is loaded
+  PinGate pinGate;            // failures and lockout, across PIN pad visits
+  std::string staffCardSeen;  // the staff card that opened the dashboard, until it is pulled
+  bool restart = false;       // maintenance asked for the application to start again
 };
 
 struct Transition {
@@ -143,7 +199,7 @@ std::string screenName(const Screen& screen);
 
 class Flow {
  public:
-  explicit Flow(FlowConfig config = {}) : m_config(config) {}
+  explicit Flow(FlowConfig config = {}, std::string kioskId = {});
   std::vector<Command> handle(const Event& event, Millis now);
   const FlowState& state() const { return m_state; }
 

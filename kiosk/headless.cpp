@@ -139,15 +139,15 @@ class Driver {
     if (c == "sync") {
       const auto wait = a.empty() ? std::optional<double>(30) : number(a[0]);
       if (!wait) return "sync: seconds expected";
-      if (!m_runtime.engine().syncAndWait(seconds(*wait))) return "sync did not finish in time";
-      const auto status = m_runtime.engine().status();
+      if (!m_runtime.syncAndWait(seconds(*wait))) return "sync did not finish in time";
+      const auto status = m_runtime.status();
       m_out << "sync outbox_pending=" << status.outboxPending
             << " open_transactions=" << status.openTransactions
             << " online=" << (status.online ? "yes" : "no") << "\n";
       return {};
     }
     if (c == "staff") {
-      m_runtime.engine().staffAction(a[0], a.size() > 1 ? a[1] : "{}");
+      m_runtime.staffAction(a[0], a.size() > 1 ? a[1] : "{}");
       return {};
     }
     return "unknown command " + c;

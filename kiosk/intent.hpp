@@ -18,6 +18,7 @@ struct Intent {
     Retry,
     Finish,
     // Maintenance
+    OpenPinPad,   // the hidden gesture on the attract screen
     SignIn,       // PIN pad: submit
     ReaderTest,
     SyncNow,

@@ -1,15 +1,15 @@
 #include "kiosk/live.hpp"
 
-#include <imgui.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <filesystem>
 
 #include "kiosk/frame_stats.hpp"
-#include "kiosk/maintenance.hpp"
+#include "kiosk/sim/sim_runner.hpp"
 #include "kiosk/ui/frame.hpp"
 #include "kiosk/ui/screens.hpp"
+#include "kiosk/ui/sim_panel.hpp"
 #include "platform/overloaded.hpp"
 
 namespace kiosk::app {
@@ -27,10 +27,12 @@ Millis steadyMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch()).count();
 }
 
-ui::Intent drawFlow(ui::Ui& ui, const FlowState& state, const ui::AttractView& attract) {
+ui::Intent drawFlow(ui::Ui& ui, const FlowState& state, const std::string& clock, bool simulation) {
   return std::visit(
       Overloaded{
-          [&](const screen::Attract&) { return ui::drawAttract(ui, attract); },
+          [&](const screen::Attract&) {
+            return ui::drawAttract(ui, {state.kioskId, clock, simulation});
+          },
           [&](const screen::Reading&) { return ui::drawReading(ui); },
           [&](const screen::Account& s) { return ui::drawAccount(ui, s.account); },
           [&](const screen::Amount& s) { return ui::drawAmount(ui, s.view); },
@@ -40,97 +42,10 @@ ui::Intent drawFlow(ui::Ui& ui, const FlowState& state, const ui::AttractView& a
           [&](const screen::Done& s) { return ui::drawDone(ui, s.view); },
           [&](const screen::Error& s) { return ui::drawError(ui, s.view); },
           [&](const screen::OutOfService& s) { return ui::drawOutOfService(ui, s.view); },
+          [&](const screen::Pin& s) { return ui::drawPinPad(ui, s.view); },
+          [&](const screen::Maintenance& s) { return ui::drawMaintenance(ui, s.view); },
       },
       state.screen);
-}
-
-// The simulation panel: a small window over the kiosk's screen for whoever tries the kiosk
-// out. Returns true when it changed something.
-bool drawSimulationPanel(ui::Ui& ui, sim::Simulation& simulation, const Runtime& runtime,
-                         std::string& status) {
-  bool changed = false;
-  const float u = ui.unit();
-  ImGui::PushFont(ui.fonts.small);
-  // Bottom left, above the footer, where the screens keep the least.
-  ImGui::SetNextWindowPos(ImVec2(u, ui.size.y * 0.91F), ImGuiCond_FirstUseEver, ImVec2(0.F, 1.F));
-  ImGui::SetNextWindowSize(ImVec2(ui.size.x * 0.62F, 0), ImGuiCond_FirstUseEver);
-  ImGui::SetNextWindowBgAlpha(0.92F);
-  if (ImGui::Begin("Simulation", nullptr, ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_AlwaysAutoResize)) {
-    const auto inserted = simulation.inserted();
-    ImGui::TextUnformatted("Card:");
-    for (const auto& card : simulation.cards()) {
-      ImGui::SameLine();
-      const bool in = inserted == card.key;
-      if (in) ImGui::PushStyleColor(ImGuiCol_Button, IM_COL32(40, 140, 70, 255));
-      if (ImGui::Button(card.key.c_str())) {
-        status = simulation.insert(card.key);
-        if (status.empty()) status = "inserted the " + card.key + " card";
-        changed = true;
-      }
-      if (in) ImGui::PopStyleColor();
-    }
-    ImGui::SameLine();
-    if (ImGui::Button("pull")) {
-      simulation.pull();
-      status = "card pulled";
-      changed = true;
-    }
-    const auto pay = runtime.lastPay();
-    const bool paying = runtime.screen() == "pay" && pay.has_value();
-    ImGui::TextUnformatted("Order:");
-    ImGui::BeginDisabled(!paying);
-    ImGui::SameLine();
-    if (ImGui::Button("pay")) {
-      status = simulation.answer(pay->payUrl, true);
-      if (status.empty()) status = "paid " + pay->orderId;
-      changed = true;
-    }
-    ImGui::SameLine();
-    if (ImGui::Button("decline")) {
-      status = simulation.answer(pay->payUrl, false);
-      if (status.empty()) status = "declined " + pay->orderId;
-      changed = true;
-    }
-    ImGui::SameLine();
-    if (ImGui::Button("open pay page")) {
-      std::string error;
-      status = platform::Window::openUrl(pay->payUrl, &error) ? "opened " + pay->payUrl : "no browser: " + error;
-    }
-    ImGui::EndDisabled();
-    bool up = simulation.networkUp();
-    if (ImGui::Checkbox("network", &up)) {
-      simulation.setNetworkUp(up);
-      status = up ? "network restored" : "network cut";
-      changed = true;
-    }
-    ImGui::SameLine();
-    ImGui::Text("  time +%lld min", static_cast<long long>(simulation.timeOffset().count() / 60));
-    ImGui::SameLine();
-    if (ImGui::Button("+10 min")) {
-      simulation.advance(std::chrono::minutes(10));
-      changed = true;
-    }
-    ImGui::SameLine();
-    if (ImGui::Button("+1 day")) {
-      simulation.advance(std::chrono::hours(24));
-      changed = true;
-    }
-    ImGui::TextUnformatted("Meter (1 day):");
-    for (const char* key : {"normal", "low", "water"}) {
-      ImGui::SameLine();
-      if (ImGui::Button((std::string(key) + "##meter").c_str())) {
-        auto report = simulation.useInMeter(key, 1);
-        status = report ? fmt::format("{} meter: {} token(s) loaded, {} left{}", key, report->tokensLoaded,
-                                      formatMoney(report->remainingMinor), report->cutOff ? ", supply cut" : "")
-                        : report.error();
-        changed = true;
-      }
-    }
-    if (!status.empty()) ImGui::TextWrapped("%s", status.c_str());
-  }
-  ImGui::End();
-  ImGui::PopFont();
-  return changed;
 }
 
 // The scripted demo: a whole top-up and the meter loading it, each step waiting for a screen.
@@ -167,20 +82,34 @@ int runLive(LiveContext c) {
   Lang lang = options.lang;
   ui::LayoutProbe probe;
   FirstFrameLog firstFrame;
-  Maintenance maintenance(runtime, c.simulation != nullptr);
   HiddenGesture gesture;
-  std::string panelStatus;
   platform::SystemClock systemClock;
   const platform::Clock& shownClock = c.simulation != nullptr ? c.simulation->clock() : systemClock;
 
   runtime.queue().setListener([] { platform::Window::wake(); });
   runtime.setTrace([](const std::string&) {});
+  // The panel's and the demo's actions wait on vpcd, HTTP and card files: a worker runs them.
+  std::unique_ptr<sim::SimRunner> simRunner;
+  if (c.simulation != nullptr) {
+    simRunner = std::make_unique<sim::SimRunner>(*c.simulation, &platform::Window::openUrl,
+                                                 [] { platform::Window::wake(); });
+  }
+  std::uint64_t simSeen = 0;  // the runner's carried-out intents already drawn
+  // Fills in the order the pay screen shows for the intents about it; false when none is.
+  const auto withOrder = [&](sim::SimIntent& intent) {
+    const auto pay = runtime.lastPay();
+    if (!pay || runtime.screen() != "pay") return false;
+    intent.payUrl = pay->payUrl;
+    intent.orderId = pay->orderId;
+    return true;
+  };
 
   // Demo state.
   const bool demo = options.demo && c.simulation != nullptr;
   const auto script = demoScript();
   std::size_t demoStep = 0;
   bool demoActed = false;
+  std::uint64_t demoTicket = 0;  // the runner's ticket of the step's action
   auto demoSince = Steady::now();
   int shots = 0;
   std::string lastShot;
@@ -191,17 +120,13 @@ int runLive(LiveContext c) {
   int framesToDraw = kFramesPerChange;
   int framesOnScreen = 0;
   std::string lastScreen;
-  bool restart = false;
 
-  while (!window.quitRequested() && !restart) {
-    auto shownScreen = [&] {
-      return maintenance.mode() == Maintenance::Mode::Off ? runtime.screen() : maintenance.screenName();
-    };
-    const bool shotPending = !shotsDir.empty() && shownScreen() != lastShot;
+  // Maintenance's Restart ends the loop once its last sync is over (on a worker).
+  while (!window.quitRequested() && !runtime.state().restart) {
+    const bool shotPending = !shotsDir.empty() && runtime.screen() != lastShot;
     if (framesToDraw == 0 && !demo && !shotPending) {
       auto wait = untilNextMinute(shownClock);
       if (const auto tick = runtime.tickDue()) wait = std::min(wait, std::max(*tick, 1ms));
-      if (maintenance.mode() != Maintenance::Mode::Off) wait = std::min<std::chrono::milliseconds>(wait, 1s);
       window.waitEvents(wait);
       framesToDraw = kFramesPerChange;
     } else {
@@ -209,32 +134,33 @@ int runLive(LiveContext c) {
     }
     // Each screen is captured before the flow may move on.
     if (!shotPending && runtime.poll()) framesToDraw = kFramesPerChange;
+    if (simRunner && simRunner->done() != simSeen) {
+      simSeen = simRunner->done();
+      framesToDraw = kFramesPerChange;
+    }
     const Millis now = steadyMillis();
 
     for (const auto& [x, y] : window.takePresses()) {
-      if (maintenance.mode() == Maintenance::Mode::Off && runtime.screen() == "attract" &&
-          gesture.tap(x, y, now)) {
-        maintenance.openPinPad();
+      if (runtime.screen() == "attract" && gesture.tap(x, y, now)) {
+        runtime.press(Kind::OpenPinPad);
+        framesToDraw = kFramesPerChange;
       }
     }
-    // A staff card in the reader opens the dashboard.
-    if (maintenance.noticeCard(runtime.state().cardNumber)) framesToDraw = kFramesPerChange;
 
-    const std::string current = shownScreen();
+    const std::string current = runtime.screen();
     const auto screen = [&](ui::Ui& ui) -> ui::Intent {
-      switch (maintenance.mode()) {
-        case Maintenance::Mode::Off: {
-          const auto config = runtime.engine().config();
-          return drawFlow(ui, runtime.state(), {config ? config->kioskId : options.kioskId,
-                                                localClock(shownClock), c.simulation != nullptr});
-        }
-        case Maintenance::Mode::Pin: return ui::drawPinPad(ui, maintenance.pinView(now));
-        case Maintenance::Mode::Dashboard: return ui::drawMaintenance(ui, maintenance.view(now));
-      }
-      return {};
+      return drawFlow(ui, runtime.state(), localClock(shownClock), c.simulation != nullptr);
     };
     const auto panel = [&](ui::Ui& ui) {
-      if (drawSimulationPanel(ui, *c.simulation, runtime, panelStatus)) framesToDraw = kFramesPerChange;
+      const bool paying = runtime.screen() == "pay" && runtime.lastPay().has_value();
+      auto pressed = ui::drawSimulationPanel(ui, simRunner->view(paying));
+      if (pressed.kind == sim::SimIntent::Kind::None) return;
+      using SimKind = sim::SimIntent::Kind;
+      const bool aboutOrder = pressed.kind == SimKind::Pay || pressed.kind == SimKind::Decline ||
+                              pressed.kind == SimKind::OpenPayPage;
+      if (aboutOrder && !withOrder(pressed)) return;
+      simRunner->post(std::move(pressed));
+      framesToDraw = kFramesPerChange;
     };
     const auto drawn = ui::drawFrame(window, c.atlas, c.strings, lang, probe, screen,
                                      c.simulation != nullptr && !demo ? std::function<void(ui::Ui&)>(panel)
@@ -257,11 +183,7 @@ int runLive(LiveContext c) {
       framesToDraw = kFramesPerChange;
     } else if (intent.kind != Kind::None) {
       framesToDraw = kFramesPerChange;
-      if (maintenance.mode() != Maintenance::Mode::Off) {
-        restart = maintenance.handle(intent, now);
-      } else {
-        runtime.press(intent.kind, intent.value);
-      }
+      runtime.press(intent.kind, intent.value);
     }
 
     if (!options.screenshot.empty() && framesOnScreen >= kFramesPerChange) {
@@ -280,11 +202,15 @@ int runLive(LiveContext c) {
       const DemoStep& step = script[demoStep];
       if (!demoActed) {
         using D = DemoStep::Do;
-        std::string problem;
+        using SimKind = sim::SimIntent::Kind;
+        sim::SimIntent act;
         switch (step.what) {
           case D::Nothing: break;
-          case D::Insert: problem = c.simulation->insert(step.arg); break;
-          case D::Pull: c.simulation->pull(); break;
+          case D::Insert:
+            act.kind = SimKind::Insert;
+            act.key = step.arg;
+            break;
+          case D::Pull: act.kind = SimKind::Pull; break;
           case D::Press: {
             static const std::pair<const char*, Kind> kKeys[] = {
                 {"topup", Kind::TopUp}, {"digit", Kind::Digit}, {"confirm", Kind::ConfirmAmount}};
@@ -293,26 +219,29 @@ int runLive(LiveContext c) {
             }
             break;
           }
-          case D::Pay: {
-            const auto pay = runtime.lastPay();
-            problem = pay ? c.simulation->answer(pay->payUrl, true) : "no order to pay";
+          case D::Pay:
+            act.kind = SimKind::Pay;
+            if (!withOrder(act)) {
+              spdlog::error("demo: step {} failed: no order to pay", demoStep + 1);
+              return 1;
+            }
             break;
-          }
-          case D::Meter: {
-            auto report = c.simulation->useInMeter(step.arg, 1);
-            if (!report) problem = report.error();
-            else spdlog::info("demo: the meter loaded {} token(s)", report->tokensLoaded);
+          case D::Meter:
+            act.kind = SimKind::UseMeter;
+            act.key = step.arg;
             break;
-          }
         }
-        if (!problem.empty()) {
-          spdlog::error("demo: step {} failed: {}", demoStep + 1, problem);
-          return 1;
-        }
+        demoTicket = act.kind == SimKind::None ? simRunner->done() : simRunner->post(std::move(act));
         demoActed = true;
         demoSince = Steady::now();
       }
-      if (current == step.until && lastShot == current) {
+      // The step's action is carried out on the runner; its problem ends the demo.
+      const bool actionDone = simRunner->done() >= demoTicket;
+      if (actionDone && !simRunner->lastProblem().empty()) {
+        spdlog::error("demo: step {} failed: {}", demoStep + 1, simRunner->lastProblem());
+        return 1;
+      }
+      if (actionDone && current == step.until && lastShot == current) {
         ++demoStep;
         demoActed = false;
         if (demoStep == script.size()) {
@@ -329,7 +258,7 @@ int runLive(LiveContext c) {
     firstFrame.presented();
   }
   runtime.queue().setListener({});
-  return restart ? kRestartExitCode : 0;
+  return runtime.state().restart ? kRestartExitCode : 0;
 }
 
 }  // namespace kiosk::app

@@ -1,66 +1,54 @@
 #pragma once
-// Maintenance mode: the staff PIN pad (opened by the hidden gesture) and the dashboard (also
-// opened by a staff card): health of reader, pcscd, network, cloud, disk and journal, the
-// outbox backlog, transactions needing attention, reader test, sync now, restart. Every staff
-// action is journaled and so uploaded. No ImGui here: the window draws pinView() and view().
+// Maintenance work off the UI thread: runs the flow's maintenance commands (staff actions into
+// the journal, the dashboard's facts, the reader test, sync, the restart's last sync) one after
+// another on a worker of its own, and posts what they found to the flow's queue as events.
 
-#include <optional>
+#include <filesystem>
+#include <functional>
 #include <string>
-#include <vector>
 
-#include "kiosk/intent.hpp"
-#include "kiosk/runtime.hpp"
-#include "kiosk/staff_access.hpp"
-#include "kiosk/views.hpp"
+#include "kiosk/event_queue.hpp"
+#include "kiosk/flow.hpp"
+#include "payments/card_port.hpp"
+#include "payments/engine.hpp"
+#include "payments/journal.hpp"
+#include "payments/worker.hpp"
 
 namespace kiosk::app {
 
-class Maintenance {
+struct MaintenanceParts {
+  payments::Engine& engine;
+  payments::Journal& journal;
+  payments::CardPort& port;
+  EventQueue& queue;
+  std::filesystem::path journalPath;     // its folder's disk is the dashboard's "disk"
+  std::function<std::string()> reader;   // the PC/SC reader followed; "" when none
+  bool simulated = false;                // simulation's reader: no pcscd to check
+};
+
+class MaintenanceWorker {
  public:
-  enum class Mode { Off, Pin, Dashboard };
+  explicit MaintenanceWorker(MaintenanceParts parts);
+  ~MaintenanceWorker();  // stop()
+  MaintenanceWorker(const MaintenanceWorker&) = delete;
+  MaintenanceWorker& operator=(const MaintenanceWorker&) = delete;
 
-  // `simulated`: the reader is simulation mode's in-process one (no pcscd to check).
-  Maintenance(Runtime& runtime, bool simulated, PinGateConfig gate = {});
-
-  Mode mode() const { return m_mode; }
-  // "pin", "maintenance", or "" when off.
-  std::string screenName() const;
-
-  void openPinPad();
-  // The authenticated card in the reader ("" when none): a staff card opens the dashboard,
-  // once per insertion. True when it did.
-  bool noticeCard(const std::string& cardNumber);
-
-  PinView pinView(Millis now) const;
-  // The dashboard, refreshed at most once a second (and right after an action).
-  const MaintenanceView& view(Millis now);
-
-  // A press on the PIN pad or the dashboard. True when the application should restart.
-  bool handle(const Intent& intent, Millis now);
-
-  // The staff in the kiosk config (empty until a config arrived, from the cloud or the cache).
-  std::vector<StaffCredential> staff() const;
+  // Queues `command` when it is maintenance work; false for any other (the engine's).
+  bool execute(const Command& command);
+  // Drops what is queued, lets the running job finish.
+  void stop();
+  // Waits until the queued work is done; false on timeout.
+  bool waitIdle(std::chrono::milliseconds timeout);
 
  private:
-  std::string staffDetail() const;
-  void enter(const StaffCredential& staff, const std::string& via);
-  void signIn(Millis now);
-  void readerTest();
-  void refresh(Millis now);
+  MaintenanceView gather();
+  std::string testReader();
 
-  Runtime& m_runtime;
-  bool m_simulated;
-  Mode m_mode = Mode::Off;
-  PinGate m_gate;
-  std::string m_pin;
-  bool m_rejected = false;
-  std::string m_staffId;
-  std::string m_staffName;
-  std::string m_via;
-  std::string m_readerTest;
-  std::string m_staffCardSeen;
-  MaintenanceView m_view;
-  std::optional<Millis> m_viewAt;
+  MaintenanceParts m_parts;
+  payments::SerialWorker m_worker{"maintenance"};
 };
+
+// The staff who may enter maintenance, as the kiosk config lists them.
+std::vector<StaffCredential> staffOf(const payments::KioskConfig& config);
 
 }  // namespace kiosk::app

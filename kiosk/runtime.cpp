@@ -55,6 +55,12 @@ std::string describe(const Event& event) {
           [](const event::Tick&) -> std::string { return "tick"; },
           [](const event::ServiceFault& e) -> std::string { return "service fault " + e.reasonKey; },
           [](const event::ServiceRestored&) -> std::string { return "service restored"; },
+          [](const event::ConfigLoaded& e) -> std::string {
+            return "config loaded " + e.kioskId + " " + std::to_string(e.staff.size()) + " staff";
+          },
+          [](const event::DashboardLoaded&) -> std::string { return "dashboard loaded"; },
+          [](const event::ReaderTested& e) -> std::string { return "reader tested " + e.result; },
+          [](const event::RestartReady&) -> std::string { return "restart ready"; },
       },
       event);
 }
@@ -98,6 +104,10 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::create(RuntimeOptions opt
       *runtime->m_journal, *runtime->m_client, *runtime->m_port, *runtime->m_clock, o.engine,
       EngineBridge::sinkInto(runtime->m_queue));
   runtime->m_bridge = std::make_unique<EngineBridge>(*runtime->m_engine);
+  runtime->m_maintenance = std::make_unique<MaintenanceWorker>(MaintenanceParts{
+      *runtime->m_engine, *runtime->m_journal, *runtime->m_port, runtime->m_queue, o.journal,
+      [self = runtime.get()] { return self->reader(); }, o.simulated});
+  runtime->m_configWatch = std::make_unique<ConfigWatch>(*runtime->m_engine, runtime->m_queue);
   if (!o.connect) {
     runtime->m_watch =
         std::make_unique<ReaderWatch>(o.reader, *runtime->m_port, *runtime->m_engine, runtime->m_queue);
@@ -105,7 +115,8 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::create(RuntimeOptions opt
   return runtime;
 }
 
-Runtime::Runtime(RuntimeOptions options) : m_options(std::move(options)), m_flow(m_options.flow) {
+Runtime::Runtime(RuntimeOptions options)
+    : m_options(std::move(options)), m_flow(m_options.flow, m_options.kioskId) {
   if (m_options.clock != nullptr) m_clock = m_options.clock;
 }
 
@@ -113,15 +124,46 @@ Runtime::~Runtime() { stop(); }
 
 void Runtime::start() {
   m_engine->start();
+  m_configWatch->start();
   if (m_watch) m_watch->start();
 }
 
 void Runtime::stop() {
   if (m_watch) m_watch->stop();
+  if (m_configWatch) m_configWatch->stop();
+  // Before the engine: a queued staff action or dashboard read uses it.
+  if (m_maintenance) m_maintenance->stop();
   if (m_engine) m_engine->stop();
 }
 
+bool Runtime::syncAndWait(std::chrono::milliseconds timeout) {
+  const bool synced = m_engine->syncAndWait(timeout);
+  m_configWatch->checkNow();
+  return synced;
+}
+
+payments::EngineStatus Runtime::status() { return m_engine->status(); }
+
+void Runtime::staffAction(const std::string& action, const std::string& detailJson) {
+  m_engine->staffAction(action, detailJson);
+}
+
+std::optional<bool> Runtime::configBlocks(const std::string& cardNumber) {
+  const auto config = m_engine->config();
+  if (!config) return std::nullopt;
+  return config->blocked(cardNumber);
+}
+
+std::optional<payments::WriteTiming> Runtime::lastWriteTiming() const {
+  return m_engine->lastWriteTiming();
+}
+
+bool Runtime::waitMaintenance(std::chrono::milliseconds timeout) {
+  return m_maintenance->waitIdle(timeout);
+}
+
 Millis Runtime::nowMillis() const {
+  if (m_options.monotonic) return m_options.monotonic();
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                m_epoch)
       .count();
@@ -139,7 +181,13 @@ void Runtime::handle(const Event& event) {
     if (m_trace) m_trace("screen " + now);
     spdlog::info("kiosk: screen {}", now);
   }
-  m_bridge->execute(commands);
+  execute(commands);
+}
+
+void Runtime::execute(const std::vector<Command>& commands) {
+  for (const auto& command : commands) {
+    if (!m_maintenance->execute(command)) m_bridge->execute(command);
+  }
 }
 
 void Runtime::feed(const Event& event) { handle(event); }

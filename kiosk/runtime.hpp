@@ -1,8 +1,9 @@
 #pragma once
 // The kiosk's working parts put together: journal, cloud client, card port, transaction
-// engine, reader watch and the resident flow, with the loop that feeds the engine's results to
-// the flow and the flow's commands to the engine. The headless driver and the integration
-// tests run it; the screens draw its flow state.
+// engine, reader watch, maintenance worker and the flow, with the loop that feeds the workers'
+// results to the flow and the flow's commands to the workers. The headless driver and the
+// integration tests run it; the screens draw its flow state. It hands out no part: what a
+// caller needs is a command, an event, or one of the narrow queries below.
 
 #include <chrono>
 #include <filesystem>
@@ -12,8 +13,11 @@
 #include <string>
 
 #include "kiosk/card_port.hpp"
+#include "kiosk/config_watch.hpp"
 #include "kiosk/engine_bridge.hpp"
+#include "kiosk/event_queue.hpp"
 #include "kiosk/flow.hpp"
+#include "kiosk/maintenance.hpp"
 #include "payments/cloud_client.hpp"
 #include "payments/curl_transport.hpp"
 #include "payments/engine.hpp"
@@ -40,6 +44,9 @@ struct RuntimeOptions {
   // Time for signatures, the journal and the engine; null: the system clock. Simulation mode
   // shares one with its embedded cloud so both advance together.
   const platform::Clock* clock = nullptr;
+  // The flow's monotonic milliseconds; null: a steady clock. Tests move it to pass a lockout.
+  std::function<Millis()> monotonic;
+  bool simulated = false;  // simulation's reader: the dashboard checks no pcscd
 };
 
 class Runtime {
@@ -75,12 +82,20 @@ class Runtime {
   // The last pay screen shown (for the simulated payer).
   std::optional<PayView> lastPay() const { return m_lastPay; }
 
-  payments::Engine& engine() { return *m_engine; }
-  payments::Journal& journal() { return *m_journal; }
   const std::filesystem::path& journalPath() const { return m_options.journal; }
-  payments::CloudClient& cloud() { return *m_client; }
-  ReaderCardPort& port() { return *m_port; }
+  // Where workers post the flow's events (the window listens on it to wake up).
   EventQueue& queue() { return m_queue; }
+
+  // ---- support: blocking, for the headless driver, tests and benchmarks; never from a frame
+  // Runs sync cycles until one that started after this call emptied the outbox (see Engine).
+  bool syncAndWait(std::chrono::milliseconds timeout);
+  payments::EngineStatus status();
+  void staffAction(const std::string& action, const std::string& detailJson);
+  // Whether the config in use blocks the card; nullopt while there is no config.
+  std::optional<bool> configBlocks(const std::string& cardNumber);
+  std::optional<payments::WriteTiming> lastWriteTiming() const;
+  // Waits until the maintenance commands given so far are done; false on timeout.
+  bool waitMaintenance(std::chrono::milliseconds timeout);
   // The PC/SC reader followed (empty until the watch found one, or without PC/SC).
   std::string reader() const { return m_watch ? m_watch->reader() : std::string{}; }
   // A card was put into or taken out of a reader that is not watched through PC/SC.
@@ -93,6 +108,7 @@ class Runtime {
   explicit Runtime(RuntimeOptions options);
   Millis nowMillis() const;
   void handle(const Event& event);
+  void execute(const std::vector<Command>& commands);
 
   RuntimeOptions m_options;
   platform::SystemClock m_systemClock;
@@ -105,6 +121,8 @@ class Runtime {
   EventQueue m_queue;
   std::unique_ptr<payments::Engine> m_engine;
   std::unique_ptr<EngineBridge> m_bridge;
+  std::unique_ptr<MaintenanceWorker> m_maintenance;
+  std::unique_ptr<ConfigWatch> m_configWatch;
   std::unique_ptr<ReaderWatch> m_watch;
   Flow m_flow;
   std::optional<PayView> m_lastPay;

@@ -319,6 +319,7 @@ app::RuntimeOptions Simulation::runtimeOptions() const {
   options.journal = impl.options.stateDir / "kiosk-journal.sqlite";
   options.issuerKey = impl.config.issuerKeyFile;
   options.clock = &impl.clock;
+  options.simulated = true;
   if (impl.options.pcsc) {
     options.reader = impl.options.reader;
   } else {

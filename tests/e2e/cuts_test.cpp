@@ -73,7 +73,7 @@ TEST_P(NetworkCut, EveryPaidOrderEndsOnTheCardOnce) {
     if (o.value("card_number", "") == kWaterCard) ++orders;
   }
   EXPECT_EQ(orders, std::string(call.name) == "Cancel" ? 2 : 1);
-  EXPECT_EQ(kiosk->engine().status().openTransactions, 0U);
+  EXPECT_EQ(kiosk->status().openTransactions, 0U);
   expectBooks();
   // The meter's readings travelled with the card read, whatever call was cut.
   const auto image = slot->image();

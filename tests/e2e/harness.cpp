@@ -192,6 +192,15 @@ std::vector<card::CreditToken> tokensOn(const card::CardImage& image) {
   return tokens;
 }
 
+std::unique_ptr<payments::Journal> journalOf(const app::Runtime& kiosk) {
+  auto journal = payments::Journal::open(kiosk.journalPath());
+  if (!journal) {
+    ADD_FAILURE() << "cannot open the journal " << kiosk.journalPath();
+    return nullptr;
+  }
+  return std::move(*journal);
+}
+
 std::vector<std::string> checkBooks(Harness& harness, const card::CardImage& image,
                                     const std::vector<payments::Journal*>& journals,
                                     const std::string& cardNumber) {

@@ -104,6 +104,10 @@ class Harness {
 // What the card holds: every token on it (CREDIT records), by sequence.
 std::vector<card::CreditToken> tokensOn(const card::CardImage& image);
 
+// The kiosk's journal as an auditor reads it: a connection of its own to the kiosk's file
+// (the runtime hands out none of its parts). Fails the test when it cannot be opened.
+std::unique_ptr<payments::Journal> journalOf(const app::Runtime& kiosk);
+
 // The invariants after any scenario: every paid order's credit is on the card exactly once or
 // still pending for it at the cloud, nothing was minted twice, no order was delivered by two
 // kiosks, the journals agree with the cloud, and the cloud's reconciliation balances and counts

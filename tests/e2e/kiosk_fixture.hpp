@@ -49,16 +49,18 @@ class KioskE2e : public ::testing::Test {
   bool drainOutbox(std::chrono::seconds timeout = 20s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (!kiosk->engine().syncAndWait(10s)) return false;
-      if (kiosk->engine().status().outboxPending == 0) return true;
+      if (!kiosk->syncAndWait(10s)) return false;
+      if (kiosk->status().outboxPending == 0) return true;
     }
     return false;
   }
   // The books after a scenario (see checkBooks), and the outbox as far as the cloud has
   // acknowledged it (see checkOutbox).
   void expectBooks() {
-    ASSERT_TRUE(kiosk->engine().syncAndWait(20s));
-    const auto problems = checkBooks(*harness, slot->image(), kiosk->journal(), cardNumberInUse);
+    ASSERT_TRUE(kiosk->syncAndWait(20s));
+    const auto journal = journalOf(*kiosk);
+    ASSERT_TRUE(journal);
+    const auto problems = checkBooks(*harness, slot->image(), *journal, cardNumberInUse);
     for (const auto& problem : problems) ADD_FAILURE() << problem;
     for (const auto& problem : checkOutbox(*harness, harness->journalFile())) ADD_FAILURE() << problem;
   }

@@ -24,10 +24,10 @@ TEST_F(KioskE2e, TopUpWritesOneTokenAndTheCloudConfirmsIt) {
   ASSERT_EQ(onCard.size(), 1U);
   EXPECT_EQ(onCard[0].amount, 2000U);
   EXPECT_EQ(harness->orderState(order), "DELIVERED");
-  auto tx = kiosk->journal().byOrder(order);
+  auto tx = journalOf(*kiosk)->byOrder(order);
   ASSERT_TRUE(tx && tx->has_value());
   EXPECT_EQ((*tx)->outcome, payments::Outcome::Delivered);
-  auto steps = kiosk->journal().steps((*tx)->id);
+  auto steps = journalOf(*kiosk)->steps((*tx)->id);
   ASSERT_TRUE(steps);
   EXPECT_EQ(*steps, (std::vector<std::string>{"order_requested", "order_created", "qr_shown", "paid",
                                               "script_fetched", "apdu_sent", "read_back",
@@ -52,7 +52,7 @@ TEST_F(KioskE2e, DeclinedPaymentWritesNothing) {
   ASSERT_TRUE(kiosk->waitScreen("error:declined", 15s)) << "screen " << kiosk->screen();
   EXPECT_TRUE(tokens().empty());
   EXPECT_EQ(harness->orderState(order), "CANCELED");
-  auto tx = kiosk->journal().byOrder(order);
+  auto tx = journalOf(*kiosk)->byOrder(order);
   ASSERT_TRUE(tx && tx->has_value());
   EXPECT_EQ((*tx)->outcome, payments::Outcome::Declined);
   // Retry goes back to the amount screen for another try.
@@ -68,7 +68,7 @@ TEST_F(KioskE2e, CancelOnThePayScreenCancelsTheOrder) {
   kiosk->press(Kind::Cancel);
   ASSERT_TRUE(kiosk->waitScreen("amount", 15s)) << "screen " << kiosk->screen();
   EXPECT_EQ(harness->orderState(order), "CANCELED");
-  auto tx = kiosk->journal().byOrder(order);
+  auto tx = journalOf(*kiosk)->byOrder(order);
   ASSERT_TRUE(tx && tx->has_value());
   EXPECT_EQ((*tx)->outcome, payments::Outcome::Cancelled);
   EXPECT_TRUE(tokens().empty());
@@ -143,7 +143,7 @@ TEST_F(KioskE2e, CreditWhoseCardDidNotComeBackIsWrittenByAnotherKiosk) {
   ASSERT_TRUE(kiosk->waitScreen("reinsert", 15s)) << "screen " << kiosk->screen();
   ASSERT_TRUE(kiosk->waitScreen("error:write_failed", 10s)) << "screen " << kiosk->screen();
   EXPECT_EQ(harness->orderState(order), "TOKEN_ISSUED");  // minted, journaled, not on the card
-  auto first = kiosk->journal().byOrder(order);
+  auto first = journalOf(*kiosk)->byOrder(order);
   ASSERT_TRUE(first && first->has_value());
   const std::int64_t token = (*first)->tokenSeq;
   ASSERT_NE(token, 0);
@@ -158,11 +158,11 @@ TEST_F(KioskE2e, CreditWhoseCardDidNotComeBackIsWrittenByAnotherKiosk) {
   EXPECT_EQ(onCard[0].amount, 1600U);
   EXPECT_EQ(static_cast<std::int64_t>(onCard[0].sequence), token);  // the same token, never a second
   EXPECT_EQ(harness->orderState(order), "DELIVERED");
-  auto adopted = second->journal().byOrder(order);
+  auto adopted = journalOf(*second)->byOrder(order);
   ASSERT_TRUE(adopted && adopted->has_value());
   EXPECT_EQ((*adopted)->kind, payments::TxKind::Pending);
   EXPECT_EQ((*adopted)->outcome, payments::Outcome::Delivered);
-  ASSERT_TRUE(second->engine().syncAndWait(20s));
+  ASSERT_TRUE(second->syncAndWait(20s));
   for (const auto& problem : checkOutbox(*harness, other.journal, other.id)) ADD_FAILURE() << problem;
   slot->pull();
   ASSERT_TRUE(second->waitScreen("attract", 10s)) << "screen " << second->screen();
@@ -170,12 +170,15 @@ TEST_F(KioskE2e, CreditWhoseCardDidNotComeBackIsWrittenByAnotherKiosk) {
 
   // The first kiosk comes back and learns from the cloud where its credit went.
   kiosk = harness->kiosk();
-  ASSERT_TRUE(kiosk->engine().syncAndWait(20s));
-  auto settled = kiosk->journal().byOrder(order);
+  ASSERT_TRUE(kiosk->syncAndWait(20s));
+  auto settled = journalOf(*kiosk)->byOrder(order);
   ASSERT_TRUE(settled && settled->has_value());
   EXPECT_EQ((*settled)->outcome, payments::Outcome::DeliveredElsewhere);
-  EXPECT_EQ(kiosk->engine().status().openTransactions, 0U);
-  for (const auto& problem : checkBooks(*harness, slot->image(), {&kiosk->journal(), &second->journal()},
+  EXPECT_EQ(kiosk->status().openTransactions, 0U);
+  const auto firstJournal = journalOf(*kiosk);
+  const auto secondJournal = journalOf(*second);
+  ASSERT_TRUE(firstJournal && secondJournal);
+  for (const auto& problem : checkBooks(*harness, slot->image(), {firstJournal.get(), secondJournal.get()},
                                         kWaterCard)) {
     ADD_FAILURE() << problem;
   }
@@ -197,9 +200,9 @@ TEST_F(KioskE2e, ABlockedCardIsRefusedOfflineFromTheLastConfig) {
                      .post(std::string("/v1/admin/cards/") + kWaterCard + "/status", {{"status", "BLOCKED"}});
   ASSERT_EQ(blocked.status, 200) << blocked.text;
   start();
-  ASSERT_TRUE(kiosk->engine().syncAndWait(15s));
-  ASSERT_TRUE(kiosk->engine().config().has_value());
-  EXPECT_TRUE(kiosk->engine().config()->blocked(kWaterCard));
+  ASSERT_TRUE(kiosk->syncAndWait(15s));
+  ASSERT_TRUE(kiosk->configBlocks(kWaterCard).has_value());
+  EXPECT_TRUE(*kiosk->configBlocks(kWaterCard));
   // The kiosk restarts with the network down: the kept config still refuses the card.
   kiosk.reset();
   harness->proxy().setDown(true);
@@ -210,7 +213,7 @@ TEST_F(KioskE2e, ABlockedCardIsRefusedOfflineFromTheLastConfig) {
 
 TEST_F(KioskE2e, OfflineTheCardStillReadsAndPaymentsAreRefusedUntilTheNetworkReturns) {
   start();
-  ASSERT_TRUE(kiosk->engine().syncAndWait(15s));  // config kept for offline use
+  ASSERT_TRUE(kiosk->syncAndWait(15s));  // config kept for offline use
   harness->proxy().setDown(true);
   slot->insert();
   ASSERT_TRUE(kiosk->waitScreen("account", 15s)) << "screen " << kiosk->screen();
@@ -260,9 +263,9 @@ TEST_P(PulledMidWrite, TheSameCardGetsExactlyOneToken) {
   EXPECT_EQ(harness->orderState(order), "DELIVERED");
   // Once the UPDATE reached the card the token is found there and only confirmed; before
   // that, the same token is written again under a fresh challenge.
-  auto tx = kiosk->journal().byOrder(order);
+  auto tx = journalOf(*kiosk)->byOrder(order);
   ASSERT_TRUE(tx && tx->has_value());
-  auto steps = kiosk->journal().steps((*tx)->id);
+  auto steps = journalOf(*kiosk)->steps((*tx)->id);
   ASSERT_TRUE(steps);
   const auto fetched = std::count(steps->begin(), steps->end(), "script_fetched");
   const bool updateLanded = apdu == 2 || (apdu == 1 && point == card::VpcdLink::TearPoint::AfterProcess);

@@ -2,15 +2,17 @@
 // the demo cards in the in-process reader, the cuttable network, the meters, and maintenance
 // mode (PIN lockout, staff card, a stuck transaction resolved from the dashboard).
 
-#include "kiosk/maintenance.hpp"
 #include "kiosk/sim/simulation.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "card/profile.hpp"
 #include "card/virtual_card.hpp"
@@ -44,12 +46,19 @@ class SimulationTest : public ::testing::Test {
     runtimeOptions.engine.retryInitial = 100ms;
     runtimeOptions.engine.retryMax = 500ms;
     runtimeOptions.engine.longPoll = 3s;
+    // The flow's clock runs with the steady one, plus whatever a test skips (PIN lockouts).
+    runtimeOptions.monotonic = [this] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count() +
+             m_skipped.load();
+    };
     auto made2 = Runtime::create(runtimeOptions);
     ASSERT_TRUE(made2) << made2.error();
     runtime = std::move(*made2);
     simulation->attach(runtime.get());
     runtime->start();
-    ASSERT_TRUE(runtime->engine().syncAndWait(10s));
+    ASSERT_TRUE(runtime->syncAndWait(10s));
   }
   void stop() {
     if (simulation) simulation->attach(nullptr);
@@ -85,8 +94,10 @@ class SimulationTest : public ::testing::Test {
     const auto pay = runtime->lastPay();
     return pay ? pay->payUrl : std::string{};
   }
-  // Whether the journal recorded this staff action (uploaded or not: the outbox keeps rows).
+  // Whether the journal recorded this staff action (uploaded or not: the outbox keeps rows),
+  // once the maintenance worker has done what the flow asked of it so far.
   bool journalHas(const std::string& action) {
+    EXPECT_TRUE(runtime->waitMaintenance(10s)) << "the maintenance worker is stuck";
     sqlite3* db = nullptr;
     const auto file = runtime->journalPath().string();
     if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
@@ -106,7 +117,41 @@ class SimulationTest : public ::testing::Test {
     return found;
   }
 
+  // Maintenance as staff meet it, through the flow the window draws.
+  bool waitStaff() {
+    return runtime->pumpUntil([](const FlowState& s) { return !s.staff.empty(); }, 10s);
+  }
+  void openPinPad() {
+    runtime->press(Kind::OpenPinPad);
+    ASSERT_EQ(runtime->screen(), "pin");
+  }
+  void type(const std::string& pin) {
+    for (const char digit : pin) runtime->press(Kind::Digit, digit - '0');
+    runtime->press(Kind::SignIn);
+  }
+  // The PIN pad as shown now (its countdown is brought up to date first).
+  PinView pinView() {
+    runtime->feed(event::Tick{});
+    const auto* pin = std::get_if<screen::Pin>(&runtime->state().screen);
+    return pin != nullptr ? pin->view : PinView{};
+  }
+  void skip(std::chrono::milliseconds by) { m_skipped += by.count(); }
+  // The dashboard once `ready` holds for it (its facts come from a worker).
+  MaintenanceView dashboard(const std::function<bool(const MaintenanceView&)>& ready =
+                                [](const MaintenanceView& v) { return !v.health.empty(); },
+                            std::chrono::milliseconds timeout = 10s) {
+    runtime->pumpUntil(
+        [&](const FlowState& s) {
+          const auto* d = std::get_if<screen::Maintenance>(&s.screen);
+          return d != nullptr && ready(d->view);
+        },
+        timeout);
+    const auto* d = std::get_if<screen::Maintenance>(&runtime->state().screen);
+    return d != nullptr ? d->view : MaintenanceView{};
+  }
+
   std::filesystem::path m_dir;
+  std::atomic<Millis> m_skipped{0};
   std::unique_ptr<sim::Simulation> simulation;
   std::unique_ptr<Runtime> runtime;
 };
@@ -179,60 +224,65 @@ TEST_F(SimulationTest, AnOrderLeftOpenExpiresWhenTimeMovesOn) {
 }
 
 TEST_F(SimulationTest, WrongPinsLockThePadAndTheRightOneOpensTheDashboard) {
-  Maintenance maintenance(*runtime, true);
-  ASSERT_FALSE(maintenance.staff().empty()) << "the kiosk config lists no staff";
-  Millis now = 1'000'000;
-  maintenance.openPinPad();
-  auto type = [&](const std::string& pin) {
-    for (const char digit : pin) maintenance.handle({Kind::Digit, digit - '0'}, now);
-    maintenance.handle({Kind::SignIn, 0}, now);
-  };
+  ASSERT_TRUE(waitStaff()) << "the kiosk config lists no staff";
+  openPinPad();
   for (int i = 0; i < 3; ++i) {
     type("111111");
-    EXPECT_TRUE(maintenance.pinView(now).rejected);
-    EXPECT_EQ(maintenance.mode(), Maintenance::Mode::Pin);
+    EXPECT_TRUE(pinView().rejected);
+    EXPECT_EQ(runtime->screen(), "pin");
   }
-  EXPECT_GT(maintenance.pinView(now).lockedSeconds, 0) << "three failures must lock the pad";
+  EXPECT_GT(pinView().lockedSeconds, 0) << "three failures must lock the pad";
   // Locked: even the right PIN is refused until the lockout ends.
   type("246810");
-  EXPECT_EQ(maintenance.mode(), Maintenance::Mode::Pin);
-  const int firstLock = maintenance.pinView(now).lockedSeconds;
-  now += 31'000;
-  EXPECT_EQ(maintenance.pinView(now).lockedSeconds, 0);
+  EXPECT_EQ(runtime->screen(), "pin");
+  const int firstLock = pinView().lockedSeconds;
+  skip(31'000ms);
+  EXPECT_EQ(pinView().lockedSeconds, 0);
   type("000000");  // one more failure: a longer lockout
-  EXPECT_GT(maintenance.pinView(now).lockedSeconds, 30);
+  EXPECT_GT(pinView().lockedSeconds, 30);
   (void)firstLock;
-  now += 3'600'000;
+  skip(3'600'000ms);
   type("246810");
-  ASSERT_EQ(maintenance.mode(), Maintenance::Mode::Dashboard);
-  EXPECT_EQ(maintenance.view(now).staffName, "Chen Jie");
+  ASSERT_EQ(runtime->screen(), "maintenance");
+  EXPECT_EQ(dashboard().staffName, "Chen Jie");
   EXPECT_TRUE(journalHas("pin_rejected"));
   EXPECT_TRUE(journalHas("maintenance_enter"));
   // Every staff action reaches the cloud.
-  ASSERT_TRUE(runtime->engine().syncAndWait(10s));
-  EXPECT_EQ(runtime->engine().status().outboxPending, 0);
+  ASSERT_TRUE(runtime->syncAndWait(10s));
+  EXPECT_EQ(runtime->status().outboxPending, 0);
 }
 
 TEST_F(SimulationTest, AStaffCardOpensTheDashboardAndTheReaderTestReadsAnyCard) {
-  Maintenance maintenance(*runtime, true);
+  ASSERT_TRUE(waitStaff()) << "the kiosk config lists no staff";
   insert("staff");
   ASSERT_TRUE(runtime->pumpUntil([](const FlowState& s) { return !s.cardNumber.empty(); }, 10s));
-  EXPECT_TRUE(maintenance.noticeCard(runtime->state().cardNumber));
-  ASSERT_EQ(maintenance.mode(), Maintenance::Mode::Dashboard);
-  EXPECT_FALSE(maintenance.noticeCard(runtime->state().cardNumber)) << "once per insertion";
-  const auto& view = maintenance.view(0);
+  ASSERT_TRUE(runtime->waitScreen("maintenance", 5s)) << runtime->screen();
+  const auto view = dashboard();
   EXPECT_EQ(view.staffName, "Chen Jie");
   for (const auto& item : view.health) {
     EXPECT_TRUE(item.ok) << item.nameKey << ": " << item.detail;
   }
   // The configuration in use and the last sync, as the cloud and the engine know them.
-  EXPECT_EQ(view.configVersion, runtime->engine().status().configEtag);
+  EXPECT_EQ(view.configVersion, runtime->status().configEtag);
   EXPECT_GT(view.configVersion.size(), 8U) << "no config version: " << view.configVersion;
   EXPECT_GT(view.lastSync, 0) << "the dashboard says the kiosk never synced";
+  // Once per insertion: after Exit the staff card still in the reader is only a card.
+  runtime->press(Kind::ExitMaintenance);
+  ASSERT_TRUE(runtime->waitScreen("attract", 10s)) << runtime->screen();
+  runtime->pumpFor(500ms);
+  EXPECT_EQ(runtime->screen(), "attract") << "once per insertion";
+  // Put in again, it opens the dashboard again; cards changed for the reader test keep it.
   pull();
+  insert("staff");
+  ASSERT_TRUE(runtime->waitScreen("maintenance", 10s)) << runtime->screen();
+  simulation->pull();
   insert("water");
-  maintenance.handle({Kind::ReaderTest, 0}, 2000);
-  const auto& logs = maintenance.view(2000).recentLogs;
+  runtime->pumpFor(300ms);
+  ASSERT_EQ(runtime->screen(), "maintenance") << "changing cards left the dashboard";
+  runtime->press(Kind::ReaderTest);
+  const auto logs = dashboard([](const MaintenanceView& v) {
+    return !v.recentLogs.empty() && v.recentLogs.back().rfind("reader test: ", 0) == 0;
+  }).recentLogs;
   ASSERT_FALSE(logs.empty());
   EXPECT_NE(logs.back().find("card 8800000003"), std::string::npos) << logs.back();
   EXPECT_TRUE(journalHas("reader_test"));
@@ -242,6 +292,7 @@ TEST_F(SimulationTest, AStuckTransactionIsResolvedFromTheDashboard) {
   // Sync cycles an hour apart: only the staff's action can settle the transaction in time.
   stop();
   start(std::chrono::hours(1));
+  ASSERT_TRUE(waitStaff()) << "the kiosk config lists no staff";
   insert("normal");
   ASSERT_NE(order(30), "");
   // The network fails and the resident walks away: the cancel cannot reach the cloud.
@@ -249,24 +300,46 @@ TEST_F(SimulationTest, AStuckTransactionIsResolvedFromTheDashboard) {
   runtime->press(Kind::Cancel);
   simulation->pull();
   runtime->pumpFor(2s);
-  Maintenance maintenance(*runtime, true);
-  maintenance.openPinPad();
-  for (const char digit : std::string("246810")) maintenance.handle({Kind::Digit, digit - '0'}, 0);
-  maintenance.handle({Kind::SignIn, 0}, 0);
-  ASSERT_EQ(maintenance.mode(), Maintenance::Mode::Dashboard);
-  ASSERT_EQ(maintenance.view(0).attention.size(), 1U);
-  EXPECT_FALSE(maintenance.view(0).attention[0].orderId.empty());
+  openPinPad();
+  type("246810");
+  ASSERT_EQ(runtime->screen(), "maintenance");
+  // The dashboard's facts are read again once a second while it is shown.
+  auto attention = dashboard().attention;
+  ASSERT_EQ(attention.size(), 1U);
+  EXPECT_FALSE(attention[0].orderId.empty());
   simulation->setNetworkUp(true);
-  runtime->pumpFor(1500ms);
-  ASSERT_EQ(maintenance.view(5).attention.size(), 1U) << "settled before anyone asked";
-  maintenance.handle({Kind::Resolve, 0}, 10);
-  Millis now = 10;
-  for (int i = 0; i < 100 && !maintenance.view(now).attention.empty(); ++i) {
-    runtime->pumpFor(200ms);
-    now += 1000;
-  }
-  EXPECT_TRUE(maintenance.view(now).attention.empty()) << "the transaction is still open";
+  // As the staff see it when they press: the engine's own cancel retry may settle it soon after
+  // the network returns, but not before the dashboard was read.
+  ASSERT_EQ(dashboard().attention.size(), 1U) << "settled before anyone asked";
+  runtime->press(Kind::Resolve, 0);
+  attention = dashboard([](const MaintenanceView& v) { return v.attention.empty(); }, 20s).attention;
+  EXPECT_TRUE(attention.empty()) << "the transaction is still open";
   EXPECT_TRUE(journalHas("recheck_transaction"));
+}
+
+TEST_F(SimulationTest, RestartGivesItsLastSyncTimeWithoutHoldingTheScreen) {
+  ASSERT_TRUE(waitStaff()) << "the kiosk config lists no staff";
+  openPinPad();
+  type("246810");
+  ASSERT_EQ(runtime->screen(), "maintenance");
+  ASSERT_FALSE(dashboard().health.empty());
+  // With the network cut the last sync can only time out: it takes its full three seconds.
+  simulation->setNetworkUp(false);
+  const auto pressed = std::chrono::steady_clock::now();
+  runtime->press(Kind::Restart);
+  EXPECT_LT(std::chrono::steady_clock::now() - pressed, 300ms) << "the press waited for the sync";
+  // Meanwhile the flow takes its events as usual: the window draws each one.
+  for (int i = 0; i < 10; ++i) {
+    const auto before = std::chrono::steady_clock::now();
+    runtime->feed(event::Tick{});
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 50ms) << "a frame's event took too long";
+    runtime->pumpFor(100ms);
+  }
+  EXPECT_EQ(runtime->screen(), "maintenance");
+  EXPECT_FALSE(runtime->state().restart) << "restarted before the last sync had its time";
+  ASSERT_TRUE(runtime->pumpUntil([](const FlowState& s) { return s.restart; }, 10s));
+  EXPECT_GE(std::chrono::steady_clock::now() - pressed, 2500ms);
+  EXPECT_TRUE(journalHas("restart"));
 }
 
 }  // namespace
