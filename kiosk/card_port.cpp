@@ -1,12 +1,12 @@
 #include "kiosk/card_port.hpp"
 
 #include <spdlog/spdlog.h>
-#include <winscard.h>
 
 #include <chrono>
 #include <thread>
 
 #include "card/pcsc/pcsc_channel.hpp"
+#include "card/pcsc/reader_wait.hpp"
 
 namespace kiosk::app {
 
@@ -123,30 +123,8 @@ Result<bool, card::CardError> ReaderCardPort::holds(const card::CreditToken& tok
 // ---------------------------------------------------------------------------------------
 
 bool waitReader(const std::string& reader, bool present, std::chrono::milliseconds timeout) {
-  SCARDCONTEXT context = 0;
-  if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context) != SCARD_S_SUCCESS) {
-    return false;
-  }
-  SCARD_READERSTATE state{};
-  state.szReader = reader.c_str();
-  state.dwCurrentState = SCARD_STATE_UNAWARE;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool reached = false;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    if (SCardGetStatusChange(context, static_cast<DWORD>(left.count()), &state, 1) != SCARD_S_SUCCESS) {
-      break;
-    }
-    if (((state.dwEventState & SCARD_STATE_PRESENT) != 0) == present) {
-      reached = true;
-      break;
-    }
-    state.dwCurrentState = state.dwEventState & ~static_cast<DWORD>(SCARD_STATE_CHANGED);
-  }
-  (void)SCardReleaseContext(context);
-  return reached;
+  return static_cast<bool>(card::waitForCard(
+      reader, present ? card::Presence::Present : card::Presence::Empty, timeout));
 }
 
 ReaderWatch::ReaderWatch(std::string reader, ReaderCardPort& port, payments::Engine& engine,

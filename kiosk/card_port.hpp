@@ -65,13 +65,13 @@ class ReaderCardPort final : public payments::CardPort {
   std::size_t m_apdus = 0;
 };
 
+// Waits until pcscd reports `reader` with a card (present) or empty; false on timeout or when
+// pcscd cannot be asked (card::waitForCard).
+bool waitReader(const std::string& reader, bool present, std::chrono::milliseconds timeout);
+
 // Follows one reader (by name; empty: the first reader pcscd lists) and reports its card
 // insertions and removals to the port, the engine and the flow's queue; pcscd or the reader
 // going away puts the kiosk out of service until they are back.
-// Waits until pcscd reports `reader` with a card (present) or empty; false on timeout or when
-// pcscd cannot be asked.
-bool waitReader(const std::string& reader, bool present, std::chrono::milliseconds timeout);
-
 class ReaderWatch {
  public:
   ReaderWatch(std::string reader, ReaderCardPort& port, payments::Engine& engine, EventQueue& queue);
