@@ -4,6 +4,7 @@
 #include "card/apdu.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace kiosk;
   using namespace kiosk::card;
   const ByteView input(data, size);
   if (auto apdu = parseApdu(input)) {

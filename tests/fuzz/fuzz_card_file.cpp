@@ -6,6 +6,7 @@
 #include "card/write_script.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace kiosk;
   using namespace kiosk::card;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   if (auto image = cardImageFromJson(text)) {

@@ -14,6 +14,7 @@ struct Fixture {
 };
 
 Fixture makeFixture() {
+  using namespace kiosk;
   using namespace kiosk::card;
   Fixture fixture{EcKey::generate().value(), {}};
   IssueRequest request;
@@ -28,6 +29,7 @@ Fixture makeFixture() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace kiosk;
   using namespace kiosk::card;
   static const Fixture fixture = makeFixture();
   if (size == 0) return 0;

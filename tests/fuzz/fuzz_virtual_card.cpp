@@ -8,6 +8,7 @@
 namespace {
 
 kiosk::card::CardImage makeImage() {
+  using namespace kiosk;
   using namespace kiosk::card;
   IssueRequest request;
   request.cardNumber = 1;
@@ -22,6 +23,7 @@ kiosk::card::CardImage makeImage() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace kiosk;
   using namespace kiosk::card;
   static const CardImage image = makeImage();
   VirtualCard card(image);
