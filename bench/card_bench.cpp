@@ -21,6 +21,7 @@
 #include "tests/pcsc/pcscd_server.hpp"
 #include "spdlog/spdlog.h"
 
+using namespace kiosk;
 using namespace kiosk::card;
 using kiosk::Result;
 using Clock = std::chrono::steady_clock;
