@@ -61,22 +61,6 @@ bool CardSnapshot::hasToken(const CreditToken& token) const {
   return std::find(credits.begin(), credits.end(), token) != credits.end();
 }
 
-Result<std::vector<std::pair<std::uint8_t, CreditToken>>, CardError> decodeCreditRecords(
-    ByteView data) {
-  if (data.size() != profile::kCreditRecords * profile::kTokenSize) {
-    return fail(CardError::BadData);
-  }
-  std::vector<std::pair<std::uint8_t, CreditToken>> tokens;
-  for (std::size_t i = 0; i < profile::kCreditRecords; ++i) {
-    auto record = decodeTokenRecord(data.subspan(i * profile::kTokenSize, profile::kTokenSize));
-    if (!record) return fail(record.error());
-    if (record->has_value()) {
-      tokens.emplace_back(static_cast<std::uint8_t>(i + 1), **record);
-    }
-  }
-  return tokens;
-}
-
 CardReader::CardReader(CardChannel& channel, const EcKey& issuerPublic)
     : m_channel(channel),
       m_ownIds(std::make_unique<IdVerifier>(issuerPublic)),

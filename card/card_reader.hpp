@@ -104,8 +104,4 @@ class CardReader {
   std::size_t m_apdus = 0;
 };
 
-// Splits READ RECORD "all records" data into tokens (empty records skipped).
-Result<std::vector<std::pair<std::uint8_t, CreditToken>>, CardError> decodeCreditRecords(
-    ByteView data);
-
 }  // namespace kiosk::card

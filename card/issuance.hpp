@@ -8,7 +8,7 @@
 
 #include "card/crypto.hpp"
 #include "card/profile.hpp"
-#include "card/virtual_card.hpp"
+#include "card/card_image.hpp"
 
 namespace kiosk::card {
 

@@ -248,6 +248,22 @@ Result<std::optional<CreditToken>, CardError> decodeTokenRecord(ByteView record)
   return std::optional<CreditToken>{token};
 }
 
+Result<std::vector<std::pair<std::uint8_t, CreditToken>>, CardError> decodeCreditRecords(
+    ByteView data) {
+  if (data.size() != profile::kCreditRecords * profile::kTokenSize) {
+    return fail(CardError::BadData);
+  }
+  std::vector<std::pair<std::uint8_t, CreditToken>> tokens;
+  for (std::size_t i = 0; i < profile::kCreditRecords; ++i) {
+    auto record = decodeTokenRecord(data.subspan(i * profile::kTokenSize, profile::kTokenSize));
+    if (!record) return fail(record.error());
+    if (record->has_value()) {
+      tokens.emplace_back(static_cast<std::uint8_t>(i + 1), **record);
+    }
+  }
+  return tokens;
+}
+
 Result<CreditToken, CardError> decodeToken(ByteView record) {
   auto decoded = decodeTokenRecord(record);
   if (!decoded) return fail(decoded.error());

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "platform/bytes.hpp"
@@ -127,6 +128,10 @@ bool verifyToken(const CreditToken& token, const SymKey& tokenKey);
 // The record a token goes to: ((sequence - 1) mod 8) + 1, so that the same token always lands
 // in the same record and eight unloaded tokens fill the ring.
 std::uint8_t creditRecordFor(std::uint32_t sequence);
+// Splits READ RECORD "all records" data of CREDIT into tokens with their record numbers
+// (empty records skipped).
+Result<std::vector<std::pair<std::uint8_t, CreditToken>>, CardError> decodeCreditRecords(
+    ByteView data);
 
 // ---- RETURN file (transparent EF, SFI 3, 52 bytes): written by the meter ----
 namespace return_flags {

@@ -2,49 +2,23 @@
 // A virtual card that implements the open profile (file system, SELECT, READ BINARY/RECORD,
 // GET CHALLENGE, INTERNAL AUTHENTICATE, secure-messaging UPDATE, the ring of credit records),
 // for in-process tests and simulation, or served on vpcd so that real pcscd talks to it.
-// Its persistent state is a CardImage, saved and loaded as a JSON "card file".
+// Its persistent state is a CardImage (card/card_image.hpp).
 
-#include <array>
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <optional>
-#include <string>
-#include <string_view>
 
 #include "card/apdu.hpp"
+#include "card/card_image.hpp"
 #include "platform/bytes.hpp"
 #include "card/channel.hpp"
 #include "card/crypto.hpp"
 #include "card/error.hpp"
+#include "card/local_channel.hpp"
 #include "card/profile.hpp"
 #include "platform/result.hpp"
 
 namespace kiosk::card {
-
-// Everything the chip keeps across power cycles: file contents and its secrets.
-struct CardImage {
-  Bytes atr;
-  Bytes id;                                         // ID file (BER-TLV)
-  std::array<Bytes, profile::kCreditRecords> credit;  // 32 bytes each, zeros = free
-  Bytes meterReturn;                                // kReturnSize bytes, zeros = none yet
-  Bytes params;                                     // kParamsSize bytes
-  Bytes cardPrivateKey;                             // 32-byte P-256 scalar
-  SymKey smKey{};                                   // the card's diversified SM key
-
-  bool operator==(const CardImage&) const = default;
-};
-
-// The default ATR of the virtual card (T=1, historical bytes "KIOSK").
-Bytes defaultAtr();
-
-// Card file: {"format":"kiosk-card-v1","atr":HEX,"id":HEX,"credit":[HEX x8],"return":HEX,
-// "params":HEX,"card_private_key":HEX,"sm_key":HEX}. Strict: wrong sizes are BadData.
-std::string cardImageToJson(const CardImage& image);
-Result<CardImage, CardError> cardImageFromJson(std::string_view json);
-Result<CardImage, CardError> loadCardFile(const std::filesystem::path& file);
-// Writes to a temporary file and renames it over `file`, so that a crash leaves the old card.
-bool saveCardFile(const std::filesystem::path& file, const CardImage& image);
 
 // Where a write can be torn on purpose.
 enum class TearPoint {
@@ -110,29 +84,6 @@ class VirtualCard : public CardEmulator {
   std::uint8_t m_pendingIns = 0;  // the update being committed, for the tear filter
   std::function<void(const CardImage&)> m_onCommit;
   std::optional<SigningKey> m_signingKey;
-};
-
-// An in-process CardChannel over a CardEmulator, for unit tests and the simulation: no T=0,
-// no reader. An empty answer from the emulator (a tear) makes the card "removed" until
-// insert() is called again (power cycle: volatile state lost).
-class LocalChannel : public CardChannel {
- public:
-  explicit LocalChannel(CardEmulator& card);
-
-  Result<Bytes, CardError> transmit(ByteView command) override;
-  Result<void, CardError> beginTransaction() override;
-  Result<void, CardError> endTransaction() override;
-  Bytes atr() const override;
-
-  void insert();  // power on
-  void remove();  // power off
-  bool present() const { return m_present; }
-  std::size_t transmitted() const { return m_count; }  // APDUs sent since construction
-
- private:
-  CardEmulator& m_card;
-  bool m_present = true;
-  std::size_t m_count = 0;
 };
 
 }  // namespace kiosk::card

@@ -3,8 +3,7 @@
 #include <algorithm>
 
 #include "card/apdu.hpp"
-#include "card/card_reader.hpp"
-#include "card/virtual_card.hpp"
+#include "card/local_channel.hpp"
 #include "card/write_script.hpp"
 
 namespace kiosk::card {

@@ -1,5 +1,7 @@
 #include "card/write_script.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "card/apdu.hpp"
@@ -104,6 +106,28 @@ Result<WriteScript, CardError> buildCreditWriteScript(const SymKey& smMaster,
   script.steps.push_back({std::move(*update), sw::kOk, std::nullopt});
   script.steps.push_back({commands::readAllRecords(profile::kSfiCredit), sw::kOk, data});
   return script;
+}
+
+Result<void, std::string> checkCreditWriteScript(const WriteScript& script,
+                                                 const CreditToken& token) {
+  const Bytes record = encodeToken(token);
+  const auto& steps = script.steps;
+  if (steps.size() != 2) return fail(std::string("script must have exactly two steps"));
+  auto update = parseApdu(steps[0].apdu);
+  const std::uint8_t creditP2 =
+      static_cast<std::uint8_t>((unsigned{profile::kSfiCredit} << 3U) | 0x04U);
+  if (!update || update->cla != profile::kClaSm || update->ins != profile::kInsUpdateRecord ||
+      update->p1 != creditRecordFor(token.sequence) || update->p2 != creditP2 ||
+      update->le.has_value() || update->data.size() != profile::kTokenSize + profile::kSmMacSize ||
+      !std::equal(record.begin(), record.end(), update->data.begin()) ||
+      steps[0].expectSw != sw::kOk || steps[0].expectRecord.has_value()) {
+    return fail(std::string("script's first step is not the secure UPDATE RECORD of this token"));
+  }
+  if (steps[1].apdu != commands::readAllRecords(profile::kSfiCredit) ||
+      steps[1].expectSw != sw::kOk || steps[1].expectRecord != record) {
+    return fail(std::string("script's second step is not the read-back of this token"));
+  }
+  return {};
 }
 
 Result<WriteScript, CardError> buildParamsWriteScript(const SymKey& smMaster,

@@ -54,6 +54,12 @@ Result<WriteScript, CardError> buildCreditWriteScript(const SymKey& smMaster,
                                                       ByteView cardChallenge,
                                                       const CreditToken& token,
                                                       std::uint8_t record);
+// What a kiosk checks before it relays a credit write script, as it cannot check the MAC:
+// the script is exactly the secure UPDATE RECORD of `token` into the record of its sequence,
+// then the read-back of CREDIT that must show it, and nothing else. The error says what is
+// wrong, for the log.
+Result<void, std::string> checkCreditWriteScript(const WriteScript& script,
+                                                 const CreditToken& token);
 // A tariff update: UPDATE BINARY (SM) of PARAMS, then READ BINARY of PARAMS read back.
 Result<WriteScript, CardError> buildParamsWriteScript(const SymKey& smMaster,
                                                       std::uint64_t cardNumber,

@@ -3,7 +3,7 @@
 #include "platform/bytes.hpp"
 #include "card/issuance.hpp"
 #include "card/profile.hpp"
-#include "card/virtual_card.hpp"
+#include "card/card_image.hpp"
 #include "card/write_script.hpp"
 
 #include <filesystem>

@@ -1,12 +1,13 @@
 #include "kiosk/card_port.hpp"
 
 #include <spdlog/spdlog.h>
-#include <winscard.h>
 
 #include <chrono>
 #include <thread>
 
+#include "card/open_profile.hpp"
 #include "card/pcsc/pcsc_channel.hpp"
+#include "card/pcsc/reader_wait.hpp"
 
 namespace kiosk::app {
 
@@ -26,7 +27,10 @@ bool dropsChannel(card::CardError error) {
 }  // namespace
 
 ReaderCardPort::ReaderCardPort(Connect connect, const card::EcKey& issuerPublic)
-    : m_connect(std::move(connect)), m_ids(issuerPublic) {}
+    : ReaderCardPort(std::move(connect), std::make_unique<card::OpenProfile>(issuerPublic)) {}
+
+ReaderCardPort::ReaderCardPort(Connect connect, std::unique_ptr<card::CardProfile> profile)
+    : m_connect(std::move(connect)), m_profile(std::move(profile)) {}
 
 ReaderCardPort::Connect ReaderCardPort::pcsc(std::string reader) {
   return [reader = std::move(reader)]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
@@ -37,7 +41,7 @@ ReaderCardPort::Connect ReaderCardPort::pcsc(std::string reader) {
 }
 
 void ReaderCardPort::drop() {
-  m_reader.reset();  // first: it may end a transaction on the channel
+  m_session.reset();  // first: it may end a transaction on the channel
   m_channel.reset();
 }
 
@@ -56,15 +60,15 @@ std::size_t ReaderCardPort::apdus() const {
   return m_apdus;
 }
 
-Result<card::CardReader*, card::CardError> ReaderCardPort::reader() {
-  if (m_reader) return m_reader.get();
+Result<card::ProfileSession*, card::CardError> ReaderCardPort::session() {
+  if (m_session) return m_session.get();
   const auto deadline = std::chrono::steady_clock::now() + kConnectPatience;
   for (;;) {
     auto connected = m_connect();
     if (connected) {
       m_channel = std::move(*connected);
-      m_reader = std::make_unique<card::CardReader>(*m_channel, m_ids);
-      return m_reader.get();
+      m_session = m_profile->open(*m_channel);
+      return m_session.get();
     }
     const card::CardError error = connected.error();
     const bool worthWaiting = error == card::CardError::NoCard ||
@@ -76,77 +80,64 @@ Result<card::CardReader*, card::CardError> ReaderCardPort::reader() {
 }
 
 template <class Op>
-auto ReaderCardPort::withReader(Op op) -> decltype(op(std::declval<card::CardReader&>())) {
+auto ReaderCardPort::withSession(Op op) -> decltype(op(std::declval<card::ProfileSession&>())) {
   std::lock_guard lock(m_mutex);
-  auto open = reader();
+  auto open = session();
   if (!open) return fail(open.error());
-  card::CardReader& cardReader = **open;
-  const std::size_t before = cardReader.apduCount();
-  auto result = op(cardReader);
-  m_apdus += cardReader.apduCount() - before;
+  card::ProfileSession& current = **open;
+  const std::size_t before = current.apdus();
+  auto result = op(current);
+  m_apdus += current.apdus() - before;
   if (!result && dropsChannel(result.error())) drop();
   return result;
 }
 
 Result<payments::CardFacts, card::CardError> ReaderCardPort::read() {
-  return withReader([](card::CardReader& reader) -> Result<payments::CardFacts, card::CardError> {
-    auto snapshot = reader.read();
-    if (!snapshot) return fail(snapshot.error());
+  using Read = Result<payments::CardFacts, card::CardError>;
+  return withSession([this](card::ProfileSession& session) -> Read {
+    auto read = session.readFacts();
+    if (!read) return fail(read.error());
+    m_facts = *read;
     payments::CardFacts facts;
-    facts.id = std::move(snapshot->id);
-    facts.credits = std::move(snapshot->credits);
-    facts.freeRecords = snapshot->freeRecords;
-    facts.meterReturn = snapshot->meterReturn;
+    facts.id = std::move(read->id);
+    facts.credits = std::move(read->credits);
+    facts.freeRecords = read->freeRecords;
+    facts.meterReturn = read->meterReturn;
     return facts;
   });
 }
 
 Result<kiosk::Bytes, card::CardError> ReaderCardPort::challenge() {
-  return withReader([](card::CardReader& reader) {
-    // No transaction: the script comes after the cloud's work and the journal's steps, and a
-    // lock held over them is a lock the kiosk may die holding (see pcsc()); for the one APDU
-    // itself pcscd's own serialisation is enough. The script's MAC covers the challenge:
-    // another application's exchange in between can make the card refuse the script, never
-    // take a write it did not authorise.
-    return reader.getChallenge(card::CardReader::HoldForScript::No);
-  });
+  return withSession([](card::ProfileSession& session) { return session.challenge(); });
 }
 
 Result<void, card::CardError> ReaderCardPort::run(const card::WriteScript& script) {
-  return withReader([&script](card::CardReader& reader) { return reader.runScript(script); });
+  {
+    std::lock_guard lock(m_mutex);
+    // What the card itself would answer to a script made for another card: refused, so the
+    // engine treats it as it treats the card's refusal (read back, then a fresh challenge).
+    if (!m_facts) {
+      spdlog::error("card port: refusing a write script before any card was read");
+      return fail(card::CardError::AccessDenied);
+    }
+    if (auto checked = m_profile->checkScript(script, *m_facts); !checked) {
+      spdlog::error("card port: refusing a write script for the card: {}", checked.error());
+      return fail(card::CardError::AccessDenied);
+    }
+  }
+  return withSession(
+      [&script](card::ProfileSession& session) { return session.runScript(script); });
 }
 
 Result<bool, card::CardError> ReaderCardPort::holds(const card::CreditToken& token) {
-  return withReader([&token](card::CardReader& reader) { return reader.tokenOnCard(token); });
+  return withSession([&token](card::ProfileSession& session) { return session.findToken(token); });
 }
 
 // ---------------------------------------------------------------------------------------
 
 bool waitReader(const std::string& reader, bool present, std::chrono::milliseconds timeout) {
-  SCARDCONTEXT context = 0;
-  if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context) != SCARD_S_SUCCESS) {
-    return false;
-  }
-  SCARD_READERSTATE state{};
-  state.szReader = reader.c_str();
-  state.dwCurrentState = SCARD_STATE_UNAWARE;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool reached = false;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    if (SCardGetStatusChange(context, static_cast<DWORD>(left.count()), &state, 1) != SCARD_S_SUCCESS) {
-      break;
-    }
-    if (((state.dwEventState & SCARD_STATE_PRESENT) != 0) == present) {
-      reached = true;
-      break;
-    }
-    state.dwCurrentState = state.dwEventState & ~static_cast<DWORD>(SCARD_STATE_CHANGED);
-  }
-  (void)SCardReleaseContext(context);
-  return reached;
+  return static_cast<bool>(card::waitForCard(
+      reader, present ? card::Presence::Present : card::Presence::Empty, timeout));
 }
 
 ReaderWatch::ReaderWatch(std::string reader, ReaderCardPort& port, payments::Engine& engine,
