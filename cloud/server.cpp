@@ -1,7 +1,10 @@
 #include "cloud/server.hpp"
 
+#include "cloud/api_json.hpp"
 #include "cloud/crypto.hpp"
 #include "cloud/http_server.hpp"
+#include "cloud/operator_requests.hpp"
+#include "cloud/request_json.hpp"
 #include "cloud/text.hpp"
 #include "platform/api_limits.hpp"
 
@@ -124,51 +127,22 @@ class Waiters {
 
 Failure bad(const std::string& message) { return {CloudError::BadRequest, message}; }
 
-// Deeper than any request of the API: nlohmann's dump() recurses, and a body nested a hundred
-// thousand levels deep would take the process's stack with it.
-constexpr int kMaxJsonDepth = 32;
-
 // How long a sweeper's claim on a refund holds: well beyond one provider call, so that only a
 // process that died lets another one ask again.
 constexpr std::int64_t kRefundClaimSeconds = 60;
-
-CloudResult<json> parseBody(const httplib::Request& req) {
-  bool tooDeep = false;
-  auto body = json::parse(
-      req.body,
-      [&tooDeep](int depth, json::parse_event_t, json&) {
-        if (depth > kMaxJsonDepth) tooDeep = true;
-        return !tooDeep;
-      },
-      false);
-  if (tooDeep) return failWith(CloudError::MalformedJson, "body is nested too deeply");
-  if (body.is_discarded()) return failWith(CloudError::MalformedJson, "body is not valid JSON");
-  if (!body.is_object()) return failWith(CloudError::MalformedJson, "body must be a JSON object");
-  return body;
-}
-
-CloudResult<std::string> stringField(const json& body, const char* key) {
-  if (!body.contains(key) || !body[key].is_string() || body[key].get<std::string>().empty()) {
-    return Unexpected<Failure>{bad(std::string(key) + " must be a non-empty string")};
-  }
-  return body[key].get<std::string>();
-}
-
-CloudResult<std::int64_t> integerField(const json& body, const char* key) {
-  if (!body.contains(key) || !body[key].is_number_integer()) {
-    return Unexpected<Failure>{bad(std::string(key) + " must be an integer")};
-  }
-  return body[key].get<std::int64_t>();
-}
 
 bool isHex(const std::string& text, std::size_t length) {
   return text.size() == length &&
          std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
 }
 
-#define KIOSK_TRY(var, expr)                                   \
-  auto var = (expr);                                           \
-  if (!var) return Unexpected<Failure> { var.error() }
+// Residents' names are shown masked on a lobby screen.
+std::string maskName(const std::string& resident) {
+  // The first character whole, however many UTF-8 bytes it takes.
+  const auto lead = static_cast<unsigned char>(resident.empty() ? 0 : resident[0]);
+  const std::size_t first = (lead & 0xE0U) == 0xC0U ? 2 : (lead & 0xF0U) == 0xE0U ? 3 : (lead & 0xF8U) == 0xF0U ? 4 : 1;
+  return resident.empty() ? "" : resident.substr(0, std::min(first, resident.size())) + "**";
+}
 
 std::string maskAccount(const std::string& id) {
   if (id.size() <= 4) return std::string(id.size(), '*');
@@ -335,7 +309,7 @@ struct Server::Impl {
   }
 
   CloudResult<Reply> createOrder(const httplib::Request& req, const KioskCaller& caller) {
-    KIOSK_TRY(body, parseBody(req));
+    KIOSK_TRY(body, parseBody(req.body));
     KIOSK_TRY(key, stringField(*body, "idempotency_key"));
     KIOSK_TRY(card, stringField(*body, "card_number"));
     KIOSK_TRY(amount, integerField(*body, "amount"));
@@ -350,7 +324,7 @@ struct Server::Impl {
     KIOSK_TRY(created, store.createOrder(request, now(), caller));
     if (created->created) metrics.count("kiosk_cloud_orders_created_total");
     json out = orderReply(created->order);
-    out["fee_items"] = created->feeItems;
+    out["fee_items"] = feeItemsToJson(created->feeItems);
     return Reply{created->created ? 201 : 200, out};
   }
 
@@ -396,7 +370,8 @@ struct Server::Impl {
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
             KIOSK_TRY(kiosk, authenticateKiosk(req));
             KIOSK_TRY(summary, store.cardSummary(req.matches[1], now()));
-            return Reply{200, *summary};
+            if (summary->account) summary->account->resident = maskName(summary->account->resident);
+            return Reply{200, cardSummaryToJson(*summary)};
           });
 
     route("POST", "/v1/kiosk/orders", "order_create",
@@ -456,7 +431,7 @@ struct Server::Impl {
     route("POST", R"(/v1/kiosk/orders/([A-Za-z0-9_]+)/script)", "order_script",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
             return withNonce(req, [&](KioskCaller caller) -> CloudResult<Reply> {
-              KIOSK_TRY(body, parseBody(req));
+              KIOSK_TRY(body, parseBody(req.body));
               KIOSK_TRY(card, stringField(*body, "card_number"));
               KIOSK_TRY(challenge, stringField(*body, "challenge"));
               if (!isHex(*challenge, 16)) {
@@ -484,7 +459,7 @@ struct Server::Impl {
     route("POST", R"(/v1/kiosk/orders/([A-Za-z0-9_]+)/delivered)", "order_delivered",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
             return withNonce(req, [&](KioskCaller caller) -> CloudResult<Reply> {
-              KIOSK_TRY(body, parseBody(req));
+              KIOSK_TRY(body, parseBody(req.body));
               KIOSK_TRY(card, stringField(*body, "card_number"));
               KIOSK_TRY(sequence, integerField(*body, "sequence"));
               caller.cardNumber = *card;
@@ -497,7 +472,7 @@ struct Server::Impl {
     route("POST", "/v1/kiosk/journal", "journal_upload",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
             KIOSK_TRY(kiosk, authenticateKiosk(req));
-            KIOSK_TRY(body, parseBody(req));
+            KIOSK_TRY(body, parseBody(req.body));
             if (!body->contains("events") || !(*body)["events"].is_array()) {
               return Unexpected<Failure>{bad("events must be an array")};
             }
@@ -525,17 +500,16 @@ struct Server::Impl {
     route("POST", "/v1/kiosk/readings", "meter_reading",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
             KIOSK_TRY(kiosk, authenticateKiosk(req));
-            KIOSK_TRY(body, parseBody(req));
+            KIOSK_TRY(body, parseBody(req.body));
             KIOSK_TRY(card, stringField(*body, "card_number"));
             KIOSK_TRY(data, stringField(*body, "return"));
             if (format == nullptr) return failWith(CloudError::CardFormat, "no vending key loaded");
             KIOSK_TRY(summary, store.cardSummary(*card, now()));
             // A staff card has no meter, so no RETURN file to read.
-            if (!summary->contains("meter") || !(*summary)["meter"].is_object()) {
+            if (!summary->meter) {
               return failWith(CloudError::BadRequest, "card " + *card + " has no meter");
             }
-            const json& meter = (*summary)["meter"];
-            KIOSK_TRY(reading, format->verifyReturn(*data, meter.value("key_version", std::int64_t{1})));
+            KIOSK_TRY(reading, format->verifyReturn(*data, summary->meter->keyVersion));
             KIOSK_TRY(result, store.recordReading(*kiosk, *card, *reading, now()));
             return Reply{200,
                          {{"stored", result->stored},
@@ -552,9 +526,10 @@ struct Server::Impl {
     route("GET", "/v1/kiosk/config", "kiosk_config",
           [this](const httplib::Request& req, httplib::Response& res) -> CloudResult<Reply> {
             KIOSK_TRY(kiosk, authenticateKiosk(req));
-            KIOSK_TRY(config, store.kioskConfig(*kiosk, cfg.minAmount, cfg.maxAmount));
+            KIOSK_TRY(stored, store.kioskConfig(*kiosk));
+            json config = kioskConfigToJson(*stored, cfg.minAmount, cfg.maxAmount);
             const std::string etag =
-                "\"" + sha256Hex(config->dump(-1, ' ', false, json::error_handler_t::replace)).substr(0, 32) +
+                "\"" + sha256Hex(config.dump(-1, ' ', false, json::error_handler_t::replace)).substr(0, 32) +
                 "\"";
             res.set_header("ETag", etag);
             if (req.get_header_value("If-None-Match") == etag) {
@@ -562,8 +537,8 @@ struct Server::Impl {
               return Reply{0, {}};
             }
             // Not part of the ETag: it follows from where the service runs, not from the store.
-            (*config)["receipt_base_url"] = publicBase() + "/receipt/";
-            return Reply{200, std::move(*config)};
+            config["receipt_base_url"] = publicBase() + "/receipt/";
+            return Reply{200, std::move(config)};
           });
 
     // ---- payment provider
@@ -650,28 +625,33 @@ struct Server::Impl {
               return body(req, res);
             });
     };
-    auto creator = [this, admin](const std::string& path,
-                                 CloudResult<json> (Store::*create)(const json&, std::int64_t)) {
+    // Read and checked here, stored by the store, answered with what was stored.
+    auto creator = [this, admin]<class Request>(const std::string& path,
+                                                CloudResult<Request> (*read)(const json&),
+                                                CloudResult<bool> (Store::*create)(const Request&, std::int64_t)) {
       admin("POST", "/v1/admin/" + path, "admin_create_" + path,
-            [this, create](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
-              KIOSK_TRY(body, parseBody(req));
-              KIOSK_TRY(created, (store.*create)(*body, now()));
-              return Reply{201, *created};
+            [this, read, create](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+              KIOSK_TRY(body, parseBody(req.body));
+              KIOSK_TRY(request, read(*body));
+              KIOSK_TRY(created, (store.*create)(*request, now()));
+              return Reply{201, createdToJson(*request)};
             });
     };
-    creator("tariffs", &Store::createTariff);
-    creator("accounts", &Store::createAccount);
-    creator("meters", &Store::createMeter);
-    creator("cards", &Store::createCard);
-    creator("fees", &Store::createFee);
-    creator("kiosks", &Store::createKiosk);
-    creator("staff", &Store::createStaff);
+    creator("tariffs", &readNewTariff, &Store::createTariff);
+    creator("accounts", &readNewAccount, &Store::createAccount);
+    creator("meters", &readNewMeter, &Store::createMeter);
+    creator("cards", &readNewCard, &Store::createCard);
+    creator("fees", &readNewFee, &Store::createFee);
+    creator("kiosks", &readNewKiosk, &Store::createKiosk);
+    creator("staff", &readNewStaff, &Store::createStaff);
     admin("POST", R"(/v1/admin/(accounts|cards|kiosks|staff|meters)/([A-Za-z0-9_.-]+)/status)",
           "admin_status", [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
-            KIOSK_TRY(body, parseBody(req));
-            KIOSK_TRY(status, stringField(*body, "status"));
-            KIOSK_TRY(result, store.setStatus(req.matches[1], req.matches[2], *status, now()));
-            return Reply{200, *result};
+            KIOSK_TRY(body, parseBody(req.body));
+            const std::string table = req.matches[1];
+            const std::string id = req.matches[2];
+            KIOSK_TRY(status, readStatus(table, *body));
+            KIOSK_TRY(result, store.setStatus(table, id, *status, now()));
+            return Reply{200, {{"id", id}, {"status", *status}}};
           });
     admin("GET", "/v1/admin/orders", "admin_orders",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
@@ -686,30 +666,36 @@ struct Server::Impl {
               return Unexpected<Failure>{bad("kiosk is not a kiosk id")};
             }
             KIOSK_TRY(list, store.listOrders(stateFilter, kioskFilter, limit));
-            return Reply{200, *list};
+            return Reply{200, orderListToJson(*list)};
           });
     admin("POST", R"(/v1/admin/orders/([A-Za-z0-9_]+)/refund)", "admin_refund",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
             KIOSK_TRY(result, store.requestRefund(req.matches[1], now()));
             wakeSweeper();
-            return Reply{200, *result};
+            return Reply{200, orderToJson(*result)};
           });
     admin("GET", "/v1/admin/revenue", "admin_revenue",
           [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
             const std::string period = req.has_param("period") ? req.get_param_value("period") : "day";
             const std::string by = req.has_param("by") ? req.get_param_value("by") : "kiosk";
-            KIOSK_TRY(report, store.revenue(period, by));
-            return Reply{200, *report};
+            if (period != "day" && period != "month") {
+              return Unexpected<Failure>{bad("period: day|month")};
+            }
+            if (by != "kiosk" && by != "building") return Unexpected<Failure>{bad("by: kiosk|building")};
+            const auto periodValue = period == "day" ? RevenuePeriod::Day : RevenuePeriod::Month;
+            const auto group = by == "kiosk" ? RevenueGroup::Kiosk : RevenueGroup::Building;
+            KIOSK_TRY(report, store.revenue(periodValue, group));
+            return Reply{200, revenueToJson(*report, periodValue, group)};
           });
     admin("GET", "/v1/admin/reconciliation", "admin_reconciliation",
           [this](const httplib::Request&, httplib::Response&) -> CloudResult<Reply> {
             KIOSK_TRY(report, store.reconciliation(now()));
-            return Reply{200, *report};
+            return Reply{200, reconciliationToJson(*report)};
           });
     admin("GET", "/v1/admin/warnings", "admin_warnings",
           [this](const httplib::Request&, httplib::Response&) -> CloudResult<Reply> {
             KIOSK_TRY(report, store.consumptionWarnings());
-            return Reply{200, *report};
+            return Reply{200, warningsToJson(*report)};
           });
     installErrorReplies(*http);
   }
