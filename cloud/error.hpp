@@ -50,6 +50,11 @@ inline Unexpected<Failure> failWith(CloudError error, std::string message) {
   return Unexpected<Failure>{Failure{error, std::move(message)}};
 }
 
+// Propagates a failed result out of the calling function.
+#define KIOSK_TRY(var, expr)                                   \
+  auto var = (expr);                                           \
+  if (!var) return Unexpected<Failure> { var.error() }
+
 // "UNKNOWN_CARD": stable, documented in docs/api.md.
 std::string_view errorCode(CloudError error);
 int httpStatus(CloudError error);

@@ -148,19 +148,21 @@ CloudResult<nlohmann::json> issueCardFiles(Store& store, const ServerConfig& con
   if (!parseNumber(cardNumber, request.cardNumber)) {
     return failWith(CloudError::BadRequest, "card number must be digits");
   }
-  const auto kind = card::cardKindFromString((*info)["kind"].get<std::string>());
-  const auto utility = card::utilityFromString((*info)["utility"].get<std::string>());
+  const auto kind = card::cardKindFromString(info->kind);
+  const auto utility = card::utilityFromString(info->utility);
   if (!kind || !utility) return failWith(CloudError::BadRequest, "card kind or utility unknown");
   request.kind = *kind;
   request.utility = *utility;
-  const std::string meter = (*info)["meter_number"].get<std::string>();
+  const std::string meter = info->meterNumber;
   if (!meter.empty() && !parseNumber(meter, request.meterNumber)) {
     return failWith(CloudError::BadRequest, "meter number must be digits");
   }
-  request.accountNumber = (*info)["account_id"].get<std::string>();
+  request.accountNumber = info->accountId;
   if (request.accountNumber.empty()) request.accountNumber = "STAFF";
   request.params.utility = *utility;
-  request.params.pricePerUnit = meterPrice((*info)["tariff"]);
+  request.params.pricePerUnit =
+      meterPrice(info->tariffSpec ? nlohmann::json::parse(*info->tariffSpec, nullptr, false)
+                                  : nlohmann::json(nullptr));
   request.params.alarmLevels = {2000, 1000, 500};
   auto image = card::issueCard(request, issuer, smMaster);
   if (!image) return Unexpected<Failure>{cardFailure(image.error(), "issuance")};

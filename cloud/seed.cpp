@@ -1,11 +1,25 @@
 #include "cloud/seed.hpp"
 
+#include "cloud/operator_requests.hpp"
+
 namespace kiosk::cloud {
+namespace {
 
 using nlohmann::json;
 
+// Read and checked as the operator API reads the same request, then stored.
+template <class Request>
+CloudResult<bool> create(Store& store, CloudResult<Request> (*read)(const json&),
+                         CloudResult<bool> (Store::*write)(const Request&, std::int64_t),
+                         const json& body, std::int64_t now) {
+  KIOSK_TRY(request, read(body));
+  return (store.*write)(*request, now);
+}
+
+}  // namespace
+
 CloudResult<json> seedDemo(Store& store, const std::string& kioskSecret, std::int64_t now) {
-  auto ignoreExisting = [](const CloudResult<json>& result) -> CloudResult<bool> {
+  auto ignoreExisting = [](const CloudResult<bool>& result) -> CloudResult<bool> {
     if (result || result.error().error == CloudError::Conflict) return true;
     return Unexpected<Failure>{result.error()};
   };
@@ -58,14 +72,14 @@ CloudResult<json> seedDemo(Store& store, const std::string& kioskSecret, std::in
   for (const auto& step : steps) {
     const std::string kind = step[0].get<std::string>();
     const json& body = step[1];
-    CloudResult<json> result = json{};
-    if (kind == "tariff") result = store.createTariff(body, now);
-    else if (kind == "account") result = store.createAccount(body, now);
-    else if (kind == "meter") result = store.createMeter(body, now);
-    else if (kind == "card") result = store.createCard(body, now);
-    else if (kind == "fee") result = store.createFee(body, now);
-    else if (kind == "kiosk") result = store.createKiosk(body, now);
-    else if (kind == "staff") result = store.createStaff(body, now);
+    CloudResult<bool> result = true;
+    if (kind == "tariff") result = create(store, &readNewTariff, &Store::createTariff, body, now);
+    else if (kind == "account") result = create(store, &readNewAccount, &Store::createAccount, body, now);
+    else if (kind == "meter") result = create(store, &readNewMeter, &Store::createMeter, body, now);
+    else if (kind == "card") result = create(store, &readNewCard, &Store::createCard, body, now);
+    else if (kind == "fee") result = create(store, &readNewFee, &Store::createFee, body, now);
+    else if (kind == "kiosk") result = create(store, &readNewKiosk, &Store::createKiosk, body, now);
+    else if (kind == "staff") result = create(store, &readNewStaff, &Store::createStaff, body, now);
     auto ok = ignoreExisting(result);
     if (!ok) return Unexpected<Failure>{ok.error()};
   }

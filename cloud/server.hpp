@@ -1,10 +1,11 @@
 #pragma once
 // kiosk-cloud's HTTP side: the signed kiosk API, the payment webhook and pay page, the operator
 // API, /healthz and /metrics, and the background sweeper (order expiry, refunds, old nonces).
+// Implemented across server*.cpp, one file per part (see server_impl.hpp).
 
 #include "cloud/card_format.hpp"
 #include "cloud/config.hpp"
-#include "cloud/payments.hpp"
+#include "cloud/providers.hpp"
 #include "cloud/store.hpp"
 #include "platform/clock.hpp"
 
@@ -15,7 +16,8 @@ namespace kiosk::cloud {
 class Server {
  public:
   // `format` may be null: then token and RETURN endpoints answer CARD_FORMAT.
-  Server(const ServerConfig& config, Store& store, CardFormat* format, SimulatedProvider& provider,
+  // The pay page is served when `provider` is the simulated one.
+  Server(const ServerConfig& config, Store& store, CardFormat* format, PaymentProvider& provider,
          const platform::Clock& clock);
   ~Server();
   Server(const Server&) = delete;

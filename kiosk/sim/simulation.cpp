@@ -214,8 +214,10 @@ void Simulation::Impl::startCloud() {
   kioskId = (*seeded)["kiosk_id"].get<std::string>();
   kioskSecret = (*seeded)["kiosk_secret"].get<std::string>();
   // A card the operator has blocked (reported lost): the kiosk must refuse it.
-  auto blocked = store->createCard({{"number", kBlockedCard}, {"kind", "resident"},
-                                    {"account_id", "ACC-1002"}, {"meter_number", "41000002"}},
+  auto blocked = store->createCard(cloud::NewCard{.number = kBlockedCard,
+                                                  .kind = "resident",
+                                                  .accountId = "ACC-1002",
+                                                  .meterNumber = "41000002"},
                                    now);
   if (!blocked && blocked.error().error != cloud::CloudError::Conflict) {
     throw std::runtime_error("simulated cloud: " + blocked.error().message);

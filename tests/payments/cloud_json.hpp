@@ -8,8 +8,8 @@
 
 #include "../card/fixtures.hpp"
 #include "card/write_script.hpp"
+#include "cloud/api_json.hpp"
 #include "cloud/profile_format.hpp"
-#include "cloud/store.hpp"
 
 namespace kiosk::payments::test {
 

@@ -1,11 +1,11 @@
 #pragma once
 // Payment providers behind one interface. A provider turns an order into a QR URL, checks the
-// signature of its own webhook notifications and sends refunds. The simulated provider serves
-// a real pay page and notifies the cloud through the same signed webhook a real one would;
-// WeChat Pay Native v3 and Alipay precreate adapters implement the same interface.
+// signature of its own webhook notifications and sends refunds. The simulated provider, the
+// first implementation, has the cloud serve its pay page (cloud/pay_pages.hpp) and notifies the
+// cloud through the same signed webhook a real one would.
 
 #include "cloud/error.hpp"
-#include "cloud/store.hpp"
+#include "cloud/store_types.hpp"
 
 #include <map>
 #include <memory>
@@ -57,10 +57,6 @@ class SimulatedProvider final : public PaymentProvider {
   // it to the webhook URL over HTTP(S).
   WebhookRequest notification(const Order& order, const std::string& status, std::int64_t now) const;
   CloudResult<bool> deliver(const WebhookRequest& request) const;
-  // The HTML page for the order (amount, masked account, Pay and Decline).
-  static std::string payPage(const Order& order, const std::string& maskedAccount,
-                             const std::string& formAction);
-  static std::string resultPage(const std::string& title, const std::string& message);
 
  private:
   std::string m_publicBaseUrl;
@@ -71,9 +67,5 @@ class SimulatedProvider final : public PaymentProvider {
   mutable std::mutex m_poolMutex;
   mutable std::vector<std::unique_ptr<httplib::Client>> m_pool;
 };
-
-// The receipt a resident opens from the QR code on the kiosk's done screen: order, masked
-// account and card, amount, fees and credit, paid and delivered times (UTC).
-std::string receiptPage(const Order& order, const std::string& maskedAccount);
 
 }  // namespace kiosk::cloud

@@ -1,0 +1,193 @@
+#include "cloud/api_json.hpp"
+
+#include "cloud/tariff.hpp"
+
+namespace kiosk::cloud {
+
+using nlohmann::json;
+
+json orderToJson(const Order& o) {
+  json out{{"order_id", o.id},
+           {"kiosk_id", o.kioskId},
+           {"card_number", o.cardNumber},
+           {"meter_number", o.meterNumber},
+           {"origin", o.origin},
+           {"amount", o.amount},
+           {"split", {{"fees", o.feeAmount}, {"credit", o.creditAmount}}},
+           {"state", o.state},
+           {"created_at", o.createdAt},
+           {"expires_at", o.expiresAt},
+           {"updated_at", o.updatedAt}};
+  if (!o.reason.empty()) out["reason"] = o.reason;
+  if (!o.originOrderId.empty()) out["origin_order_id"] = o.originOrderId;
+  if (o.paidAt) out["paid_at"] = *o.paidAt;
+  if (o.tokenIssuedAt) out["token_issued_at"] = *o.tokenIssuedAt;
+  if (o.deliveredAt) out["delivered_at"] = *o.deliveredAt;
+  return out;
+}
+
+json orderListToJson(const std::vector<Order>& orders) {
+  json out{{"orders", json::array()}};
+  for (const auto& order : orders) out["orders"].push_back(orderToJson(order));
+  return out;
+}
+
+json feeItemsToJson(const std::vector<OrderFeeItem>& items) {
+  json out = json::array();
+  for (const auto& i : items) out.push_back({{"fee_id", i.feeId}, {"item", i.item}, {"amount", i.amount}});
+  return out;
+}
+
+json cardSummaryToJson(const CardSummary& s) {
+  json out{{"card", {{"number", s.card.number}, {"kind", s.card.kind}, {"status", s.card.status}}}};
+  if (!s.account) return out;
+  const auto& a = *s.account;
+  out["account"] = {{"id", a.id},     {"resident", a.resident},   {"building", a.building},
+                    {"room", a.room}, {"household", a.household}, {"fee_policy", a.feePolicy}};
+  if (s.meter) {
+    const auto& m = *s.meter;
+    out["meter"] = {{"number", m.number}, {"utility", m.utility}, {"tariff_id", m.tariffId},
+                    {"key_version", m.keyVersion}};
+    if (m.lastReading) {
+      const auto& r = *m.lastReading;
+      out["meter"]["last_reading"] = {{"at", r.at},          {"remaining", r.remaining},
+                                      {"consumption", r.consumption}, {"flags", r.flags},
+                                      {"last_sequence", r.lastSequence}};
+    }
+  }
+  std::int64_t total = 0;
+  out["fees"] = json::array();
+  for (const auto& fee : s.fees) {
+    out["fees"].push_back({{"id", fee.id}, {"item", fee.item}, {"description", fee.description},
+                           {"owed", fee.owed}});
+    total += fee.owed;
+  }
+  out["fees_total"] = total;
+  out["pending"] = json::array();
+  for (const auto& p : s.pending) {
+    out["pending"].push_back({{"order_id", p.orderId}, {"credit", p.credit}, {"state", p.state}});
+  }
+  out["recent"] = json::array();
+  for (const auto& r : s.recent) {
+    out["recent"].push_back({{"order_id", r.orderId}, {"amount", r.amount},
+                             {"credit", r.credit}, {"state", r.state}, {"at", r.at}});
+  }
+  return out;
+}
+
+json kioskConfigToJson(const KioskConfig& config, std::int64_t minAmount, std::int64_t maxAmount) {
+  json out{{"kiosk", {{"id", config.kioskId},
+                      {"location", config.location},
+                      {"building", config.building}}},
+           {"limits", {{"min_amount", minAmount}, {"max_amount", maxAmount}}}};
+  out["tariffs"] = json::array();
+  for (const auto& t : config.tariffs) {
+    out["tariffs"].push_back({{"id", t.id}, {"name", t.name}, {"utility", t.utility},
+                              {"spec", json::parse(t.spec, nullptr, false)}});
+  }
+  out["blocked_cards"] = json::array();
+  for (const auto& c : config.blockedCards) {
+    out["blocked_cards"].push_back({{"number", c.number}, {"status", c.status}});
+  }
+  out["blocked_cards_total"] = config.blockedCardsTotal;
+  out["staff"] = json::array();
+  for (const auto& s : config.staff) {
+    json member{{"id", s.id},
+                {"name", s.name},
+                {"pin", {{"algorithm", "PBKDF2-HMAC-SHA256"},
+                         {"salt", s.pinSalt},
+                         {"hash", s.pinHash},
+                         {"iterations", s.pinIterations}}}};
+    member["card_number"] = s.cardNumber ? json(*s.cardNumber) : json(nullptr);
+    out["staff"].push_back(member);
+  }
+  return out;
+}
+
+json createdToJson(const NewTariff& t) {
+  return {{"id", t.id}, {"name", t.name}, {"utility", t.utility}, {"spec", tariffToJson(t.tariff)}};
+}
+
+json createdToJson(const NewAccount& a) {
+  return {{"id", a.id},          {"building", a.building},     {"room", a.room},
+          {"household", a.household}, {"fee_policy", a.feePolicy}, {"fee_share_pct", a.feeSharePct}};
+}
+
+json createdToJson(const NewMeter& m) {
+  return {{"number", m.number},     {"account_id", m.accountId}, {"utility", m.utility},
+          {"tariff_id", m.tariffId}, {"key_version", m.keyVersion}};
+}
+
+json createdToJson(const NewCard& c) {
+  return {{"number", c.number},           {"kind", c.kind}, {"account_id", c.accountId},
+          {"meter_number", c.meterNumber}, {"status", "ACTIVE"}};
+}
+
+json createdToJson(const NewFee& f) {
+  return {{"id", f.id}, {"account_id", f.accountId}, {"item", f.item}, {"amount", f.amount}};
+}
+
+json createdToJson(const NewKiosk& k) {
+  return {{"id", k.id}, {"secret", k.secret}, {"location", k.location}, {"building", k.building}};
+}
+
+json createdToJson(const NewStaff& s) {
+  return {{"id", s.id}, {"name", s.name}, {"card_number", s.cardNumber}};
+}
+
+json revenueToJson(const std::vector<RevenueRow>& rows, RevenuePeriod period, RevenueGroup by) {
+  const std::string periodName = period == RevenuePeriod::Day ? "day" : "month";
+  const std::string byName = by == RevenueGroup::Kiosk ? "kiosk" : "building";
+  json out{{"period", periodName}, {"by", byName}, {"rows", json::array()}};
+  for (const auto& r : rows) {
+    out["rows"].push_back({{byName, r.group}, {periodName, r.bucket}, {"amount", r.amount},
+                           {"fees", r.fees}, {"credit", r.credit}, {"orders", r.orders}});
+  }
+  return out;
+}
+
+json reconciliationToJson(const Reconciliation& report) {
+  auto sum = [](const Reconciliation::Sum& s) { return json{{"count", s.count}, {"amount", s.amount}}; };
+  json out;
+  out["orders"] = json::object();
+  for (const auto& [orderState, s] : report.ordersByState) out["orders"][orderState] = sum(s);
+  out["orders_total"] = report.ordersTotal;
+  out["payments"] = {{"count", report.payments.count},
+                     {"amount", report.payments.amount},
+                     {"amount_mismatch", sum(report.amountMismatch)}};
+  const auto& m = report.money;
+  out["money"] = {{"received", m.received},
+                  {"allocated_to_orders", m.allocatedToOrders},
+                  {"fees_settled", m.feesSettled},
+                  {"credit_awaiting_token", m.creditAwaitingToken},
+                  {"tokens_issued", m.tokensIssued},
+                  {"refund_pending", m.refundPending},
+                  {"refunded", m.refunded}};
+  out["tokens"] = {{"issued", sum(report.tokensIssued)},
+                   {"delivered", sum(report.tokensDelivered)},
+                   {"loaded", sum(report.tokensLoaded)}};
+  json unaccounted = json::array();
+  for (const auto& d : report.unaccounted) {
+    json item{{"kind", d.kind}};
+    if (d.difference) item["difference"] = *d.difference;
+    if (!d.orderId.empty()) item["order_id"] = d.orderId;
+    unaccounted.push_back(item);
+  }
+  out["unaccounted"] = unaccounted;
+  out["balanced"] = report.balanced();
+  return out;
+}
+
+json warningsToJson(const std::vector<ConsumptionWarning>& warnings) {
+  json out = json::array();
+  for (const auto& w : warnings) {
+    json item{{"kind", w.kind}, {"meter_number", w.meterNumber}, {"account_id", w.accountId},
+              {"at", w.at}};
+    if (w.daily) item["daily"] = *w.daily;
+    if (w.medianDaily) item["median_daily"] = *w.medianDaily;
+    out.push_back(item);
+  }
+  return json{{"warnings", out}};
+}
+
+}  // namespace kiosk::cloud

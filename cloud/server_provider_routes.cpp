@@ -1,0 +1,94 @@
+#include "cloud/pay_pages.hpp"
+#include "cloud/server_impl.hpp"
+#include "protocol/masking.hpp"
+
+#include <cctype>
+
+// What the payment provider and residents' phones reach: the provider's signed webhook, the
+// simulated provider's pay page, and the receipt page.
+
+namespace kiosk::cloud {
+
+void Server::Impl::registerProviderRoutes() {
+  route("POST", R"(/v1/payments/([a-z]+)/notify)", "payment_webhook",
+        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+          if (req.matches[1] != provider.name()) {
+            return failWith(CloudError::NotFound, "no provider " + std::string(req.matches[1]));
+          }
+          WebhookRequest hook;
+          for (const auto& [name, value] : req.headers) {
+            std::string lower = name;
+            for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            hook.headers[lower] = value;
+          }
+          hook.body = req.body;
+          KIOSK_TRY(event, provider.parseWebhook(hook, now()));
+          KIOSK_TRY(result, store.recordPayment(*event, now()));
+          metrics.count("kiosk_cloud_payments_total",
+                        "outcome=\"" + std::string(outcomeName(result->outcome)) + "\"");
+          spdlog::info("payment {} for order {}: {}", protocol::forLog(event->eventId), protocol::forLog(event->orderId),
+                       outcomeName(result->outcome));
+          return Reply{200, {{"result", outcomeName(result->outcome)}, {"order_id", result->orderId}}};
+        });
+
+  // The receipt behind the QR code on the kiosk's done screen; the order id (random, 96
+  // bits) is the key, as on the pay page. Only paid orders have one.
+  http->Get(R"(/receipt/([A-Za-z0-9_]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto order = store.order(req.matches[1]);
+    if (!order || (order->state != state::kPaid && order->state != state::kTokenIssued &&
+                   order->state != state::kDelivered)) {
+      res.status = 404;
+      res.set_content(resultPage("Not found", "No receipt for this order."),
+                      "text/html; charset=utf-8");
+      return;
+    }
+    res.set_content(receiptPage(*order, protocol::maskAccountId(order->accountId)), "text/html; charset=utf-8");
+  });
+
+  // The pay page stands in for a wallet app and the provider's servers, so it is served only
+  // for the simulated provider.
+  auto* simulated = dynamic_cast<SimulatedProvider*>(&provider);
+  if (simulated == nullptr) return;
+  http->Get(R"(/pay/([A-Za-z0-9_]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto order = store.order(req.matches[1]);
+    if (!order) {
+      res.status = 404;
+      res.set_content(resultPage("Not found", "No such order."), "text/html");
+      return;
+    }
+    res.set_content(payPage(*order, protocol::maskAccountId(order->accountId),
+                                               "/pay/" + order->id),
+                    "text/html; charset=utf-8");
+  });
+  http->Post(R"(/pay/([A-Za-z0-9_]+))", [this, simulated](const httplib::Request& req,
+                                                         httplib::Response& res) {
+    auto order = store.order(req.matches[1]);
+    if (!order) {
+      res.status = 404;
+      res.set_content(resultPage("Not found", "No such order."), "text/html");
+      return;
+    }
+    const std::string action = req.get_param_value("action");
+    if (action != "pay" && action != "decline") {
+      res.status = 400;
+      res.set_content(resultPage("Bad request", "Press Pay or Decline."),
+                      "text/html");
+      return;
+    }
+    // The simulated provider's servers tell the cloud, through the signed webhook.
+    auto sent = simulated->deliver(
+        simulated->notification(*order, action == "pay" ? "SUCCESS" : "DECLINED", now()));
+    if (!sent) {
+      res.status = 502;
+      res.set_content(resultPage("Payment failed", sent.error().message),
+                      "text/html");
+      return;
+    }
+    res.set_content(resultPage(
+                        action == "pay" ? "Payment complete" : "Payment declined",
+                        action == "pay" ? "You can return to the kiosk." : "Nothing was charged."),
+                    "text/html; charset=utf-8");
+  });
+}
+
+}  // namespace kiosk::cloud
