@@ -5,6 +5,7 @@
 #include "cloud/schema.hpp"
 #include "cloud/store.hpp"
 #include "cloud/tariff.hpp"
+#include "protocol/signing.hpp"
 
 #include <gtest/gtest.h>
 
@@ -80,7 +81,7 @@ class StoreStates : public ::testing::Test {
     ASSERT_TRUE(m_store->createMeter({.number = "100", .accountId = "A1", .utility = "water"}, 0));
     ASSERT_TRUE(m_store->createCard(
         {.number = "200", .kind = "resident", .accountId = "A1", .meterNumber = "100"}, 0));
-    ASSERT_TRUE(m_store->createKiosk({.id = "K1", .secret = randomHex(32)}, 0));
+    ASSERT_TRUE(m_store->createKiosk({.id = "K1", .secret = protocol::randomHex(32)}, 0));
   }
   Order create(const std::string& key, std::int64_t now = 1000) {
     CreateOrderRequest request{"K1", key, "200", 500, "0011223344556677", key, "sim", 100, 1000, 60};
