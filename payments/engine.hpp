@@ -5,6 +5,9 @@
 // kiosk config in step with the cloud. Commands return at once and run on worker threads;
 // results come back as Notices through the sink. After a crash start() resumes every
 // unfinished transaction from the journal.
+// One class, its methods in files by feature: engine.cpp (lifecycle and status), engine_card.cpp
+// (card reads and the account), engine_order.cpp (orders and the payment wait), engine_write.cpp
+// (writing credit to the card), engine_sync.cpp (outbox, config, unfinished transactions).
 
 #include <atomic>
 #include <chrono>
