@@ -43,6 +43,13 @@ Engine::Engine(Journal& journal, CloudClient& cloud, CardPort& card, const platf
 
 Engine::~Engine() { stop(); }
 
+platform::WorkerOptions Engine::dropOnStop(const char* name) {
+  platform::WorkerOptions options;
+  options.atStop = platform::WorkerOptions::AtStop::Drop;
+  options.name = name;
+  return options;
+}
+
 void Engine::post(const Notice& notice) {
   spdlog::debug("engine: {}", describe(notice));
   if (m_sink) m_sink(notice);

@@ -26,8 +26,8 @@
 #include "payments/cloud_client.hpp"
 #include "payments/journal.hpp"
 #include "payments/notice.hpp"
-#include "payments/worker.hpp"
 #include "platform/clock.hpp"
+#include "platform/worker_thread.hpp"
 
 namespace kiosk::payments {
 
@@ -123,6 +123,7 @@ class Engine {
     std::string detail;
   };
 
+  static platform::WorkerOptions dropOnStop(const char* name);
   void post(const Notice& notice);
   std::int64_t now() const { return m_clock.unixSeconds(); }
   bool journalOk(const JournalError& error, const char* what);
@@ -192,10 +193,12 @@ class Engine {
   bool m_started = false;
 
   std::atomic<std::int64_t> m_cardNanos{0};
-  SerialWorker m_cardWorker{"card"};
-  SerialWorker m_orderWorker{"order"};
-  SerialWorker m_cloudWorker{"cloud"};
-  SerialWorker m_syncWorker{"sync"};
+  // Each runs its jobs one after another; a stop drops the queued ones (the journal keeps what
+  // they were for, and start() resumes it).
+  platform::WorkerThread m_cardWorker{dropOnStop("card")};
+  platform::WorkerThread m_orderWorker{dropOnStop("order")};
+  platform::WorkerThread m_cloudWorker{dropOnStop("cloud")};
+  platform::WorkerThread m_syncWorker{dropOnStop("sync")};
 };
 
 }  // namespace kiosk::payments
