@@ -3,6 +3,7 @@
 #include "cloud/crypto.hpp"
 #include "cloud/tariff.hpp"
 #include "platform/api_limits.hpp"
+#include "platform/time_format.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -166,12 +167,7 @@ CloudResult<std::int64_t> needInteger(const json& body, const char* key) {
 }
 
 std::string dayString(std::int64_t unixSeconds) {
-  const auto t = static_cast<std::time_t>(unixSeconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[16];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &tm);
-  return buffer;
+  return platform::formatTime(unixSeconds, platform::kUtcZone, platform::kDatePattern);
 }
 
 // Notifies long-polling readers of an order, inside the transaction that changed it.
