@@ -145,7 +145,7 @@ void Engine::syncNow() {
 
 void Engine::recheckUnfinished() {
   std::lock_guard lock(m_mutex);
-  m_recheckAt = {};
+  m_recheckWanted = true;
   m_syncWake = true;
   m_changed.notify_all();
 }

@@ -30,9 +30,7 @@ void Engine::doReadCard() {
     std::lock_guard lock(m_mutex);
     generation = m_generation;
   }
-  const auto started = Steady::now();
   auto facts = m_card.read();
-  m_cardNanos += (Steady::now() - started).count();
   if (!facts) {
     const CardProblem problem = problemOf(facts.error());
     event("card.refused", json{{"problem", problemName(problem)},

@@ -34,9 +34,7 @@ void Engine::doCreateOrder(const std::string& cardNumber, std::int64_t amount) {
     post(notice::OrderRefused{false, "no such card in the reader, or amount outside the limits"});
     return;
   }
-  const auto started = Steady::now();
   auto challenge = m_card.challenge();
-  m_cardNanos += (Steady::now() - started).count();
   if (!challenge) {
     post(notice::OrderRefused{false, std::string(card::describe(challenge.error()))});
     return;
@@ -230,7 +228,7 @@ bool Engine::settle(TxRecord& tx, const Order& order, bool notify) {
       std::shared_ptr<PaidCommit> commit;
       if (notify) {
         std::lock_guard lock(m_mutex);
-        m_paidSeen[order.id] = PaidClock{Steady::now()};
+        m_paidAt[order.id] = Steady::now();
         if (unrecorded) {
           commit = std::make_shared<PaidCommit>();
           commit->credit = order.credit;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace kiosk::payments {
 
@@ -131,12 +132,14 @@ void Engine::resolveUnfinished(bool everything) {
   auto open = m_journal.unfinished();
   if (!open) return;
   bool recheckPaid = everything;
+  bool wanted = false;
   {
     std::lock_guard lock(m_mutex);
-    if (Steady::now() >= m_recheckAt) {
-      recheckPaid = true;
-      m_recheckAt = Steady::now() + std::chrono::duration_cast<Steady::duration>(m_options.recheckInterval);
-    }
+    wanted = std::exchange(m_recheckWanted, false);
+  }
+  if (wanted || Steady::now() >= m_recheckAt) {
+    recheckPaid = true;
+    m_recheckAt = Steady::now() + std::chrono::duration_cast<Steady::duration>(m_options.recheckInterval);
   }
   for (const auto& tx : *open) {
     if (isActive(tx.id)) continue;

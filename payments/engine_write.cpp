@@ -83,6 +83,25 @@ void Engine::doWrite(const std::string& orderId, const std::string& cardNumber) 
   post(done);
 }
 
+// Started by the PAID answer the order worker saw (m_paidAt), kept across a pull and the
+// reinsertion; an off timer when this kiosk did not see the payment.
+WriteTimer& Engine::writeTimer(const std::string& orderId) {
+  std::optional<Steady::time_point> paidAt;
+  {
+    std::lock_guard lock(m_mutex);
+    if (const auto paid = m_paidAt.find(orderId); paid != m_paidAt.end()) {
+      paidAt = paid->second;
+      m_paidAt.erase(paid);
+    }
+  }
+  if (paidAt) m_writeTimers.insert_or_assign(orderId, WriteTimer(*paidAt));
+  if (const auto found = m_writeTimers.find(orderId); found != m_writeTimers.end()) {
+    return found->second;
+  }
+  m_untimed = WriteTimer{};
+  return m_untimed;
+}
+
 Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFacts& facts,
                                       std::uint64_t generation, std::int64_t knownCredit) {
   DeliverResult result;
@@ -140,20 +159,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
   } deactivateOnExit{*this, tx.id};
 
   // Where a write's time goes, for lastWriteTiming(): the card's exchanges and the cloud.
-  const auto spent = [this, &orderId](Steady::duration took, bool cloud) {
-    std::lock_guard lock(m_mutex);
-    const auto paid = m_paidSeen.find(orderId);
-    if (paid == m_paidSeen.end()) return;
-    (cloud ? paid->second.cloud : paid->second.card) += took;
-  };
-  auto timed = [&](auto&& call) {
-    const auto started = Steady::now();
-    auto value = call();
-    const auto took = Steady::now() - started;
-    m_cardNanos += took.count();
-    spent(took, false);
-    return value;
-  };
+  WriteTimer& timer = writeTimer(orderId);
 
   std::optional<card::CreditToken> token = tokenOf(tx.tokenHex);
   // A token journaled earlier may already be on the card (a tear after the UPDATE), or
@@ -164,7 +170,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
         facts.meterReturn->lastSequence >= token->sequence) {
       onCard = true;
     } else {
-      auto holds = timed([&] { return m_card.holds(*token); });
+      auto holds = timer.card([&] { return m_card.holds(*token); });
       if (!holds) {
         if (cardGone(holds.error())) return {Delivered::Pulled, {}, "card left"};
         result.detail = std::string(card::describe(holds.error()));
@@ -196,19 +202,18 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
   std::optional<IssuedToken> carried;
   for (;;) {
     if (cardChanged(generation)) return {Delivered::Pulled, {}, "card left"};
-    auto challenge = timed([&] { return m_card.challenge(); });
+    auto challenge = timer.card([&] { return m_card.challenge(); });
     if (!challenge) {
       if (cardGone(challenge.error())) return {Delivered::Pulled, {}, "card left"};
       if (challenge.error() == card::CardError::Reset && ++cardAttempts < 3) {
-        (void)timed([&] { return m_card.read(); });  // selects the application again
+        (void)timer.card([&] { return m_card.read(); });  // selects the application again
         continue;
       }
       result.detail = std::string(card::describe(challenge.error()));
       return result;
     }
-    const auto asked = Steady::now();
-    auto reply = m_cloud.fetchScript(orderId, cardNumber, kiosk::toHex(*challenge));
-    spent(Steady::now() - asked, true);
+    auto reply = timer.cloud(
+        [&] { return m_cloud.fetchScript(orderId, cardNumber, kiosk::toHex(*challenge)); });
     if (!reply) {
       const PayFailure failure = reply.error();
       noteCloud(!isOffline(failure.error));
@@ -246,9 +251,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
       std::unique_lock lock(m_mutex);
       const auto waiting = Steady::now();
       m_changed.wait(lock, [&] { return paidCommit->done; });
-      if (const auto paid = m_paidSeen.find(orderId); paid != m_paidSeen.end()) {
-        paid->second.journal += Steady::now() - waiting;
-      }
+      timer.journalWaited(Steady::now() - waiting);
       if (!paidCommit->ok) {
         result.detail = "journal unavailable";
         return result;
@@ -261,21 +264,13 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
     // found on the card or written again at the next insertion, never twice. It is journaled
     // with the read-back (or the pull), which keeps a durable commit off the resident's wait.
     carried = reply->issued;
-    auto ran = timed([&] { return m_card.run(reply->script); });
+    auto ran = timer.card([&] { return m_card.run(reply->script); });
     if (ran) {
-      {
+      if (const auto timing = timer.finish()) {
         std::lock_guard lock(m_mutex);
-        const auto paid = m_paidSeen.find(orderId);
-        if (paid != m_paidSeen.end()) {
-          WriteTiming timing;
-          timing.total = Steady::now() - paid->second.at;
-          timing.cloud = paid->second.cloud;
-          timing.card = paid->second.card;
-          timing.journal = paid->second.journal;
-          m_lastTiming = timing;
-          m_paidSeen.erase(paid);
-        }
+        m_lastTiming = *timing;
       }
+      m_writeTimers.erase(orderId);
       break;
     }
     const card::CardError error = ran.error();
@@ -295,7 +290,7 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
         ++cardAttempts < 2) {
       // A stale challenge (another GET CHALLENGE came between) or a read-back that did not
       // show the token: ask the card, then try once more with a fresh challenge.
-      auto holds = timed([&] { return m_card.holds(reply->issued.token); });
+      auto holds = timer.card([&] { return m_card.holds(reply->issued.token); });
       if (holds && *holds) break;
       continue;
     }
