@@ -14,13 +14,15 @@ void Engine::syncLoop() {
   auto backoff = std::chrono::milliseconds(1000);
   bool first = true;
   for (;;) {
+    bool journalBroken = false;
     {
       std::lock_guard lock(m_mutex);
       if (m_stopping) return;
       m_syncWake = false;
       m_syncRunning = true;
+      journalBroken = !m_journalOk;
     }
-    if (!m_journalOk) {
+    if (journalBroken) {
       // Probe: once an event can be written again the kiosk is back in service.
       if (m_journal.event("journal.recovered", "{}", now())) {
         {
