@@ -4,13 +4,14 @@
 #include <optional>
 
 #include "card/apdu.hpp"
-#include "card/task_thread.hpp"
+#include "platform/worker_thread.hpp"
 
 namespace kiosk::card {
 
 namespace {
 
 constexpr std::size_t kAuthChallengeSize = 16;
+constexpr int kChecksNiceness = 10;
 
 // Opens an exchange's transaction, or takes over the one a write's GET CHALLENGE left open,
 // and ends it on every path unless kept open for the write's script. The card's own outcome
@@ -113,12 +114,12 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
   // card: they only read.)
   std::optional<Result<VerifiedId, CardError>> verified;
   bool authentic = false;
-  TaskThread& checks = checkThread();
+  platform::WorkerThread& checks = checkThread();
   struct Drain {
-    TaskThread& thread;
+    platform::WorkerThread& thread;
     ~Drain() { thread.wait(); }
   } drain{checks};
-  checks.submit([this, &verified, file = std::move(idData->data)] { verified = m_ids.check(file); });
+  checks.post([this, &verified, file = std::move(idData->data)] { verified = m_ids.check(file); });
   const auto idFirst = [&](CardError later) {
     checks.wait();
     return *verified ? later : verified->error();
@@ -138,8 +139,8 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
   auto auth = exchange(commands::internalAuthenticate(challenge));
   if (!auth) return fail(idFirst(auth.error()));
   if (!auth->ok()) return fail(idFirst(CardError::NotAuthentic));
-  checks.submit([&verified, &authentic, challenge = std::move(challenge),
-                 signature = std::move(auth->data)] {
+  checks.post([&verified, &authentic, challenge = std::move(challenge),
+               signature = std::move(auth->data)] {
     authentic = *verified && (*verified)->cardKey->verify(
                                  internalAuthMessage((*verified)->id.cardNumber, challenge),
                                  signature);
@@ -180,10 +181,18 @@ Result<CardSnapshot, CardError> CardReader::read(const ReadOptions& options) {
   return snapshot;
 }
 
-TaskThread& CardReader::checkThread() {
-  // Background priority: the checks fill the gaps while the APDUs travel, instead of
-  // preempting the thread that sends them (see TaskThread).
-  if (!m_checks) m_checks = std::make_unique<TaskThread>(TaskThread::Priority::Background);
+platform::WorkerThread& CardReader::checkThread() {
+  // Background priority (nice +10): the checks fill the gaps while the APDUs travel, instead of
+  // preempting the thread that sends them, which on wake-up would take its core from it. On a
+  // two-core kiosk that is the difference between overlapping a signature check with the APDUs
+  // in flight and stalling the read for the length of the check.
+  if (!m_checks) {
+    platform::WorkerOptions options;
+    options.atStop = platform::WorkerOptions::AtStop::Finish;
+    options.niceness = kChecksNiceness;
+    options.name = "card-checks";
+    m_checks = std::make_unique<platform::WorkerThread>(std::move(options));
+  }
   return *m_checks;
 }
 

@@ -15,9 +15,11 @@
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
 
-namespace kiosk::card {
+namespace kiosk::platform {
+class WorkerThread;
+}
 
-class TaskThread;
+namespace kiosk::card {
 
 // What a card read returns. Only produced for a card that proved itself authentic.
 struct CardSnapshot {
@@ -94,12 +96,13 @@ class CardReader {
  private:
   Result<Response, CardError> exchange(ByteView command);
   Result<void, CardError> select();
-  TaskThread& checkThread();
+  platform::WorkerThread& checkThread();
 
   CardChannel& m_channel;
   std::unique_ptr<IdVerifier> m_ownIds;
   IdVerifier& m_ids;
-  std::unique_ptr<TaskThread> m_checks;  // signature checks of read(), started at the first
+  // Signature checks of read(), started at the first.
+  std::unique_ptr<platform::WorkerThread> m_checks;
   bool m_writeOpen = false;  // getChallenge() left the transaction open for the script
   std::size_t m_apdus = 0;
 };

@@ -1,8 +1,9 @@
 #include "cloud/pay_pages.hpp"
 #include "protocol/masking.hpp"
+#include "platform/time_format.hpp"
 
 #include <cstdlib>
-#include <ctime>
+
 
 namespace kiosk::cloud {
 namespace {
@@ -67,12 +68,7 @@ button{font-size:1.2rem;padding:.8rem 1.6rem;margin:.4rem;border-radius:.4rem;bo
 std::string receiptPage(const Order& order, const std::string& maskedAccount) {
   auto utc = [](std::optional<std::int64_t> at) -> std::string {
     if (!at) return "-";
-    const std::time_t t = static_cast<std::time_t>(*at);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
-    return text;
+    return platform::formatTime(*at, platform::kUtcZone, platform::kDateTimeZonePattern);
   };
   const std::string card = protocol::maskCardNumber(order.cardNumber);
   return std::string(R"(<!DOCTYPE html>

@@ -1,8 +1,9 @@
 #include "cloud/store_sql.hpp"
+#include "platform/time_format.hpp"
 
 #include <algorithm>
 #include <array>
-#include <ctime>
+
 #include <map>
 
 // What operators read: order lists, revenue, the reconciliation of money and tokens, and
@@ -14,12 +15,7 @@ namespace {
 using namespace sql;
 
 std::string dayString(std::int64_t unixSeconds) {
-  const auto t = static_cast<std::time_t>(unixSeconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[16];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d", &tm);
-  return buffer;
+  return platform::formatTime(unixSeconds, platform::kUtcZone, platform::kDatePattern);
 }
 
 }  // namespace

@@ -10,6 +10,9 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(fmt REQUIRED)
+# libhowardhinnant-date-dev: date::date-tz is its libdate-tz.so, built to read the system's zone
+# database (it sets USE_OS_TZDB=1 for its users; nothing is downloaded at run time).
+find_package(date 3 CONFIG REQUIRED)
 
 pkg_check_modules(PCSCLITE REQUIRED IMPORTED_TARGET libpcsclite)
 pkg_check_modules(QRENCODE REQUIRED IMPORTED_TARGET libqrencode)

@@ -8,6 +8,7 @@
 #include "kiosk/ui/screens.hpp"
 #include "platform/gfx/window.hpp"
 #include "platform/temp_dir.hpp"
+#include "platform/time_format.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -87,12 +88,8 @@ int runGallery(platform::Window& window, platform::FontAtlas& atlas, const Strin
 }  // namespace
 
 std::string localClock(const platform::Clock& clock) {
-  const std::time_t now = std::chrono::system_clock::to_time_t(clock.now());
-  std::tm local{};
-  localtime_r(&now, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &local);
-  return text;
+  return platform::formatTime(clock.unixSeconds(), platform::localZoneName(),
+                              platform::kDateTimePattern);
 }
 
 // The attract screen's clock is the only thing that changes on its own, so an idle loop sleeps

@@ -1,6 +1,7 @@
 #include "kiosk/engine_bridge.hpp"
 
 #include "platform/overloaded.hpp"
+#include "platform/time_format.hpp"
 #include "protocol/masking.hpp"
 
 #include <fmt/format.h>
@@ -37,12 +38,7 @@ AlarmLevel alarmOf(const payments::AccountInfo& account) {
 }
 
 std::string utcTime(std::int64_t unixSeconds) {
-  const std::time_t t = static_cast<std::time_t>(unixSeconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
-  return text;
+  return platform::formatTime(unixSeconds, platform::kUtcZone, platform::kDateTimeZonePattern);
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 // kiosk config in step with the cloud. Commands return at once and run on worker threads;
 // results come back as Notices through the sink. After a crash start() resumes every
 // unfinished transaction from the journal.
+// One class, its methods in files by feature: engine.cpp (lifecycle and status), engine_card.cpp
+// (card reads and the account), engine_order.cpp (orders and the payment wait), engine_write.cpp
+// (writing credit to the card), engine_sync.cpp (outbox, config, unfinished transactions).
 
 #include <atomic>
 #include <chrono>
@@ -23,8 +26,9 @@
 #include "payments/cloud_client.hpp"
 #include "payments/journal.hpp"
 #include "payments/notice.hpp"
-#include "payments/worker.hpp"
+#include "payments/write_timer.hpp"
 #include "platform/clock.hpp"
+#include "platform/worker_thread.hpp"
 
 namespace kiosk::payments {
 
@@ -40,14 +44,6 @@ struct EngineOptions {
   std::chrono::seconds recheckInterval{30};  // asking about paid orders whose card is away
   std::size_t batchSize = 100;
   std::vector<std::int64_t> presets{2000, 5000, 10000, 20000};
-};
-
-// Where the time between "paid" and "token verified on the card" went, for the benchmark.
-struct WriteTiming {
-  std::chrono::nanoseconds total{0};  // from the long poll answering PAID to the read-back
-  std::chrono::nanoseconds cloud{0};  // of which waiting for the cloud
-  std::chrono::nanoseconds card{0};   // of which APDU exchanges
-  std::chrono::nanoseconds journal{0};  // of which waiting for the paid step's commit
 };
 
 struct EngineStatus {
@@ -107,12 +103,6 @@ class Engine {
  private:
   struct Waiting;
   struct PaidCommit;
-  struct PaidClock {
-    std::chrono::steady_clock::time_point at;  // when the long poll answered PAID
-    std::chrono::nanoseconds cloud{0};         // waiting for the script since
-    std::chrono::nanoseconds card{0};          // APDU exchanges since
-    std::chrono::nanoseconds journal{0};       // waiting for the paid step's commit since
-  };
   enum class Delivered { Yes, Pulled, Failed };
   struct DeliverResult {
     Delivered outcome = Delivered::Failed;
@@ -120,6 +110,7 @@ class Engine {
     std::string detail;
   };
 
+  static platform::WorkerOptions dropOnStop(const char* name);
   void post(const Notice& notice);
   std::int64_t now() const { return m_clock.unixSeconds(); }
   bool journalOk(const JournalError& error, const char* what);
@@ -134,6 +125,7 @@ class Engine {
   bool settle(TxRecord& tx, const Order& order, bool notify);
   void doCancelDetached(const std::string& orderId);
   void doWrite(const std::string& orderId, const std::string& cardNumber);
+  WriteTimer& writeTimer(const std::string& orderId);
   DeliverResult deliver(const std::string& orderId, const CardFacts& facts,
                         std::uint64_t generation, std::int64_t knownCredit);
   Result<void, PayFailure> confirm(TxRecord& tx, const std::string& cardNumber,
@@ -160,6 +152,8 @@ class Engine {
   EngineOptions m_options;
   Sink m_sink;
 
+  // Guards what two or more threads share (the reader's thread, the caller's, the card, order,
+  // cloud and sync workers); each worker's own state is further below.
   mutable std::mutex m_mutex;
   std::condition_variable m_changed;
   std::optional<CardFacts> m_facts;          // the authenticated card in the reader
@@ -170,17 +164,19 @@ class Engine {
   bool m_configSaved = true;  // the journal holds m_config; else the next fetch is whole
   std::string m_configRefused;  // why the last config the cloud sent was not usable, if it was not
   std::chrono::steady_clock::time_point m_configAt{};
-  std::chrono::steady_clock::time_point m_recheckAt{};
   bool m_online = false;
   bool m_journalOk = true;
   std::map<std::int64_t, int> m_active;  // transaction -> threads holding it
   std::shared_ptr<Waiting> m_waiting;
-  std::map<std::string, PaidClock> m_paidSeen;  // orders paid while this kiosk waited
+  // When the long poll answered PAID, for orders paid while this kiosk waited: handed from the
+  // order worker to the card worker's write timer.
+  std::map<std::string, std::chrono::steady_clock::time_point> m_paidAt;
   // Paid steps being committed while the write already reads the card's challenge and fetches
   // the script: the token's own step waits for them.
   std::map<std::string, std::shared_ptr<PaidCommit>> m_paidCommits;
   std::optional<WriteTiming> m_lastTiming;
   bool m_syncWake = false;
+  bool m_recheckWanted = false;  // recheckUnfinished() asked; the sync loop takes it
   std::uint64_t m_syncCycles = 0;
   std::uint64_t m_lastCleanCycle = 0;  // the last cycle that left the outbox empty
   std::int64_t m_lastCleanAt = 0;      // its time, Unix seconds
@@ -188,11 +184,18 @@ class Engine {
   bool m_stopping = false;
   bool m_started = false;
 
-  std::atomic<std::int64_t> m_cardNanos{0};
-  SerialWorker m_cardWorker{"card"};
-  SerialWorker m_orderWorker{"order"};
-  SerialWorker m_cloudWorker{"cloud"};
-  SerialWorker m_syncWorker{"sync"};
+  // The card worker's own (deliver runs there and nowhere else), so no lock: each write's timer,
+  // kept across a pull and the reinsertion that resumes the write.
+  std::map<std::string, WriteTimer> m_writeTimers;
+  WriteTimer m_untimed;  // for a write whose payment this kiosk did not see
+  // The sync worker's own: when it next asks the cloud about paid orders whose card is away.
+  std::chrono::steady_clock::time_point m_recheckAt{};
+  // Each runs its jobs one after another; a stop drops the queued ones (the journal keeps what
+  // they were for, and start() resumes it).
+  platform::WorkerThread m_cardWorker{dropOnStop("card")};
+  platform::WorkerThread m_orderWorker{dropOnStop("order")};
+  platform::WorkerThread m_cloudWorker{dropOnStop("cloud")};
+  platform::WorkerThread m_syncWorker{dropOnStop("sync")};
 };
 
 }  // namespace kiosk::payments

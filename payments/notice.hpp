@@ -84,6 +84,9 @@ using Notice = std::variant<notice::CardRead, notice::CardRefused, notice::Accou
                             notice::OrderCancelled, notice::WriteStep, notice::WriteDone,
                             notice::WriteFailed, notice::ServiceFault, notice::ServiceRestored>;
 
+// "not_authentic": the problem's name in the journal's events and in logs.
+const char* problemName(CardProblem problem);
+
 // "order paid ord_..." for logs and the headless driver's trace.
 std::string describe(const Notice& notice);
 

@@ -17,6 +17,7 @@
 #include "card/virtual_card.hpp"
 #include "card/virtual_meter.hpp"
 #include "card/write_script.hpp"
+#include "platform/time_format.hpp"
 
 // The PC/SC channel and the vpcd link live in card/pcsc and card/vpcd; a build without them
 // still has every command that works on card files.
@@ -50,12 +51,7 @@ bool writeText(const std::filesystem::path& file, const std::string& text, bool 
 }
 
 std::string isoTime(std::int64_t seconds) {
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
+  return platform::formatTime(seconds, platform::kUtcZone, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 // Zero-padded on the left to `width` digits.

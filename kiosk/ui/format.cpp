@@ -1,27 +1,17 @@
 #include "kiosk/ui/format.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <ctime>
+#include "platform/time_format.hpp"
 
 namespace kiosk::ui {
 
-namespace {
-std::tm localTime(std::int64_t unixSeconds) {
-  const auto t = static_cast<std::time_t>(unixSeconds);
-  std::tm local{};
-  localtime_r(&t, &local);
-  return local;
-}
-}  // namespace
-
 std::string formatDate(std::int64_t unixSeconds) {
-  return fmt::format("{:%Y-%m-%d}", localTime(unixSeconds));
+  return platform::formatTime(unixSeconds, platform::localZoneName(), platform::kDatePattern);
 }
 
 std::string formatDateTime(std::int64_t unixSeconds) {
-  return fmt::format("{:%Y-%m-%d %H:%M}", localTime(unixSeconds));
+  return platform::formatTime(unixSeconds, platform::localZoneName(), platform::kDateTimePattern);
 }
 
 std::string formatUnits(std::int64_t minor, std::int64_t priceMinorPerUnit) {
