@@ -12,7 +12,7 @@
 #include "payments/card_port.hpp"
 #include "payments/engine.hpp"
 #include "payments/journal.hpp"
-#include "payments/worker.hpp"
+#include "platform/worker_thread.hpp"
 
 namespace kiosk::app {
 
@@ -45,7 +45,7 @@ class MaintenanceWorker {
   std::string testReader();
 
   MaintenanceParts m_parts;
-  payments::SerialWorker m_worker{"maintenance"};
+  platform::WorkerThread m_worker{{platform::WorkerOptions::AtStop::Drop, 0, "maintenance"}};
 };
 
 // The staff who may enter maintenance, as the kiosk config lists them.

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "kiosk/sim/simulation.hpp"
-#include "payments/worker.hpp"
+#include "platform/worker_thread.hpp"
 
 namespace kiosk::sim {
 
@@ -71,7 +71,7 @@ class SimRunner {
   std::string m_problem;
   std::uint64_t m_posted = 0;
   std::uint64_t m_done = 0;
-  payments::SerialWorker m_worker{"simulation"};
+  platform::WorkerThread m_worker{{platform::WorkerOptions::AtStop::Drop, 0, "simulation"}};
 };
 
 }  // namespace kiosk::sim
