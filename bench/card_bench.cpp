@@ -18,7 +18,7 @@
 #include "card/virtual_card.hpp"
 #include "card/vpcd/vpcd_link.hpp"
 #include "card/write_script.hpp"
-#include "tests/pcsc/pcscd_server.hpp"
+#include "tests/support/pcscd_server.hpp"
 #include "spdlog/spdlog.h"
 
 using namespace kiosk::card;

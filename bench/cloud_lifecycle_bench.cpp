@@ -6,7 +6,7 @@
 //   cloud_lifecycle_bench [--seconds N] [--levels 1,16,128] [--backends sqlite,postgresql]
 //                         [--db-pool N] [--threads N]   (kiosk-cloud's settings; defaults below)
 
-#include "../tests/cloud/cloud_fixture.hpp"
+#include "tests/support/cloud_fixture.hpp"
 
 #include "protocol/signing.hpp"
 

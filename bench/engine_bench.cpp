@@ -27,8 +27,8 @@
 #include "protocol/signing.hpp"
 #include "kiosk/runtime.hpp"
 #include "spdlog/spdlog.h"
-#include "tests/cloud/cloud_fixture.hpp"
-#include "tests/pcsc/pcscd_server.hpp"
+#include "tests/support/cloud_fixture.hpp"
+#include "tests/support/pcscd_server.hpp"
 #include "platform/temp_dir.hpp"
 
 namespace {

@@ -1,11 +1,10 @@
 // kiosk-cloud: the cloud API service and central billing store. See docs/cloud.md.
 
 #include "cloud/config.hpp"
+#include "cloud/embedded.hpp"
 #include "protocol/signing.hpp"
 #include "cloud/profile_format.hpp"
-#include "cloud/schema.hpp"
 #include "cloud/seed.hpp"
-#include "cloud/server.hpp"
 #include "platform/log.hpp"
 
 #include <CLI/CLI.hpp>
@@ -17,52 +16,21 @@
 
 namespace {
 
-kiosk::cloud::Server* g_server = nullptr;
+kiosk::cloud::EmbeddedCloud* g_cloud = nullptr;
 
 void onSignal(int /*signal*/) {
-  if (g_server != nullptr) g_server->stop();
+  if (g_cloud != nullptr) g_cloud->stop();
 }
 
-std::unique_ptr<kiosk::cloud::Database> openAndMigrate(const kiosk::cloud::ServerConfig& config) {
-  auto db = kiosk::cloud::openDatabase(config.database, config.dbPool);
-  auto version = kiosk::cloud::migrate(*db);
-  if (!version) throw std::runtime_error("migration failed: " + version.error().message);
-  spdlog::info("database ready, schema version {}", *version);
-  return db;
-}
-
-int serve(kiosk::cloud::ServerConfig config) {
-  using namespace kiosk::cloud;
-  resolveSecrets(config);
-  std::unique_ptr<ProfileFormat> format;
-  if (!config.vendingKeyFile.empty() || !config.smMasterKeyFile.empty()) {
-    // The keys that mint credit: refuse to start if anyone else could read them.
-    format = ProfileFormat::load(config.vendingKeyFile, config.smMasterKeyFile);
-  } else {
-    spdlog::warn("no vending key configured: write scripts and RETURN data are refused");
-  }
-  auto db = openAndMigrate(config);
-  Store store(*db);
+int serve(const kiosk::cloud::ServerConfig& config) {
   kiosk::platform::SystemClock clock;
-  SimulatedProvider provider("", "", config.providerSecret);
-  Server server(config, store, format.get(), provider, clock);
-  const int port = server.bind();
-  const std::string scheme = config.tlsCert.empty() ? "http" : "https";
-  const std::string host = config.listen.find(':') != std::string::npos ? "[" + config.listen + "]"
-                                                                        : config.listen;
-  const std::string local = scheme + "://" + (host == "0.0.0.0" ? "127.0.0.1" : host) + ":" +
-                            std::to_string(port);
-  provider.setUrls(config.publicUrl.empty() ? local : config.publicUrl,
-                   local + "/v1/payments/sim/notify");
-  if (!config.portFile.empty()) {
-    std::ofstream(config.portFile) << port << "\n";
-  }
-  spdlog::info("kiosk-cloud listening on {}", local);
-  g_server = &server;
+  kiosk::cloud::EmbeddedCloud cloud(config, clock);
+  spdlog::info("kiosk-cloud listening on {}", cloud.localUrl());
+  g_cloud = &cloud;
   std::signal(SIGTERM, onSignal);
   std::signal(SIGINT, onSignal);
-  server.run();
-  g_server = nullptr;
+  cloud.run();
+  g_cloud = nullptr;
   spdlog::info("kiosk-cloud stopped");
   return 0;
 }

@@ -1,13 +1,12 @@
 #include "kiosk/app.hpp"
 
 #include "kiosk/frame_stats.hpp"
-#include "kiosk/live.hpp"
+#include "kiosk/window_loop.hpp"
 
 #include "kiosk/sample_views.hpp"
 #include "kiosk/ui/frame.hpp"
 #include "kiosk/ui/screens.hpp"
 #include "platform/gfx/window.hpp"
-#include "platform/temp_dir.hpp"
 #include "platform/time_format.hpp"
 
 #include <spdlog/spdlog.h>
@@ -122,26 +121,7 @@ bool writeScreenshot(const platform::Image& image, const ui::LayoutProbe& probe,
   return true;
 }
 
-namespace {
-
-std::filesystem::path defaultStateDir() {
-  if (const char* state = std::getenv("XDG_STATE_HOME"); state != nullptr && *state != '\0') {
-    return std::filesystem::path(state) / "kiosk-simulation";
-  }
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return std::filesystem::path(home) / ".local/state/kiosk-simulation";
-  }
-  return "kiosk-simulation";
-}
-
-// A fresh folder for a demo run, so each demo starts from the same demo data.
-std::filesystem::path freshDemoDir() {
-  return platform::makeTempDir("kiosk-demo-");
-}
-
-}  // namespace
-
-int runUi(const AppOptions& options, const RuntimeOptions* live) {
+int runUi(const AppOptions& options, const LiveRun& live) {
   const Strings strings =
       Strings::loadFile((std::filesystem::path(options.assetsDir) / "i18n/strings.json").string());
 
@@ -163,49 +143,7 @@ int runUi(const AppOptions& options, const RuntimeOptions* live) {
 
   if (!options.galleryDir.empty()) return runGallery(*window, atlas, strings, options);
 
-  if (options.screen.empty() && (options.simulate || live != nullptr)) {
-    std::unique_ptr<sim::Simulation> simulation;
-    RuntimeOptions runtimeOptions;
-    std::filesystem::path demoState;
-    if (options.simulate) {
-      sim::SimulationOptions simOptions;
-      if (!options.stateDir.empty()) {
-        simOptions.stateDir = options.stateDir;
-      } else if (options.demo) {
-        demoState = freshDemoDir();
-        simOptions.stateDir = demoState;
-      } else {
-        simOptions.stateDir = defaultStateDir();
-      }
-      simOptions.pcsc = options.readerPcsc;
-      simOptions.reader = options.pcscReader;
-      simOptions.vpcdHost = options.vpcdHost;
-      simOptions.vpcdPort = static_cast<std::uint16_t>(options.vpcdPort);
-      auto made = sim::Simulation::create(simOptions);
-      if (!made) throw std::runtime_error("simulation: " + made.error());
-      simulation = std::move(*made);
-      runtimeOptions = simulation->runtimeOptions();
-    } else {
-      runtimeOptions = *live;
-    }
-    auto runtime = Runtime::create(runtimeOptions);
-    if (!runtime) throw std::runtime_error(runtime.error());
-    if (simulation) simulation->attach(runtime->get());
-    (*runtime)->start();
-    const int code = runLive({*window, atlas, strings, options, **runtime, simulation.get()});
-    if (simulation) {
-      simulation->pull();
-      simulation->attach(nullptr);
-    }
-    (*runtime)->stop();
-    runtime->reset();
-    simulation.reset();
-    if (!demoState.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(demoState, ignored);
-    }
-    return code;
-  }
+  if (options.screen.empty() && live) return live(UiParts{*window, atlas, strings});
 
   ui::LayoutProbe probe;
   Lang lang = options.lang;
@@ -270,6 +208,15 @@ int runUi(const AppOptions& options, const RuntimeOptions* live) {
     firstFrame.presented();
   }
   return 0;
+}
+
+int runKiosk(const UiParts& ui, const AppOptions& options, const RuntimeOptions& runtimeOptions) {
+  auto runtime = Runtime::create(runtimeOptions);
+  if (!runtime) throw std::runtime_error(runtime.error());
+  (*runtime)->start();
+  const int code = runWindowLoop({ui.window, ui.atlas, ui.strings, options, **runtime});
+  (*runtime)->stop();
+  return code;
 }
 
 }  // namespace kiosk::app

@@ -1,14 +1,33 @@
 #pragma once
-// The kiosk application's UI main loop.
+// The kiosk application's UI: the window, its fonts and texts, then either the screen gallery
+// (sample contents) or the kiosk at work.
 
+#include <functional>
+
+#include "kiosk/i18n.hpp"
 #include "kiosk/options.hpp"
 #include "kiosk/runtime.hpp"
+#include "platform/gfx/fonts.hpp"
+#include "platform/gfx/window.hpp"
 
 namespace kiosk::app {
 
-// Runs the window until quit (or until the screenshot is written, or the demo ends). `live`:
-// the runtime for a real kiosk (cloud, reader); simulation mode makes its own; with neither,
-// the screen gallery's sample screens. Returns the exit code (kRestartExitCode: start again).
-int runUi(const AppOptions& options, const RuntimeOptions* live = nullptr);
+// What runUi made, for whatever runs in the window.
+struct UiParts {
+  platform::Window& window;
+  platform::FontAtlas& atlas;
+  const Strings& strings;
+};
+
+// The kiosk at work in the window (a real kiosk's runtime, or a simulator's); the exit code.
+using LiveRun = std::function<int(const UiParts&)>;
+
+// Opens the window and runs until quit (or until the screenshot is written, or the gallery is
+// complete). With --screen or --gallery, or without `live`, it shows the sample screens;
+// otherwise `live`. Returns the exit code (kRestartExitCode: start again).
+int runUi(const AppOptions& options, const LiveRun& live);
+
+// A real kiosk: a Runtime from these options, started, run in the window loop, stopped.
+int runKiosk(const UiParts& ui, const AppOptions& options, const RuntimeOptions& runtimeOptions);
 
 }  // namespace kiosk::app

@@ -10,7 +10,7 @@
 namespace kiosk::app {
 
 struct AppOptions {
-  bool simulate = false;
+  bool simulate = false;   // kiosk-sim: the screens say that no money moves
   bool fullscreen = true;
   int width = 1080;
   int height = 1920;
@@ -23,14 +23,6 @@ struct AppOptions {
   std::string fontPath;    // empty: the Debian Noto Sans CJK default
   std::string kioskId = "K-0001";
 
-  // Simulation mode (--simulate).
-  std::string stateDir;    // empty: $XDG_STATE_HOME/kiosk-simulation (or ~/.local/state/...)
-  bool readerPcsc = false; // --reader pcsc: demo cards on vpcd, read through pcscd
-  std::string pcscReader;  // with readerPcsc: the reader's name; empty: the first one
-  std::string vpcdHost = "127.0.0.1";
-  int vpcdPort = 35963;
-  bool demo = false;       // --demo: a scripted top-up, a screenshot of every screen, exit
-  std::string demoDir = "demo-screenshots";
   std::string shotsDir;    // --shots: every screen shown, as NN_SCREEN.png and .layout.json
 };
 

@@ -13,11 +13,9 @@
 #include "card/virtual_meter.hpp"
 #include "card/vpcd/vpcd_link.hpp"
 #include "protocol/signing.hpp"
-#include "cloud/profile_format.hpp"
-#include "cloud/schema.hpp"
+#include "cloud/embedded.hpp"
 #include "cloud/seed.hpp"
-#include "cloud/server.hpp"
-#include "kiosk/pay_page.hpp"
+#include "kiosk/sim/pay_page.hpp"
 #include "kiosk/sim/network_link.hpp"
 
 namespace kiosk::sim {
@@ -125,12 +123,8 @@ struct Simulation::Impl {
   platform::OffsetClock clock;
   cloud::ServerConfig config;
   card::SymKey vendingKey{};
-  std::unique_ptr<cloud::Database> db;
-  std::unique_ptr<cloud::Store> store;
-  std::unique_ptr<cloud::ProfileFormat> format;
-  std::unique_ptr<cloud::SimulatedProvider> provider;
-  std::unique_ptr<cloud::Server> server;
-  std::thread serverThread;
+  std::unique_ptr<cloud::EmbeddedCloud> embedded;
+  cloud::Store* store = nullptr;
   int port = 0;
   std::unique_ptr<NetworkLink> link;
   std::string kioskId;
@@ -150,8 +144,7 @@ struct Simulation::Impl {
     if (vpcd) vpcd->pull();
     vpcd.reset();
     link.reset();
-    if (server) server->stop();
-    if (serverThread.joinable()) serverThread.join();
+    embedded.reset();
   }
 
   const DemoCard* find(const std::string& key) const {
@@ -201,13 +194,10 @@ void Simulation::Impl::startCloud() {
   config.adminToken = keptSecret(keys / "admin.token");
   config.providerSecret = keptSecret(keys / "provider.secret");
   config.sweepIntervalMs = 500;
-  cloud::resolveSecrets(config);
-
-  db = cloud::openDatabase(config.database, config.dbPool);
-  if (auto version = cloud::migrate(*db); !version) {
-    throw std::runtime_error("simulated cloud: migration failed: " + version.error().message);
-  }
-  store = std::make_unique<cloud::Store>(*db);
+  embedded = std::make_unique<cloud::EmbeddedCloud>(config, clock);
+  config = embedded->config();
+  store = &embedded->store();
+  port = embedded->port();
   const std::int64_t now = clock.unixSeconds();
   auto seeded = cloud::seedDemo(*store, protocol::randomHex(24), now);
   if (!seeded) throw std::runtime_error("simulated cloud: seeding failed: " + seeded.error().message);
@@ -223,13 +213,8 @@ void Simulation::Impl::startCloud() {
     throw std::runtime_error("simulated cloud: " + blocked.error().message);
   }
 
-  format = cloud::ProfileFormat::load(config.vendingKeyFile, config.smMasterKeyFile);
-  provider = std::make_unique<cloud::SimulatedProvider>("", "", config.providerSecret);
-  server = std::make_unique<cloud::Server>(config, *store, format.get(), *provider, clock);
-  port = server->bind();
-  const std::string local = "http://127.0.0.1:" + std::to_string(port);
-  provider->setUrls(local, local + "/v1/payments/sim/notify");
-  serverThread = std::thread([this] { server->run(); });
+  const std::string& local = embedded->localUrl();
+  embedded->start();
   link = std::make_unique<NetworkLink>(port);
   spdlog::info("simulation: cloud on {} (state in {}), kiosk link on port {}", local,
                dir.string(), link->port());
@@ -400,7 +385,7 @@ std::optional<std::string> Simulation::inserted() const {
 std::string Simulation::answer(const std::string& payUrl, bool pay) const {
   // The phone is on the resident's own mobile network: the kiosk's link being down does not
   // stop the payment.
-  return app::answerPayPage(payUrl, pay ? "pay" : "decline");
+  return answerPayPage(payUrl, pay ? "pay" : "decline");
 }
 
 void Simulation::setNetworkUp(bool up) {

@@ -1,7 +1,7 @@
 // The kiosk API over real HTTP against a real kiosk-cloud process, on SQLite and on a
 // PostgreSQL server the fixture starts itself.
 
-#include "cloud_fixture.hpp"
+#include "tests/support/cloud_fixture.hpp"
 
 #include "platform/bytes.hpp"
 #include "card/profile.hpp"

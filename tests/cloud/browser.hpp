@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "cloud_fixture.hpp"
+#include "tests/support/cloud_fixture.hpp"
 #include "platform/temp_dir.hpp"
 
 extern char** environ;

@@ -3,7 +3,7 @@
 // order becomes PAID through the provider's signed webhook.
 
 #include "browser.hpp"
-#include "cloud_fixture.hpp"
+#include "tests/support/cloud_fixture.hpp"
 
 #include "protocol/signing.hpp"
 

@@ -1,7 +1,7 @@
 // kiosk-cloud as operators run it: several processes on one PostgreSQL, TLS, refusing plain
 // HTTP off loopback, refusing key files that others can read, migrations and demo data.
 
-#include "cloud_fixture.hpp"
+#include "tests/support/cloud_fixture.hpp"
 
 #include "card/virtual_card.hpp"
 #include "card/write_script.hpp"

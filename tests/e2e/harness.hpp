@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "../cloud/cloud_fixture.hpp"
-#include "../pcsc/pcscd_server.hpp"
+#include "tests/support/cloud_fixture.hpp"
+#include "tests/support/pcscd_server.hpp"
 #include "card/virtual_card.hpp"
 #include "card/vpcd/vpcd_link.hpp"
 #include "kiosk/runtime.hpp"

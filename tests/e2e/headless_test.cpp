@@ -1,4 +1,4 @@
-// The real `kiosk --headless` binary driven by scenario scripts: a top-up, and the process
+// The real `kiosk-sim --headless` binary driven by scenario scripts: a top-up, and the process
 // killed with SIGKILL right after each journal step and started again. After every restart
 // the kiosk finishes what was started: exactly one credit per paid order on the card, none
 // twice, none lost, and the cloud's books agree with the journal.
@@ -36,7 +36,7 @@ class HeadlessKiosk : public ::testing::Test {
     const auto scriptFile = harness->dir() / ("script-" + std::to_string(++runs) + ".txt");
     std::ofstream(scriptFile) << script;
     const auto logFile = harness->dir() / ("kiosk-" + std::to_string(runs) + ".log");
-    std::vector<std::string> args{KIOSK_BINARY,
+    std::vector<std::string> args{KIOSK_SIM_BINARY,
                                   "--headless",
                                   "--script", scriptFile.string(),
                                   "--cloud", harness->kioskUrl(),
@@ -63,7 +63,7 @@ class HeadlessKiosk : public ::testing::Test {
     posix_spawn_file_actions_destroy(&actions);
     KioskRun run;
     if (rc != 0) {
-      ADD_FAILURE() << "cannot start " << KIOSK_BINARY;
+      ADD_FAILURE() << "cannot start " << KIOSK_SIM_BINARY;
       return run;
     }
     int status = 0;

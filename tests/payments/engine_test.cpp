@@ -9,11 +9,11 @@
 #include <functional>
 #include <memory>
 
-#include "../cloud/cloud_fixture.hpp"
+#include "tests/support/cloud_fixture.hpp"
 #include "card/virtual_card.hpp"
 #include "cloud_json.hpp"
 #include "fake_transport.hpp"
-#include "kiosk/card_port.hpp"
+#include "payments/reader_port.hpp"
 #include "payments/engine.hpp"
 #include "platform/temp_dir.hpp"
 
@@ -220,7 +220,7 @@ class EngineTest : public ::testing::Test {
   platform::ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(1767225620))};
   CloudClient client{transport, RequestSigner("kiosk-demo", "secret", clock)};
   card::VirtualCard virtualCard{card::test::standardCard()};
-  app::ReaderCardPort port{
+  ReaderCardPort port{
       [this]() -> Result<std::unique_ptr<card::CardChannel>, card::CardError> {
         return std::unique_ptr<card::CardChannel>(std::make_unique<card::LocalChannel>(virtualCard));
       },

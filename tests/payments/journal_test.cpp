@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "../cloud/cloud_fixture.hpp"
+#include "tests/support/cloud_fixture.hpp"
 #include "payments/journal.hpp"
 #include "platform/temp_dir.hpp"
 

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "../cloud/cloud_fixture.hpp"
+#include "tests/support/cloud_fixture.hpp"
 #include "payments/cloud_client.hpp"
 #include "payments/curl_transport.hpp"
 #include "platform/temp_dir.hpp"

@@ -16,7 +16,7 @@
 #include "card/pcsc/pcsc_channel.hpp"
 #include "card/vpcd/vpcd_link.hpp"
 #include "card/write_script.hpp"
-#include "pcscd_server.hpp"
+#include "tests/support/pcscd_server.hpp"
 
 namespace kiosk::card::test {
 namespace {

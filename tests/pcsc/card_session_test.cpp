@@ -14,8 +14,8 @@
 #include "card/virtual_meter.hpp"
 #include "card/vpcd/vpcd_link.hpp"
 #include "card/write_script.hpp"
-#include "pcscd_server.hpp"
-#include "test_card.hpp"
+#include "tests/support/pcscd_server.hpp"
+#include "tests/support/test_card.hpp"
 
 namespace kiosk::card::test {
 namespace {

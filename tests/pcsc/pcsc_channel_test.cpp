@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "card/vpcd/vpcd_link.hpp"
-#include "pcscd_server.hpp"
-#include "test_card.hpp"
+#include "tests/support/pcscd_server.hpp"
+#include "tests/support/test_card.hpp"
 
 namespace kiosk::card::test {
 namespace {

@@ -9,8 +9,8 @@
 #include "card/pcsc/pcsc_channel.hpp"
 #include "card/vpcd/vpcd_link.hpp"
 #include "event_log.hpp"
-#include "pcscd_server.hpp"
-#include "test_card.hpp"
+#include "tests/support/pcscd_server.hpp"
+#include "tests/support/test_card.hpp"
 
 namespace kiosk::card::test {
 namespace {

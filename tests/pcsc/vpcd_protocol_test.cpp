@@ -15,7 +15,7 @@
 
 #include "card/pcsc/pcsc_error.hpp"
 #include "card/vpcd/vpcd_link.hpp"
-#include "test_card.hpp"
+#include "tests/support/test_card.hpp"
 
 namespace kiosk::card::test {
 namespace {

@@ -27,9 +27,13 @@ struct Shot {
 
 std::string shellQuote(const std::string& s) { return "'" + s + "'"; }
 
-// Runs the kiosk binary in a window of WxH with ARGS, under Xvfb when there is no display.
-int runKiosk(int width, int height, const std::string& args) {
-  std::string command = shellQuote(KIOSK_BINARY) + " --windowed " + std::to_string(width) + "x" +
+// The production kiosk, and kiosk-sim (the simulator).
+constexpr const char* kKiosk = KIOSK_BINARY;
+constexpr const char* kKioskSim = KIOSK_SIM_BINARY;
+
+// Runs PROGRAM in a window of WxH with ARGS, under Xvfb when there is no display.
+int runProgram(const char* program, int width, int height, const std::string& args) {
+  std::string command = shellQuote(program) + " --windowed " + std::to_string(width) + "x" +
                         std::to_string(height) + " " + args + " --log-level warn";
   // Under AddressSanitizer, the GL driver that libGL loads and unloads at exit leaves
   // allocations LeakSanitizer can only attribute to "<unknown module>"; leak checking of the
@@ -44,6 +48,10 @@ int runKiosk(int width, int height, const std::string& args) {
   return rc;
 }
 
+int runKiosk(int width, int height, const std::string& args) {
+  return runProgram(kKiosk, width, height, args);
+}
+
 Shot loadShot(const std::string& png, const std::string& layout) {
   Shot shot;
   auto image = kiosk::platform::readPng(png);
@@ -56,13 +64,14 @@ Shot loadShot(const std::string& png, const std::string& layout) {
 }
 
 // Runs `kiosk --screenshot FILE ARGS`; the PNG is kept as a test artefact.
-Shot takeScreenshot(const std::string& name, int width, int height, const std::string& args) {
+Shot takeScreenshot(const std::string& name, int width, int height, const std::string& args,
+                    const char* program = kKiosk) {
   std::filesystem::create_directories(KIOSK_ARTIFACTS_DIR);
   const std::string png = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name + ".png";
   const std::string layout = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name + ".layout.json";
   std::filesystem::remove(png);
   std::filesystem::remove(layout);
-  runKiosk(width, height, "--screenshot " + shellQuote(png) + " " + args);
+  runProgram(program, width, height, "--screenshot " + shellQuote(png) + " " + args);
   return loadShot(png, layout);
 }
 
@@ -183,7 +192,7 @@ void expectCleanLayout(const Shot& shot) {
 }  // namespace
 
 TEST(AttractScreenshot, PortraitChineseShowsTheCjkTitle) {
-  const Shot shot = takeScreenshot("attract_zh-CN_portrait", 1080, 1920, "--screen attract --simulate --lang zh-CN");
+  const Shot shot = takeScreenshot("attract_zh-CN_portrait", 1080, 1920, "--screen attract --lang zh-CN", kKioskSim);
   ASSERT_EQ(shot.image.width, 1080);
   ASSERT_EQ(shot.image.height, 1920);
   EXPECT_GT(pixelVariance(shot.image), 100.0) << "the frame is blank";
@@ -205,7 +214,7 @@ TEST(AttractScreenshot, PortraitChineseShowsTheCjkTitle) {
 }
 
 TEST(AttractScreenshot, PortraitEnglish) {
-  const Shot shot = takeScreenshot("attract_en_portrait", 1080, 1920, "--screen attract --simulate --lang en");
+  const Shot shot = takeScreenshot("attract_en_portrait", 1080, 1920, "--screen attract --lang en", kKioskSim);
   ASSERT_EQ(shot.image.width, 1080);
   EXPECT_GT(pixelVariance(shot.image), 100.0);
   const json* title = findText(shot.layout, "app.title");
@@ -306,14 +315,14 @@ std::string allText(const json& layout) {
 
 }  // namespace
 
-// `kiosk --simulate --demo`: the embedded cloud, the in-process reader and the demo card; the
+// `kiosk-sim --demo`: the embedded cloud, the in-process reader and the demo card; the
 // kiosk tops the card up on its own, the meter loads the token, and the card shows it.
 TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
   const std::string dir = std::string(KIOSK_ARTIFACTS_DIR) + "/demo";
   const std::string state = std::string(KIOSK_ARTIFACTS_DIR) + "/demo-state";
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(state);
-  ASSERT_EQ(runKiosk(1080, 1920, "--simulate --demo --lang en --demo-dir " + shellQuote(dir) +
+  ASSERT_EQ(runProgram(kKioskSim, 1080, 1920, "--demo --lang en --demo-dir " + shellQuote(dir) +
                                      " --state-dir " + shellQuote(state)),
             0);
   std::vector<std::string> pngs;

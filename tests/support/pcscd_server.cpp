@@ -1,4 +1,4 @@
-#include "pcscd_server.hpp"
+#include "tests/support/pcscd_server.hpp"
 
 #include "platform/temp_dir.hpp"
 

@@ -1,4 +1,4 @@
-#include "kiosk/ui/sim_panel.hpp"
+#include "kiosk/sim/sim_panel.hpp"
 
 #include <imgui.h>
 

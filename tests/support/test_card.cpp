@@ -1,4 +1,4 @@
-#include "test_card.hpp"
+#include "tests/support/test_card.hpp"
 
 #include <algorithm>
 

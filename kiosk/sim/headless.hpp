@@ -11,7 +11,11 @@
 
 #include "kiosk/runtime.hpp"
 
-namespace kiosk::app {
+namespace kiosk::sim {
+
+using app::Runtime;
+using app::RuntimeOptions;
+using app::Intent;
 
 struct HeadlessOptions {
   RuntimeOptions runtime;
@@ -34,4 +38,4 @@ Result<std::vector<ScriptLine>, std::string> parseScript(const std::string& text
 // was not met (the line and what was seen are printed).
 int runHeadless(const HeadlessOptions& options, std::ostream& out);
 
-}  // namespace kiosk::app
+}  // namespace kiosk::sim

@@ -1,4 +1,4 @@
-#include "cloud_fixture.hpp"
+#include "tests/support/cloud_fixture.hpp"
 
 #include "platform/bytes.hpp"
 #include "protocol/signing.hpp"

@@ -5,11 +5,11 @@
 
 #include <string>
 
-namespace kiosk::app {
+namespace kiosk::sim {
 
 // POSTs `action` ("pay" or "decline") to the pay page at `payUrl`. Empty on success, else what
 // went wrong ("pay page unreachable: ...", "pay page answered HTTP 409").
 std::string answerPayPage(const std::string& payUrl, const std::string& action,
                           const std::string& caFile = {});
 
-}  // namespace kiosk::app
+}  // namespace kiosk::sim

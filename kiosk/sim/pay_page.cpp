@@ -1,8 +1,8 @@
-#include "kiosk/pay_page.hpp"
+#include "kiosk/sim/pay_page.hpp"
 
 #include "payments/curl_transport.hpp"
 
-namespace kiosk::app {
+namespace kiosk::sim {
 
 std::string answerPayPage(const std::string& payUrl, const std::string& action,
                           const std::string& caFile) {
@@ -25,4 +25,4 @@ std::string answerPayPage(const std::string& payUrl, const std::string& action,
   return {};
 }
 
-}  // namespace kiosk::app
+}  // namespace kiosk::sim

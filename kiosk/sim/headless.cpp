@@ -1,4 +1,4 @@
-#include "kiosk/headless.hpp"
+#include "kiosk/sim/headless.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -11,9 +11,11 @@
 
 #include "card/virtual_card.hpp"
 #include "card/vpcd/vpcd_link.hpp"
-#include "kiosk/pay_page.hpp"
+#include "kiosk/sim/pay_page.hpp"
 
-namespace kiosk::app {
+namespace kiosk::sim {
+
+using namespace app;
 
 namespace {
 
@@ -273,4 +275,4 @@ int runHeadless(const HeadlessOptions& options, std::ostream& out) {
   return status;
 }
 
-}  // namespace kiosk::app
+}  // namespace kiosk::sim

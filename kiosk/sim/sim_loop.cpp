@@ -1,0 +1,141 @@
+#include "kiosk/sim/sim_loop.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+#include <vector>
+
+#include "kiosk/sim/sim_panel.hpp"
+#include "platform/gfx/window.hpp"
+
+namespace kiosk::sim {
+
+namespace {
+
+using Kind = app::Intent::Kind;
+constexpr std::chrono::seconds kDemoStepTimeout{60};
+
+struct DemoStep {
+  enum class Do { Nothing, Insert, Pull, Press, Pay, Meter } what = Do::Nothing;
+  std::string arg;
+  int value = 0;
+  std::string until;  // screen to reach before the next step
+};
+
+const std::vector<DemoStep>& demoScript() {
+  using D = DemoStep::Do;
+  static const std::vector<DemoStep> script{
+      {D::Nothing, "", 0, "attract"},
+      {D::Insert, "normal", 0, "account"},
+      {D::Press, "topup", 0, "amount"},
+      {D::Press, "digit", 5, "amount"},
+      {D::Press, "digit", 0, "amount"},
+      {D::Press, "confirm", 0, "pay"},
+      {D::Pay, "", 0, "done"},
+      {D::Pull, "", 0, "attract"},
+      {D::Meter, "normal", 0, "attract"},
+      {D::Insert, "normal", 0, "account"},
+      {D::Pull, "", 0, "attract"},
+  };
+  return script;
+}
+
+}  // namespace
+
+SimLoop::SimLoop(Simulation& simulation, bool demo)
+    : m_simulation(simulation),
+      m_demo(demo),
+      m_runner(simulation, &platform::Window::openUrl, [] { platform::Window::wake(); }),
+      m_since(std::chrono::steady_clock::now()) {}
+
+SimLoop::~SimLoop() = default;
+
+bool SimLoop::changed() {
+  const auto done = m_runner.done();
+  if (done == m_seen) return false;
+  m_seen = done;
+  return true;
+}
+
+bool SimLoop::withOrder(app::Runtime& runtime, SimIntent& intent) {
+  const auto pay = runtime.lastPay();
+  if (!pay || runtime.screen() != "pay") return false;
+  intent.payUrl = pay->payUrl;
+  intent.orderId = pay->orderId;
+  return true;
+}
+
+bool SimLoop::drawPanel(ui::Ui& ui, app::Runtime& runtime) {
+  const bool paying = runtime.screen() == "pay" && runtime.lastPay().has_value();
+  auto pressed = ui::drawSimulationPanel(ui, m_runner.view(paying));
+  if (pressed.kind == SimIntent::Kind::None) return false;
+  using SimKind = SimIntent::Kind;
+  const bool aboutOrder = pressed.kind == SimKind::Pay || pressed.kind == SimKind::Decline ||
+                          pressed.kind == SimKind::OpenPayPage;
+  if (aboutOrder && !withOrder(runtime, pressed)) return false;
+  m_runner.post(std::move(pressed));
+  return true;
+}
+
+std::optional<int> SimLoop::afterFrame(app::Runtime& runtime, const std::string& current,
+                                       const std::string& captured) {
+  if (!m_demo) return std::nullopt;
+  const auto& script = demoScript();
+  const DemoStep& step = script[m_step];
+  if (!m_acted) {
+    using D = DemoStep::Do;
+    using SimKind = SimIntent::Kind;
+    SimIntent act;
+    switch (step.what) {
+      case D::Nothing: break;
+      case D::Insert:
+        act.kind = SimKind::Insert;
+        act.key = step.arg;
+        break;
+      case D::Pull: act.kind = SimKind::Pull; break;
+      case D::Press: {
+        static const std::pair<const char*, Kind> kKeys[] = {
+            {"topup", Kind::TopUp}, {"digit", Kind::Digit}, {"confirm", Kind::ConfirmAmount}};
+        for (const auto& [name, kind] : kKeys) {
+          if (step.arg == name) runtime.press(kind, step.value);
+        }
+        break;
+      }
+      case D::Pay:
+        act.kind = SimKind::Pay;
+        if (!withOrder(runtime, act)) {
+          spdlog::error("demo: step {} failed: no order to pay", m_step + 1);
+          return 1;
+        }
+        break;
+      case D::Meter:
+        act.kind = SimKind::UseMeter;
+        act.key = step.arg;
+        break;
+    }
+    m_ticket = act.kind == SimKind::None ? m_runner.done() : m_runner.post(std::move(act));
+    m_acted = true;
+    m_since = std::chrono::steady_clock::now();
+  }
+  // The step's action is carried out on the runner; its problem ends the demo.
+  const bool actionDone = m_runner.done() >= m_ticket;
+  if (actionDone && !m_runner.lastProblem().empty()) {
+    spdlog::error("demo: step {} failed: {}", m_step + 1, m_runner.lastProblem());
+    return 1;
+  }
+  if (actionDone && current == step.until && captured == current) {
+    ++m_step;
+    m_acted = false;
+    if (m_step == script.size()) {
+      spdlog::info("demo: finished");
+      return 0;
+    }
+  } else if (std::chrono::steady_clock::now() - m_since > kDemoStepTimeout) {
+    spdlog::error("demo: step {} did not reach the {} screen (showing {})", m_step + 1, step.until,
+                  current);
+    return 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace kiosk::sim
