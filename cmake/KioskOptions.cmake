@@ -38,12 +38,47 @@ if(KIOSK_ENABLE_CLANG_TIDY)
   set(CMAKE_CXX_CLANG_TIDY ${KIOSK_CLANG_TIDY_EXE} --quiet)
 endif()
 
-# Helper: a static library for one folder, with the alias kiosk::NAME.
+# Helper: a static library with the alias kiosk::NAME.
+#   kiosk_add_library(NAME SOURCES... [HEADERS h...] [PRIVATE_HEADERS h...])
+# Each library exposes its own headers only: the header beside each source (x.hpp for x.cpp)
+# and HEADERS, as paths from the project's root, through a view of symbolic links under
+# build/include/NAME. A target reaches the headers of the libraries it links and no others, so
+# the build enforces the layers. PRIVATE_HEADERS are seen by the library's own sources alone.
 function(kiosk_add_library name)
-  add_library(kiosk_${name} STATIC ${ARGN})
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "HEADERS;PRIVATE_HEADERS")
+  set(sources ${arg_UNPARSED_ARGUMENTS})
+  add_library(kiosk_${name} STATIC ${sources})
   add_library(kiosk::${name} ALIAS kiosk_${name})
   target_link_libraries(kiosk_${name} PRIVATE kiosk::warnings kiosk::sanitizers)
-  target_include_directories(kiosk_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+
+  file(RELATIVE_PATH folder ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  set(public ${arg_HEADERS})
+  foreach(source ${sources})
+    string(REGEX REPLACE "\\.cpp$" ".hpp" header ${source})
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${header})
+      list(APPEND public ${folder}/${header})
+    endif()
+  endforeach()
+  set(view ${PROJECT_BINARY_DIR}/include/${name})
+  set(hidden ${PROJECT_BINARY_DIR}/include/${name}-private)
+  file(REMOVE_RECURSE ${view} ${hidden})
+  foreach(header ${public})
+    kiosk_link_header(${view} ${header})
+  endforeach()
+  foreach(header ${arg_PRIVATE_HEADERS})
+    kiosk_link_header(${hidden} ${header})
+  endforeach()
+  file(MAKE_DIRECTORY ${view} ${hidden})
+  target_include_directories(kiosk_${name} PUBLIC ${view} PRIVATE ${hidden})
+endfunction()
+
+function(kiosk_link_header view header)
+  if(NOT EXISTS ${PROJECT_SOURCE_DIR}/${header})
+    message(FATAL_ERROR "kiosk_add_library: no header ${header}")
+  endif()
+  get_filename_component(dir ${view}/${header} DIRECTORY)
+  file(MAKE_DIRECTORY ${dir})
+  file(CREATE_LINK ${PROJECT_SOURCE_DIR}/${header} ${view}/${header} SYMBOLIC)
 endfunction()
 
 # Helper: an executable of the project (application, tool, test or benchmark).
