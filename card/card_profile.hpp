@@ -27,6 +27,11 @@ struct CardFacts {
   std::vector<CreditToken> credits;         // tokens the meter has not loaded yet
   std::size_t freeRecords = 0;              // room for more tokens
   std::optional<ReturnRecord> meterReturn;  // what the meter wrote last, if it has
+
+  std::string cardNumber() const { return std::to_string(id.cardNumber); }
+  std::string meterNumber() const { return std::to_string(id.meterNumber); }
+  // The token is among the card's unloaded credits.
+  bool holds(const CreditToken& token) const;
 };
 
 // One card of a profile on one channel, for as long as the channel lasts. It may keep state

@@ -1,6 +1,7 @@
 #include "cloud/api_json.hpp"
 
 #include "cloud/tariff.hpp"
+#include "protocol/orders.hpp"
 
 namespace kiosk::cloud {
 
@@ -8,6 +9,7 @@ using nlohmann::json;
 
 json orderToJson(const Order& o) {
   json out{{"order_id", o.id},
+           {"kind", protocol::kind::kCardTopup},
            {"kiosk_id", o.kioskId},
            {"card_number", o.cardNumber},
            {"meter_number", o.meterNumber},
@@ -75,33 +77,10 @@ json cardSummaryToJson(const CardSummary& s) {
   return out;
 }
 
-json kioskConfigToJson(const KioskConfig& config, std::int64_t minAmount, std::int64_t maxAmount) {
-  json out{{"kiosk", {{"id", config.kioskId},
-                      {"location", config.location},
-                      {"building", config.building}}},
-           {"limits", {{"min_amount", minAmount}, {"max_amount", maxAmount}}}};
-  out["tariffs"] = json::array();
-  for (const auto& t : config.tariffs) {
-    out["tariffs"].push_back({{"id", t.id}, {"name", t.name}, {"utility", t.utility},
-                              {"spec", json::parse(t.spec, nullptr, false)}});
-  }
-  out["blocked_cards"] = json::array();
-  for (const auto& c : config.blockedCards) {
-    out["blocked_cards"].push_back({{"number", c.number}, {"status", c.status}});
-  }
-  out["blocked_cards_total"] = config.blockedCardsTotal;
-  out["staff"] = json::array();
-  for (const auto& s : config.staff) {
-    json member{{"id", s.id},
-                {"name", s.name},
-                {"pin", {{"algorithm", "PBKDF2-HMAC-SHA256"},
-                         {"salt", s.pinSalt},
-                         {"hash", s.pinHash},
-                         {"iterations", s.pinIterations}}}};
-    member["card_number"] = s.cardNumber ? json(*s.cardNumber) : json(nullptr);
-    out["staff"].push_back(member);
-  }
-  return out;
+json kioskConfigToJson(KioskConfig config, std::int64_t minAmount, std::int64_t maxAmount) {
+  config.minAmount = minAmount;
+  config.maxAmount = maxAmount;
+  return protocol::encodeKioskConfig(config);
 }
 
 json createdToJson(const NewTariff& t) {

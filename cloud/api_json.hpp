@@ -18,7 +18,7 @@ nlohmann::json feeItemsToJson(const std::vector<OrderFeeItem>& items);
 
 // Written as given: the caller masks what a lobby screen must not show in full.
 nlohmann::json cardSummaryToJson(const CardSummary& summary);
-nlohmann::json kioskConfigToJson(const KioskConfig& config, std::int64_t minAmount,
+nlohmann::json kioskConfigToJson(KioskConfig config, std::int64_t minAmount,
                                  std::int64_t maxAmount);
 
 // What an operator's create request answers: the record as stored (a staff member's PIN

@@ -3,6 +3,7 @@
 #include "protocol/signing.hpp"
 #include "cloud/request_json.hpp"
 #include "protocol/limits.hpp"
+#include "protocol/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -12,11 +13,6 @@ namespace {
 
 using nlohmann::json;
 namespace limits = protocol::limits;
-
-bool isDigits(const std::string& text) {
-  return !text.empty() && text.size() <= 19 &&
-         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
-}
 
 // Text fields of operator requests, no longer than a kiosk reads them (bytes).
 CloudResult<std::string> needText(const json& body, const char* key, std::size_t maxLength) {
@@ -77,7 +73,7 @@ CloudResult<NewAccount> readNewAccount(const json& body) {
 
 CloudResult<NewMeter> readNewMeter(const json& body) {
   KIOSK_TRY(number, stringField(body, "number"));
-  if (!isDigits(*number)) return failWith(CloudError::BadRequest, "meter number must be 1 to 19 digits");
+  if (!protocol::isNumber(*number)) return failWith(CloudError::BadRequest, "meter number must be 1 to 19 digits");
   KIOSK_TRY(account, needText(body, "account_id", limits::kMaxIdLength));
   KIOSK_TRY(utility, needUtility(body));
   KIOSK_TRY(tariff, optText(body, "tariff_id", limits::kMaxIdLength));
@@ -92,7 +88,7 @@ CloudResult<NewMeter> readNewMeter(const json& body) {
 
 CloudResult<NewCard> readNewCard(const json& body) {
   KIOSK_TRY(number, stringField(body, "number"));
-  if (!isDigits(*number)) return failWith(CloudError::BadRequest, "card number must be digits");
+  if (!protocol::isNumber(*number)) return failWith(CloudError::BadRequest, "card number must be digits");
   KIOSK_TRY(kind, stringField(body, "kind"));
   if (*kind != "resident" && *kind != "staff") {
     return failWith(CloudError::BadRequest, "kind must be resident or staff");
@@ -139,7 +135,7 @@ CloudResult<NewStaff> readNewStaff(const json& body) {
     return failWith(CloudError::BadRequest, "pin must be 4 to 12 digits");
   }
   const std::string card = optStringField(body, "card_number");
-  if (!card.empty() && !isDigits(card)) {
+  if (!card.empty() && !protocol::isNumber(card)) {
     return failWith(CloudError::BadRequest, "card_number must be 1 to 19 digits");
   }
   return NewStaff{*id, *name, *pin, card};

@@ -1,5 +1,6 @@
 #include "cloud/server_impl.hpp"
 #include "protocol/limits.hpp"
+#include "protocol/text.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -42,8 +43,7 @@ CloudResult<KioskCaller> Server::Impl::verifyKiosk(const httplib::Request& req) 
                                                     std::to_string(cfg.maxSkewSeconds) +
                                                     " s away from the server's clock");
   }
-  if (nonce.size() < 16 || nonce.size() > 64 ||
-      !std::all_of(nonce.begin(), nonce.end(), [](unsigned char c) { return c > 0x20 && c < 0x7F; })) {
+  if (!protocol::isNonce(nonce)) {
     return failWith(CloudError::BadRequest, "X-Nonce must be 16 to 64 printable ASCII characters");
   }
   return KioskCaller{kioskId, nonce, {}};

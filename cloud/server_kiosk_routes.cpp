@@ -3,6 +3,7 @@
 #include "cloud/server_impl.hpp"
 #include "protocol/masking.hpp"
 #include "protocol/paths.hpp"
+#include "protocol/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -15,11 +16,6 @@ namespace kiosk::cloud {
 namespace {
 
 using nlohmann::json;
-
-bool isHex(const std::string& text, std::size_t length) {
-  return text.size() == length &&
-         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c); });
-}
 
 }  // namespace
 
@@ -38,7 +34,7 @@ CloudResult<Reply> Server::Impl::createOrder(const httplib::Request& req, const 
   KIOSK_TRY(amount, integerField(*body, "amount"));
   KIOSK_TRY(challenge, stringField(*body, "challenge"));
   if (key->size() > 64) return Unexpected<Failure>{bad("idempotency_key is too long")};
-  if (!isHex(*challenge, 16)) {
+  if (!protocol::isHexOf(*challenge, 16)) {
     return failWith(CloudError::BadChallenge, "challenge must be 8 bytes of hex");
   }
   CreateOrderRequest request{caller.kioskId, *key,        *card,       *amount,
@@ -129,7 +125,7 @@ void Server::Impl::registerKioskRoutes() {
             KIOSK_TRY(body, parseBody(req.body));
             KIOSK_TRY(card, stringField(*body, "card_number"));
             KIOSK_TRY(challenge, stringField(*body, "challenge"));
-            if (!isHex(*challenge, 16)) {
+            if (!protocol::isHexOf(*challenge, 16)) {
               return failWith(CloudError::BadChallenge, "challenge must be 8 bytes of hex");
             }
             if (format == nullptr) return failWith(CloudError::CardFormat, "no vending key loaded");
@@ -232,7 +228,7 @@ void Server::Impl::registerKioskRoutes() {
             return Reply{0, {}};
           }
           // Not part of the ETag: it follows from where the service runs, not from the store.
-          config["receipt_base_url"] = publicBase() + "/receipt/";
+          protocol::setReceiptBaseUrl(config, publicBase() + "/receipt/");
           return Reply{200, std::move(config)};
         });
 }

@@ -193,7 +193,12 @@ CloudResult<KioskConfig> Store::kioskConfig(const std::string& kioskId) {
   out.building = kiosk->rows[0].text(2);
   KIOSK_TRY(tariffs, run(conn, "SELECT id, name, utility, spec FROM tariffs ORDER BY id"));
   for (const auto& t : tariffs->rows) {
-    out.tariffs.push_back({t.text(0), t.text(1), t.text(2), t.text(3)});
+    protocol::ConfigTariff tariff;
+    tariff.id = t.text(0);
+    tariff.name = t.text(1);
+    tariff.utility = t.text(2);
+    tariff.spec = t.text(3);
+    out.tariffs.push_back(std::move(tariff));
   }
   // As many as a kiosk reads, the most recently blocked first (listed by number). Those left
   // out are still refused online, at card lookup and order creation.
@@ -214,8 +219,14 @@ CloudResult<KioskConfig> Store::kioskConfig(const std::string& kioskId) {
                        "SELECT id, name, pin_salt, pin_hash, pin_iterations, card_number FROM staff "
                        "WHERE status = 'ACTIVE' ORDER BY id"));
   for (const auto& s : staff->rows) {
-    out.staff.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4),
-                         s.isNull(5) ? std::nullopt : std::optional<std::string>(s.text(5))});
+    protocol::StaffMember member;
+    member.id = s.text(0);
+    member.name = s.text(1);
+    member.pinSalt = s.text(2);
+    member.pinHash = s.text(3);
+    member.pinIterations = s.integer(4);
+    if (!s.isNull(5)) member.cardNumber = s.text(5);
+    out.staff.push_back(std::move(member));
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // into them (and check them first) and write their answers from them (cloud/api_json.hpp).
 
 #include "cloud/tariff.hpp"
+#include "protocol/kiosk_config.hpp"
 
 #include <cstdint>
 #include <map>
@@ -185,35 +186,8 @@ struct CardSummary {
   std::vector<Recent> recent;
 };
 
-// What a kiosk's configuration holds from the store.
-struct KioskConfig {
-  struct TariffEntry {
-    std::string id;
-    std::string name;
-    std::string utility;
-    std::string spec;  // JSON text, as stored
-  };
-  struct BlockedCard {
-    std::string number;
-    std::string status;  // BLOCKED, LOST
-  };
-  struct Staff {
-    std::string id;
-    std::string name;
-    std::string pinSalt;
-    std::string pinHash;
-    std::int64_t pinIterations = 0;
-    std::optional<std::string> cardNumber;
-  };
-
-  std::string kioskId;
-  std::string location;
-  std::string building;
-  std::vector<TariffEntry> tariffs;
-  std::vector<BlockedCard> blockedCards;  // the most recent ones, by number
-  std::int64_t blockedCardsTotal = 0;
-  std::vector<Staff> staff;
-};
+// What a kiosk's configuration holds from the store; the schema is the protocol's.
+using KioskConfig = protocol::KioskConfig;
 
 // ---------------------------------------------------------------------------------------
 // Operator writes: requests the routes have read and checked (cloud/operator_requests.hpp)

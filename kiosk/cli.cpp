@@ -1,5 +1,10 @@
 #include "kiosk/cli.hpp"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "kiosk/window_loop.hpp"
+
 #include <cctype>
 #include <exception>
 #include <fstream>
@@ -90,6 +95,27 @@ bool finishKioskOptions(CommonCli& out, const char* what) {
   }
   runtime.kioskId = out.app.kioskId;
   return true;
+}
+
+int runProgram(const char* program, char** argv, const std::function<int()>& run,
+               const std::function<void()>& cleanup) {
+  int code = 1;
+  try {
+    code = run();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    std::cerr << program << ": " << e.what() << "\n";
+    code = 1;
+  }
+  if (cleanup) cleanup();
+  if (code == kRestartExitCode) {
+    // Maintenance asked for a restart: the same program and arguments, from the start.
+    spdlog::info("restarting");
+    spdlog::shutdown();
+    ::execv("/proc/self/exe", argv);
+    std::cerr << program << ": restart failed; exiting for the service manager to restart\n";
+  }
+  return code;
 }
 
 bool startLogging(const CommonCli& options, const char* program) {

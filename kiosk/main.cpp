@@ -6,13 +6,8 @@
 #include "kiosk/cli.hpp"
 #include "kiosk/window_loop.hpp"
 
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
-#include <exception>
 #include <iostream>
-
-#include <unistd.h>
 
 int main(int argc, char** argv) {
   using namespace kiosk::app;
@@ -39,21 +34,9 @@ int main(int argc, char** argv) {
   if (!gallery && !finishKioskOptions(options, "the kiosk")) return 2;
   if (!startLogging(options, "kiosk")) return 2;
 
-  try {
-    const int code = runUi(options.app, gallery ? LiveRun{} : LiveRun{[&](const UiParts& ui) {
+  return runProgram("kiosk", argv, [&] {
+    return runUi(options.app, gallery ? LiveRun{} : LiveRun{[&](const UiParts& ui) {
       return runKiosk(ui, options.app, options.runtime);
     }});
-    if (code == kRestartExitCode) {
-      // Maintenance asked for a restart: the same program and arguments, from the start.
-      spdlog::info("restarting");
-      spdlog::shutdown();
-      ::execv("/proc/self/exe", argv);
-      std::cerr << "kiosk: restart failed; exiting for the service manager to restart\n";
-    }
-    return code;
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    std::cerr << "kiosk: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "card/card_profile.hpp"
 #include "card/error.hpp"
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
@@ -14,18 +15,9 @@
 
 namespace kiosk::payments {
 
-// An authenticated read of the card: the issuer's signature and the card's own signature of a
-// fresh challenge both verified.
-struct CardFacts {
-  card::IdFile id;
-  std::vector<card::CreditToken> credits;   // tokens the meter has not loaded yet
-  std::size_t freeRecords = 0;
-  std::optional<card::ReturnRecord> meterReturn;  // what the meter wrote last
-
-  std::string cardNumber() const { return std::to_string(id.cardNumber); }
-  std::string meterNumber() const { return std::to_string(id.meterNumber); }
-  bool holds(const card::CreditToken& token) const;
-};
+// An authenticated read of the card, as its profile gives it: for the open profile, the
+// issuer's signature and the card's own signature of a fresh challenge both verified.
+using card::CardFacts;
 
 class CardPort {
  public:

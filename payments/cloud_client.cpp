@@ -1,5 +1,7 @@
 #include "payments/cloud_client.hpp"
 
+#include "protocol/text.hpp"
+
 #include "protocol/paths.hpp"
 
 #include <nlohmann/json.hpp>
@@ -61,7 +63,7 @@ std::string CloudClient::orderBody(const OrderRequest& request) {
 }
 
 Decoded<CardSummary> CloudClient::lookupCard(const std::string& cardNumber) {
-  if (!validNumber(cardNumber)) return fail(PayFailure{PayError::Rejected, "bad card number", 0, {}});
+  if (!protocol::isNumber(cardNumber)) return fail(PayFailure{PayError::Rejected, "bad card number", 0, {}});
   auto reply = call("GET", protocol::cardPath(cardNumber), "");
   if (!reply) return fail(reply.error());
   auto summary = decodeCardSummary(reply->body);
@@ -86,7 +88,7 @@ Decoded<CreatedOrder> CloudClient::createOrder(const OrderRequest& request) {
 Decoded<Order> CloudClient::orderState(const std::string& orderId, std::chrono::seconds wait,
                                        std::optional<OrderState> since,
                                        const std::atomic<bool>* cancel) {
-  if (!validOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
+  if (!protocol::isOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
   std::string target = protocol::orderPath(orderId);
   std::chrono::milliseconds timeout{0};
   if (wait.count() > 0) {
@@ -104,7 +106,7 @@ Decoded<Order> CloudClient::orderState(const std::string& orderId, std::chrono::
 }
 
 Decoded<Order> CloudClient::cancelOrder(const std::string& orderId) {
-  if (!validOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
+  if (!protocol::isOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
   auto reply = call("POST", protocol::orderPath(orderId, protocol::kCancelAction), "{}");
   if (!reply) return fail(reply.error());
   auto order = decodeOrder(reply->body);
@@ -117,7 +119,7 @@ Decoded<Order> CloudClient::cancelOrder(const std::string& orderId) {
 Decoded<ScriptReply> CloudClient::fetchScript(const std::string& orderId,
                                               const std::string& cardNumber,
                                               const std::string& challengeHex) {
-  if (!validOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
+  if (!protocol::isOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
   const std::string body = json{{"card_number", cardNumber}, {"challenge", challengeHex}}.dump();
   auto reply = call("POST", protocol::orderPath(orderId, protocol::kScriptAction), body);
   if (!reply) return fail(reply.error());
@@ -127,7 +129,7 @@ Decoded<ScriptReply> CloudClient::fetchScript(const std::string& orderId,
 Decoded<Order> CloudClient::confirmDelivery(const std::string& orderId,
                                             const std::string& cardNumber,
                                             std::int64_t sequence) {
-  if (!validOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
+  if (!protocol::isOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
   const std::string body = json{{"card_number", cardNumber}, {"sequence", sequence}}.dump();
   auto reply = call("POST", protocol::orderPath(orderId, protocol::kDeliveredAction), body);
   if (!reply) return fail(reply.error());

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "payments/api.hpp"
+#include "payments/responses.hpp"
 #include "payments/decode.hpp"
 #include "payments/signer.hpp"
 #include "payments/transport.hpp"

@@ -7,8 +7,9 @@
 #include <limits>
 #include <memory>
 
-#include "card/apdu.hpp"
+#include "protocol/json_reader.hpp"
 #include "protocol/limits.hpp"
+#include "protocol/text.hpp"
 
 namespace kiosk::payments {
 
@@ -27,113 +28,7 @@ PayFailure bad(std::string detail) {
   return failure;
 }
 
-// Reads fields of one JSON object; the first problem is kept (with the field's path) and
-// every later read returns a default, so a decoder reads straight through and checks once.
-class Reader {
- public:
-  Reader(const json& node, std::string path, std::shared_ptr<std::string> problem)
-      : m_node(node), m_path(std::move(path)), m_problem(std::move(problem)) {
-    if (!m_node.is_object()) report(m_path.empty() ? "answer is not a JSON object" : "is not an object");
-  }
-  static Reader root(const json& node) { return Reader(node, "", std::make_shared<std::string>()); }
-
-  bool ok() const { return m_problem->empty(); }
-  const std::string& problem() const { return *m_problem; }
-
-  void check(bool condition, const std::string& what) {
-    if (!condition) report(what);
-  }
-  void checkField(bool condition, const char* key, const std::string& what) {
-    if (!condition) reportField(key, what);
-  }
-
-  const json* find(const char* key) {
-    if (!ok() || !m_node.is_object()) return nullptr;
-    const auto it = m_node.find(key);
-    return it == m_node.end() ? nullptr : &*it;
-  }
-
-  std::string string(const char* key, std::size_t maxLength = 256, bool allowEmpty = false) {
-    const json* value = find(key);
-    if (value == nullptr) return missing(key), std::string{};
-    if (!value->is_string()) return reportField(key, "expected a string"), std::string{};
-    auto text = value->get<std::string>();
-    if (text.empty() && !allowEmpty) return reportField(key, "must not be empty"), std::string{};
-    if (text.size() > maxLength) return reportField(key, "is too long"), std::string{};
-    return text;
-  }
-  std::string optString(const char* key, std::size_t maxLength = 256) {
-    const json* value = find(key);
-    if (value == nullptr || value->is_null()) return {};
-    return string(key, maxLength, true);
-  }
-  std::int64_t integer(const char* key, std::int64_t min, std::int64_t max) {
-    const json* value = find(key);
-    if (value == nullptr) return missing(key), 0;
-    return integerValue(*value, key, min, max);
-  }
-  std::optional<std::int64_t> optInteger(const char* key, std::int64_t min, std::int64_t max) {
-    const json* value = find(key);
-    if (value == nullptr || value->is_null()) return std::nullopt;
-    return integerValue(*value, key, min, max);
-  }
-  bool boolean(const char* key) {
-    const json* value = find(key);
-    if (value == nullptr) return missing(key), false;
-    if (!value->is_boolean()) return reportField(key, "expected true or false"), false;
-    return value->get<bool>();
-  }
-  Reader object(const char* key) {
-    const json* value = find(key);
-    if (value == nullptr) {
-      missing(key);
-      return Reader(s_empty, sub(key), m_problem);
-    }
-    return Reader(*value, sub(key), m_problem);
-  }
-  // An array of objects; calls `each(reader)` for every element.
-  template <class Each>
-  void array(const char* key, std::size_t maxItems, Each each, bool required = true) {
-    const json* value = find(key);
-    if (value == nullptr) {
-      if (required) missing(key);
-      return;
-    }
-    if (!value->is_array()) return reportField(key, "expected an array");
-    if (value->size() > maxItems) return reportField(key, "has too many items");
-    for (std::size_t i = 0; i < value->size() && ok(); ++i) {
-      Reader item((*value)[i], sub(key) + "[" + std::to_string(i) + "]", m_problem);
-      if (item.ok()) each(item);
-    }
-  }
-
- private:
-  std::int64_t integerValue(const json& value, const char* key, std::int64_t min, std::int64_t max) {
-    // Money and times are integers; 12.5 or "1250" is a broken answer, not something to round.
-    if (!value.is_number_integer()) return reportField(key, "expected an integer"), 0;
-    if (value.is_number_unsigned() &&
-        value.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxInt)) {
-      return reportField(key, "is out of range"), 0;
-    }
-    const auto number = value.get<std::int64_t>();
-    if (number < min || number > max) {
-      return reportField(key, "is out of range (" + std::to_string(number) + ")"), 0;
-    }
-    return number;
-  }
-  std::string sub(const char* key) const { return m_path.empty() ? key : m_path + "." + key; }
-  void missing(const char* key) { reportField(key, "is missing"); }
-  void reportField(const char* key, const std::string& what) { report(sub(key) + " " + what); }
-  void report(const std::string& what) {
-    if (!m_problem->empty()) return;
-    *m_problem = m_path.empty() || what.starts_with(m_path) ? what : m_path + " " + what;
-  }
-
-  static inline const json s_empty = json::object();
-  const json& m_node;
-  std::string m_path;
-  std::shared_ptr<std::string> m_problem;
-};
+using Reader = protocol::JsonReader;
 
 Result<json, PayFailure> parse(std::string_view body) {
   auto doc = json::parse(body, nullptr, false);
@@ -152,19 +47,23 @@ OrderState readState(Reader& reader, const char* key) {
 
 std::string readOrderId(Reader& reader, const char* key) {
   std::string id = reader.string(key, kMaxIdLength);
-  reader.checkField(!reader.ok() || validOrderId(id), key, "is not an order id");
+  reader.checkField(!reader.ok() || protocol::isOrderId(id), key, "is not an order id");
   return id;
 }
 
 std::string readNumber(Reader& reader, const char* key) {
   std::string number = reader.string(key, kMaxNumberLength);
-  reader.checkField(!reader.ok() || validNumber(number), key, "is not a card or meter number");
+  reader.checkField(!reader.ok() || protocol::isNumber(number), key, "is not a card or meter number");
   return number;
 }
 
 Order readOrder(Reader& r) {
   Order order;
   order.id = readOrderId(r, "order_id");
+  const std::string kind = r.string("kind", kMaxKindLength);
+  const auto orderKind = protocol::orderKindFromString(kind);
+  r.checkField(!r.ok() || orderKind.has_value(), "kind", "is not a known order kind (" + kind + ")");
+  order.kind = orderKind.value_or(protocol::OrderKind::CardTopup);
   order.kioskId = r.string("kiosk_id", kMaxIdLength);
   order.cardNumber = readNumber(r, "card_number");
   order.meterNumber = readNumber(r, "meter_number");
@@ -203,7 +102,7 @@ Decoded<T> decodeWith(std::string_view body, Read read) {
 }
 
 std::optional<std::uint64_t> toUnsigned(std::string_view digits) {
-  if (!validNumber(digits)) return std::nullopt;
+  if (!protocol::isNumber(digits)) return std::nullopt;
   std::uint64_t value = 0;
   for (const char c : digits) {
     const auto digit = static_cast<std::uint64_t>(c - '0');
@@ -214,17 +113,6 @@ std::optional<std::uint64_t> toUnsigned(std::string_view digits) {
 }
 
 }  // namespace
-
-bool validNumber(std::string_view text) {
-  return !text.empty() && text.size() <= kMaxNumberLength &&
-         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
-bool validOrderId(std::string_view text) {
-  return !text.empty() && text.size() <= kMaxIdLength &&
-         std::all_of(text.begin(), text.end(),
-                     [](unsigned char c) { return std::isalnum(c) || c == '_'; });
-}
 
 std::pair<std::string, std::string> cloudErrorOf(std::string_view body) {
   const auto doc = json::parse(body, nullptr, false);
@@ -249,6 +137,9 @@ Decoded<CreatedOrder> decodeCreatedOrder(std::string_view body) {
   return decodeWith<CreatedOrder>(body, [](Reader& r) {
     CreatedOrder created;
     created.order = readOrder(r);
+    // The kiosk asked for a card top-up: an order for anything else writes nothing to a card.
+    r.check(!r.ok() || created.order.kind == protocol::OrderKind::CardTopup,
+            "kind is not CARD_TOPUP");
     // A new order is waiting for its payment: without a URL there is nothing to show.
     if (r.ok() && created.order.state == OrderState::Created) {
       r.checkField(startsWithHttp(created.order.qrUrl), "qr_url", "is missing or not an http(s) URL");
@@ -419,77 +310,11 @@ Decoded<ReadingAck> decodeReadingAck(std::string_view body) {
 }
 
 Decoded<KioskConfig> decodeKioskConfig(std::string_view body) {
-  return decodeWith<KioskConfig>(body, [](Reader& r) {
-    KioskConfig config;
-    Reader kiosk = r.object("kiosk");
-    config.kioskId = kiosk.string("id", kMaxIdLength);
-    config.location = kiosk.string("location", kMaxLocationLength, true);
-    config.building = kiosk.string("building", kMaxPlaceLength, true);
-    Reader limits = r.object("limits");
-    config.minAmount = limits.integer("min_amount", 1, kMaxMoney);
-    config.maxAmount = limits.integer("max_amount", 1, kMaxMoney);
-    r.check(!r.ok() || config.minAmount <= config.maxAmount, "limits.min_amount exceeds max_amount");
-    r.array("tariffs", kMaxTariffs, [&](Reader& item) {
-      Tariff tariff;
-      tariff.id = item.string("id", kMaxIdLength);
-      tariff.name = item.string("name", kMaxNameLength, true);
-      tariff.utility = item.string("utility", kMaxUtilityLength);
-      Reader spec = item.object("spec");
-      tariff.kind = spec.string("kind", kMaxKindLength);
-      const json* raw = item.find("spec");
-      if (item.ok() && raw != nullptr) {
-        // The representative rate, as the meter's PARAMS carry it: single rate, first tier,
-        // or the flat band.
-        if (tariff.kind == "single") {
-          tariff.pricePerUnit = spec.integer("rate", 1, kMaxMoney);
-        } else if (tariff.kind == "tiered") {
-          bool first = true;
-          spec.array("tiers", kMaxTariffSteps, [&](Reader& tier) {
-            const auto rate = tier.integer("rate", 1, kMaxMoney);
-            if (first) tariff.pricePerUnit = rate;
-            first = false;
-          });
-          spec.check(!spec.ok() || !first, "tiers is empty");
-        } else if (tariff.kind == "time_of_use") {
-          std::int64_t flat = 0;
-          std::int64_t any = 0;
-          spec.array("bands", kMaxTariffSteps, [&](Reader& band) {
-            const auto rate = band.integer("rate", 1, kMaxMoney);
-            if (band.string("name", kMaxKindLength) == "flat") flat = rate;
-            if (any == 0) any = rate;
-          });
-          spec.check(!spec.ok() || any != 0, "bands is empty");
-          tariff.pricePerUnit = flat != 0 ? flat : any;
-        } else {
-          spec.checkField(false, "kind", "is not a known tariff kind (" + tariff.kind + ")");
-        }
-      }
-      config.tariffs.push_back(std::move(tariff));
-    });
-    r.array("blocked_cards", kMaxBlockedCards, [&](Reader& item) {
-      BlockedCard card;
-      card.number = readNumber(item, "number");
-      card.status = item.string("status", 16);
-      config.blockedCards.push_back(std::move(card));
-    });
-    r.array("staff", kMaxStaff, [&](Reader& item) {
-      StaffMember member;
-      member.id = item.string("id", kMaxIdLength);
-      member.name = item.string("name", kMaxNameLength, true);
-      Reader pin = item.object("pin");
-      member.pinAlgorithm = pin.string("algorithm", 64);
-      member.pinSalt = pin.string("salt", 128);
-      member.pinHash = pin.string("hash", 256);
-      member.pinIterations = pin.integer("iterations", 1, 10'000'000);
-      const std::string cardNumber = item.optString("card_number", kMaxNumberLength);
-      if (!cardNumber.empty()) member.cardNumber = cardNumber;
-      config.staff.push_back(std::move(member));
-    });
-    config.receiptBaseUrl = r.optString("receipt_base_url", 1024);
-    r.checkField(config.receiptBaseUrl.empty() || startsWithHttp(config.receiptBaseUrl), "receipt_base_url",
-                 "is not an http(s) URL");
-    return config;
-  });
+  auto doc = parse(body);
+  if (!doc) return fail(doc.error());
+  auto config = protocol::decodeKioskConfig(*doc);
+  if (!config) return fail(bad(config.error()));
+  return std::move(*config);
 }
 
 }  // namespace kiosk::payments

@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-#include "payments/api.hpp"
+#include "payments/responses.hpp"
 #include "payments/error.hpp"
 #include "platform/result.hpp"
 
@@ -33,8 +33,5 @@ Result<void, PayFailure> checkScript(const ScriptReply& reply, const ScriptExpec
 // when the body is not one.
 std::pair<std::string, std::string> cloudErrorOf(std::string_view body);
 
-// Card and meter numbers: 1 to 19 decimal digits. Order ids: 1 to 64 of [A-Za-z0-9_].
-bool validNumber(std::string_view text);
-bool validOrderId(std::string_view text);
 
 }  // namespace kiosk::payments

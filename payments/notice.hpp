@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "card/profile.hpp"
-#include "payments/api.hpp"
+#include "payments/responses.hpp"
 
 namespace kiosk::payments {
 

@@ -97,12 +97,7 @@ Result<CardFacts, card::CardError> ReaderCardPort::read() {
     auto read = session.readFacts();
     if (!read) return fail(read.error());
     m_facts = *read;
-    CardFacts facts;
-    facts.id = std::move(read->id);
-    facts.credits = std::move(read->credits);
-    facts.freeRecords = read->freeRecords;
-    facts.meterReturn = read->meterReturn;
-    return facts;
+    return std::move(*read);
   });
 }
 

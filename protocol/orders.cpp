@@ -49,4 +49,20 @@ bool isFinalState(std::string_view name) {
 
 bool isKnownState(std::string_view name) { return orderStateFromString(name).has_value(); }
 
+std::string_view toString(OrderKind orderKind) {
+  switch (orderKind) {
+    case OrderKind::CardTopup: return kind::kCardTopup;
+    case OrderKind::StsToken: return kind::kStsToken;
+    case OrderKind::BillPayment: return kind::kBillPayment;
+  }
+  return kind::kCardTopup;
+}
+
+std::optional<OrderKind> orderKindFromString(std::string_view text) {
+  for (const auto k : {OrderKind::CardTopup, OrderKind::StsToken, OrderKind::BillPayment}) {
+    if (toString(k) == text) return k;
+  }
+  return std::nullopt;
+}
+
 }  // namespace kiosk::protocol

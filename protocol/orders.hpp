@@ -32,6 +32,20 @@ bool awaitsDelivery(OrderState orderState);
 bool isFinalState(std::string_view name);
 bool isKnownState(std::string_view name);
 
+// What an order buys. CARD_TOPUP: a token written to the resident's card (DELIVERED only with
+// the card's proof). STS_TOKEN: a keypad token for a meter without our card (DELIVERED when
+// issued and shown). BILL_PAYMENT: a post-paid bill (no token). Every order the cloud makes
+// today is a CARD_TOPUP; a kiosk writes tokens to cards for CARD_TOPUP orders only.
+namespace kind {
+inline constexpr const char* kCardTopup = "CARD_TOPUP";
+inline constexpr const char* kStsToken = "STS_TOKEN";
+inline constexpr const char* kBillPayment = "BILL_PAYMENT";
+}  // namespace kind
+
+enum class OrderKind { CardTopup, StsToken, BillPayment };
+std::string_view toString(OrderKind orderKind);
+std::optional<OrderKind> orderKindFromString(std::string_view text);
+
 // Where an order's money came from.
 namespace origin {
 inline constexpr const char* kKiosk = "KIOSK";                  // a resident at a kiosk

@@ -2,6 +2,8 @@
 
 #include "protocol/limits.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 
 namespace kiosk::protocol {
@@ -73,6 +75,27 @@ std::string forLog(std::string_view text, std::size_t maxBytes) {
   }
   if (i < text.size()) out += "...";
   return out;
+}
+
+bool isNumber(std::string_view text) {
+  return !text.empty() && text.size() <= limits::kMaxNumberLength &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+}
+
+bool isOrderId(std::string_view text) {
+  return !text.empty() && text.size() <= limits::kMaxIdLength &&
+         std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return std::isalnum(c) != 0 || c == '_'; });
+}
+
+bool isHexOf(std::string_view text, std::size_t length) {
+  return text.size() == length &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+}
+
+bool isNonce(std::string_view text) {
+  return text.size() >= 16 && text.size() <= 64 &&
+         std::all_of(text.begin(), text.end(), [](unsigned char c) { return c > 0x20 && c < 0x7F; });
 }
 
 }  // namespace kiosk::protocol

@@ -16,6 +16,15 @@ bool isText(std::string_view text);
 // limits::kMaxIdLength bytes.
 bool isId(std::string_view text);
 
+// A card or meter number: 1 to limits::kMaxNumberLength decimal digits.
+bool isNumber(std::string_view text);
+// An order id as the cloud makes them: 1 to limits::kMaxIdLength of [A-Za-z0-9_].
+bool isOrderId(std::string_view text);
+// A request's nonce: 16 to 64 printable ASCII characters, no space.
+bool isNonce(std::string_view text);
+// Exactly `length` hexadecimal digits (either case): nonces, challenges.
+bool isHexOf(std::string_view text, std::size_t length);
+
 // The text as one log line: bytes that are not printable UTF-8 become \xNN, and anything
 // beyond `maxBytes` is cut (marked with "...").
 std::string forLog(std::string_view text, std::size_t maxBytes = 200);

@@ -12,7 +12,6 @@
 #include "kiosk/window_loop.hpp"
 #include "platform/temp_dir.hpp"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -21,7 +20,6 @@
 #include <iostream>
 #include <stdexcept>
 
-#include <unistd.h>
 
 namespace {
 
@@ -147,25 +145,16 @@ int main(int argc, char** argv) {
   simOptions.vpcdPort = static_cast<std::uint16_t>(vpcdPort);
   if (demo) options.app.shotsDir = demoDir;
 
-  int code = 1;
-  try {
-    code = runUi(options.app, [&](const UiParts& ui) {
-      return runSimulation(ui, options.app, simOptions, demo);
-    });
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    std::cerr << "kiosk-sim: " << e.what() << "\n";
-    code = 1;
-  }
-  if (!demoState.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(demoState, ignored);
-  }
-  if (code == kRestartExitCode) {
-    spdlog::info("restarting");
-    spdlog::shutdown();
-    ::execv("/proc/self/exe", argv);
-    std::cerr << "kiosk-sim: restart failed\n";
-  }
-  return code;
+  return runProgram(
+      "kiosk-sim", argv,
+      [&] {
+        return runUi(options.app, [&](const UiParts& ui) {
+          return runSimulation(ui, options.app, simOptions, demo);
+        });
+      },
+      [&] {
+        if (demoState.empty()) return;
+        std::error_code ignored;
+        std::filesystem::remove_all(demoState, ignored);
+      });
 }

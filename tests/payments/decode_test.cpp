@@ -9,7 +9,8 @@
 namespace kiosk::payments::test {
 namespace {
 
-void expectBad(const Decoded<Order>& decoded, const std::string& mention) {
+template <class T>
+void expectBad(const Decoded<T>& decoded, const std::string& mention) {
   ASSERT_FALSE(decoded) << "accepted";
   EXPECT_EQ(decoded.error().error, PayError::BadResponse);
   EXPECT_NE(decoded.error().detail.find(mention), std::string::npos)
@@ -57,7 +58,7 @@ TEST(DecodeOrder, RefusesWrongTypes) {
 
 TEST(DecodeOrder, RefusesEachMissingField) {
   const json good = orderJson(sampleOrder());
-  for (const char* key : {"order_id", "kiosk_id", "card_number", "meter_number", "origin",
+  for (const char* key : {"order_id", "kind", "kiosk_id", "card_number", "meter_number", "origin",
                           "amount", "split", "state", "created_at", "expires_at", "updated_at"}) {
     json bad = good;
     bad.erase(key);
@@ -79,6 +80,7 @@ TEST(DecodeOrder, RefusesValuesOutOfRange) {
   expectBad(decodeOrder(with("amount", -100)), "amount");
   expectBad(decodeOrder(with("amount", 9223372036854775807LL)), "amount");
   expectBad(decodeOrder(with("state", "SHIPPED")), "state");
+  expectBad(decodeOrder(with("kind", "GIFT_CARD")), "kind");
   expectBad(decodeOrder(with("order_id", "ord-1; DROP TABLE")), "order_id");
   expectBad(decodeOrder(with("card_number", "88000000A1")), "card_number");
   expectBad(decodeOrder(with("expires_at", 1767225000)), "expires_at");
@@ -102,6 +104,19 @@ TEST(DecodeCreatedOrder, NeedsAPaymentUrlWhileWaiting) {
   auto ok = decodeCreatedOrder(created.dump());
   ASSERT_TRUE(ok) << ok.error().detail;
   EXPECT_EQ(ok->order.qrUrl, "https://pay.example.com/pay/ord_0123456789abcdef01234567");
+}
+
+TEST(DecodeCreatedOrder, IsACardTopUpAndNothingElse) {
+  json created = orderJson(sampleOrder());
+  created["fee_items"] = json::array();
+  auto decoded = decodeCreatedOrder(created.dump());
+  ASSERT_TRUE(decoded) << decoded.error().detail;
+  EXPECT_EQ(decoded->order.kind, protocol::OrderKind::CardTopup);
+  for (const char* other : {"STS_TOKEN", "BILL_PAYMENT"}) {
+    created["kind"] = other;
+    EXPECT_TRUE(decodeOrder(created.dump())) << other;  // a known kind, readable as an order
+    expectBad(decodeCreatedOrder(created.dump()), "kind is not CARD_TOPUP");
+  }
 }
 
 TEST(DecodeCardSummary, ReadsAResidentCard) {

@@ -1,6 +1,7 @@
 // The kiosk-cloud contract both sides link: signing against fixed vectors (RFC 4231, docs/api.md),
 // the id and string rule, order state names, paths and masking.
 
+#include "protocol/kiosk_config.hpp"
 #include "protocol/masking.hpp"
 #include "protocol/orders.hpp"
 #include "protocol/paths.hpp"
@@ -96,6 +97,105 @@ TEST(Masking, CardNumbersNamesAndAccounts) {
   EXPECT_EQ(maskName(""), "");
   EXPECT_EQ(maskAccountId("acct-0001"), "ac*****01");
   EXPECT_EQ(maskAccountId("ab"), "**");
+}
+
+TEST(Text, NumbersOrderIdsNoncesAndHex) {
+  EXPECT_TRUE(isNumber("8800000001"));
+  EXPECT_TRUE(isNumber("1234567890123456789"));
+  EXPECT_FALSE(isNumber("12345678901234567890"));  // 20 digits
+  EXPECT_FALSE(isNumber(""));
+  EXPECT_FALSE(isNumber("88 0001"));
+  EXPECT_FALSE(isNumber("٣"));  // a digit, but not an ASCII one
+  EXPECT_TRUE(isOrderId("ORD_20261207_0001"));
+  EXPECT_FALSE(isOrderId("ORD-1"));
+  EXPECT_FALSE(isOrderId(std::string(65, 'A')));
+  EXPECT_TRUE(isNonce("0123456789abcdef"));
+  EXPECT_FALSE(isNonce("0123456789abcde"));  // 15
+  EXPECT_FALSE(isNonce("0123456789 abcdef"));
+  EXPECT_TRUE(isHexOf("00ffAA11", 8));
+  EXPECT_FALSE(isHexOf("00ffAA1g", 8));
+  EXPECT_FALSE(isHexOf("00ff", 8));
+}
+
+KioskConfig sampleConfig() {
+  KioskConfig config;
+  config.kioskId = "kiosk-demo";
+  config.location = "Lobby, building 3";
+  config.building = "B3";
+  config.minAmount = 1000;
+  config.maxAmount = 100000;
+  ConfigTariff flat;
+  flat.id = "T-RES";
+  flat.name = "Residential";
+  flat.utility = "electricity";
+  flat.spec = R"({"kind":"single","rate":56})";
+  ConfigTariff tou;
+  tou.id = "T-TOU";
+  tou.name = "Time of use";
+  tou.utility = "electricity";
+  tou.spec = R"({"kind":"time_of_use","bands":[{"name":"peak","rate":90},{"name":"flat","rate":60}]})";
+  config.tariffs = {flat, tou};
+  config.blockedCards = {{"8800000004", "LOST"}};
+  config.blockedCardsTotal = 1;
+  StaffMember staff;
+  staff.id = "S-1";
+  staff.name = "Chen Jie";
+  staff.pinSalt = "73616c74";
+  staff.pinHash = "ab";
+  staff.pinIterations = 1000;
+  staff.cardNumber = "8800009001";
+  config.staff = {staff};
+  return config;
+}
+
+TEST(KioskConfigSchema, WhatTheCloudEncodesTheKioskDecodes) {
+  auto document = encodeKioskConfig(sampleConfig());
+  EXPECT_FALSE(document.contains("receipt_base_url"));
+  setReceiptBaseUrl(document, "https://cloud.example/receipt/");
+  const auto decoded = decodeKioskConfig(document);
+  ASSERT_TRUE(decoded) << decoded.error();
+  EXPECT_EQ(decoded->kioskId, "kiosk-demo");
+  EXPECT_EQ(decoded->minAmount, 1000);
+  EXPECT_EQ(decoded->maxAmount, 100000);
+  ASSERT_EQ(decoded->tariffs.size(), 2U);
+  EXPECT_EQ(decoded->tariff("T-RES")->pricePerUnit, 56);
+  EXPECT_EQ(decoded->tariff("T-TOU")->kind, "time_of_use");
+  EXPECT_EQ(decoded->tariff("T-TOU")->pricePerUnit, 60);  // the flat band
+  EXPECT_EQ(decoded->tariff("T-NONE"), nullptr);
+  EXPECT_TRUE(decoded->blocked("8800000004"));
+  EXPECT_FALSE(decoded->blocked("8800000001"));
+  ASSERT_EQ(decoded->staff.size(), 1U);
+  EXPECT_EQ(decoded->staff[0].pinAlgorithm, "PBKDF2-HMAC-SHA256");
+  EXPECT_EQ(decoded->staff[0].cardNumber, "8800009001");
+  EXPECT_EQ(decoded->receiptBaseUrl, "https://cloud.example/receipt/");
+  // Encoding what was decoded gives the same document.
+  EXPECT_EQ(encodeKioskConfig(*decoded), document);
+}
+
+TEST(KioskConfigSchema, TheFirstBadFieldIsNamed) {
+  auto document = encodeKioskConfig(sampleConfig());
+  document["tariffs"][1]["spec"]["bands"][0]["rate"] = 0;
+  auto decoded = decodeKioskConfig(document);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error(), "tariffs[1].spec.bands[0].rate is out of range (0)");
+
+  document = encodeKioskConfig(sampleConfig());
+  document["blocked_cards"][0]["number"] = "88-04";
+  decoded = decodeKioskConfig(document);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error(), "blocked_cards[0].number is not a card or meter number");
+
+  document = encodeKioskConfig(sampleConfig());
+  document["limits"]["min_amount"] = 200000;
+  decoded = decodeKioskConfig(document);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error(), "limits.min_amount exceeds max_amount");
+
+  setReceiptBaseUrl(document, "ftp://cloud.example/");
+  document["limits"]["min_amount"] = 1000;
+  decoded = decodeKioskConfig(document);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error(), "receipt_base_url is not an http(s) URL");
 }
 
 }  // namespace

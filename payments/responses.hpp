@@ -10,6 +10,7 @@
 
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
+#include "protocol/kiosk_config.hpp"
 #include "protocol/orders.hpp"
 
 namespace kiosk::payments {
@@ -18,6 +19,7 @@ using protocol::OrderState;
 
 struct Order {
   std::string id;
+  protocol::OrderKind kind = protocol::OrderKind::CardTopup;
   std::string kioskId;
   std::string cardNumber;
   std::string meterNumber;
@@ -129,42 +131,10 @@ struct ReadingAck {
   std::int64_t tokensLoaded = 0;
 };
 
-struct Tariff {
-  std::string id;
-  std::string name;
-  std::string utility;
-  std::string kind;             // single, tiered, time_of_use
-  std::int64_t pricePerUnit = 0;  // the rate shown on the amount screen (single, first tier, flat)
-};
-
-struct BlockedCard {
-  std::string number;
-  std::string status;  // BLOCKED, LOST
-};
-
-struct StaffMember {
-  std::string id;
-  std::string name;
-  std::string pinAlgorithm;
-  std::string pinSalt;
-  std::string pinHash;
-  std::int64_t pinIterations = 0;
-  std::optional<std::string> cardNumber;
-};
-
-struct KioskConfig {
-  std::string kioskId;
-  std::string location;
-  std::string building;
-  std::int64_t minAmount = 0;
-  std::int64_t maxAmount = 0;
-  std::vector<Tariff> tariffs;
-  std::vector<BlockedCard> blockedCards;
-  std::vector<StaffMember> staff;
-  std::string receiptBaseUrl;  // + order id: the receipt page (empty: the cloud has none)
-
-  bool blocked(std::string_view cardNumber) const;
-  const Tariff* tariff(std::string_view id) const;
-};
+// The kiosk configuration, as protocol/kiosk_config.hpp defines it for both sides.
+using protocol::BlockedCard;
+using protocol::KioskConfig;
+using protocol::StaffMember;
+using Tariff = protocol::ConfigTariff;
 
 }  // namespace kiosk::payments
