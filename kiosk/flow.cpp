@@ -373,6 +373,14 @@ class Stepper {
     refresh(*s);
   }
 
+  void on(const event::PinChecked& e) {
+    auto* s = std::get_if<screen::Pin>(&m_next.state.screen);
+    if (s == nullptr || !s->view.checking) return;  // the pad was left meanwhile
+    s->view.checking = false;
+    pinResult(*s, m_next.state.pinGate.record(
+                      e.staffId.empty() ? std::nullopt : std::optional<std::string>(e.staffId), m_now));
+  }
+
   void on(const event::RestartReady&) {
     const auto* s = std::get_if<screen::Maintenance>(&m_next.state.screen);
     if (s != nullptr && s->restarting) m_next.state.restart = true;
@@ -430,11 +438,23 @@ class Stepper {
     s.view.digits = static_cast<int>(s.entered.size());
   }
 
+  // The PIN goes to a worker (command::CheckPin); the pad waits for event::PinChecked. A
+  // locked pad refuses at once, without checking.
   void signIn(screen::Pin& s) {
-    auto& gate = m_next.state.pinGate;
-    const auto result = gate.attempt(s.entered, m_next.state.staff, m_now);
+    if (s.view.checking) return;
+    const std::string pin = std::move(s.entered);
     s.entered.clear();
     s.view.digits = 0;
+    if (m_next.state.pinGate.lockedOut(m_now)) {
+      pinResult(s, m_next.state.pinGate.record(std::nullopt, m_now));
+      return;
+    }
+    s.view.checking = true;
+    ask(command::CheckPin{pin, m_next.state.staff});
+  }
+
+  void pinResult(screen::Pin& s, const PinGate::Result& result) {
+    auto& gate = m_next.state.pinGate;
     if (result.verdict == PinGate::Verdict::Accepted) {
       for (const auto& member : m_next.state.staff) {
         if (member.id == result.staffId) {

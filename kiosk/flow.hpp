@@ -133,6 +133,8 @@ struct ConfigLoaded { std::string kioskId; std::vector<StaffCredential> staff; }
 // recent log lines, last sync, config version); the flow adds who is signed in.
 struct DashboardLoaded { MaintenanceView view; };
 struct ReaderTested { std::string result; };  // "card 88... (meter ...) authentic, ..."
+// The PIN typed on the pad was checked (command::CheckPin): whose it is, or empty.
+struct PinChecked { std::string staffId; };
 // The restart's last sync is over (or timed out): the application may start again.
 struct RestartReady {};
 }  // namespace event
@@ -144,7 +146,7 @@ using Event = std::variant<event::CardInserted, event::CardRemoved, event::CardR
                            event::WriteProgress, event::WriteDone, event::WriteFailed,
                            event::Input, event::Tick, event::ServiceFault,
                            event::ServiceRestored, event::ConfigLoaded, event::DashboardLoaded,
-                           event::ReaderTested, event::RestartReady>;
+                           event::ReaderTested, event::PinChecked, event::RestartReady>;
 
 namespace command {
 struct ReadCard {};  // read and authenticate the inserted card
@@ -160,6 +162,9 @@ struct StaffAction { std::string action; std::string detailJson; };
 // A line for the kiosk's log (which the dashboard shows), prefixed "maintenance: ".
 struct Note { std::string line; bool warning = false; };
 struct RefreshDashboard {};
+// Check a PIN against the staff's PBKDF2 hashes (tens of milliseconds each, so never in a
+// frame); answered by event::PinChecked.
+struct CheckPin { std::string pin; std::vector<StaffCredential> staff; };
 struct TestReader {};    // read and authenticate whatever card is in the reader
 struct SyncNow {};
 struct RecheckTransactions {};  // ask the cloud now about every unfinished transaction
@@ -171,7 +176,7 @@ using Command = std::variant<command::ReadCard, command::LookupAccount, command:
                              command::CancelOrder, command::WriteToken, command::StaffAction,
                              command::Note, command::RefreshDashboard, command::TestReader,
                              command::SyncNow, command::RecheckTransactions,
-                             command::PrepareRestart>;
+                             command::PrepareRestart, command::CheckPin>;
 
 struct FlowState {
   Screen screen = screen::Attract{};

@@ -73,6 +73,12 @@ bool MaintenanceWorker::execute(const Command& command) {
             m_worker.post([this, &queue] { queue.push(event::DashboardLoaded{gather()}); });
             return true;
           },
+          [&](const command::CheckPin& c) {
+            m_worker.post([c, &queue] {
+              queue.push(event::PinChecked{matchPin(c.pin, c.staff).value_or(std::string{})});
+            });
+            return true;
+          },
           [&](const command::TestReader&) {
             m_worker.post([this, &queue] { queue.push(event::ReaderTested{testReader()}); });
             return true;

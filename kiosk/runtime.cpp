@@ -60,6 +60,9 @@ std::string describe(const Event& event) {
           },
           [](const event::DashboardLoaded&) -> std::string { return "dashboard loaded"; },
           [](const event::ReaderTested& e) -> std::string { return "reader tested " + e.result; },
+          [](const event::PinChecked& e) -> std::string {
+            return e.staffId.empty() ? "staff PIN refused" : "staff PIN accepted";
+          },
           [](const event::RestartReady&) -> std::string { return "restart ready"; },
       },
       event);

@@ -15,21 +15,31 @@ bool verifyPin(const StaffCredential& staff, std::string_view pin) {
   return !derived.empty() && protocol::constantTimeEqual(derived, toLowerHex(*expected));
 }
 
+std::optional<std::string> matchPin(std::string_view pin, const std::vector<StaffCredential>& staff) {
+  for (const auto& member : staff) {
+    if (verifyPin(member, pin)) return member.id;
+  }
+  return std::nullopt;
+}
+
 PinGate::Result PinGate::attempt(std::string_view pin, const std::vector<StaffCredential>& staff,
                                  Millis now) {
+  if (lockedOut(now)) return record(std::nullopt, now);
+  return record(matchPin(pin, staff), now);
+}
+
+PinGate::Result PinGate::record(const std::optional<std::string>& staffId, Millis now) {
   Result result;
   if (lockedOut(now)) {
     result.verdict = Verdict::LockedOut;
     result.lockedUntil = m_lockedUntil;
     return result;
   }
-  for (const auto& member : staff) {
-    if (verifyPin(member, pin)) {
-      m_failures = 0;
-      result.verdict = Verdict::Accepted;
-      result.staffId = member.id;
-      return result;
-    }
+  if (staffId) {
+    m_failures = 0;
+    result.verdict = Verdict::Accepted;
+    result.staffId = *staffId;
+    return result;
   }
   ++m_failures;
   if (m_failures >= m_config.freeAttempts) {

@@ -26,6 +26,8 @@ struct StaffCredential {
 
 // PBKDF2-HMAC-SHA256 of `pin` compared in constant time with the stored hash.
 bool verifyPin(const StaffCredential& staff, std::string_view pin);
+// The id of the staff member whose PIN it is, if any: PBKDF2 for each, so a worker's job.
+std::optional<std::string> matchPin(std::string_view pin, const std::vector<StaffCredential>& staff);
 
 struct PinGateConfig {
   int freeAttempts = 3;          // failures before the first lockout
@@ -44,7 +46,11 @@ class PinGate {
   };
 
   explicit PinGate(PinGateConfig config = {}) : m_config(config) {}
+  // Checks and records in one call (matchPin, then record).
   Result attempt(std::string_view pin, const std::vector<StaffCredential>& staff, Millis now);
+  // Records the outcome of a PIN checked elsewhere (matchPin): accepted for `staffId`, else a
+  // failure, which may lock the pad. While locked, nothing is recorded: LockedOut.
+  Result record(const std::optional<std::string>& staffId, Millis now);
   bool lockedOut(Millis now) const { return now < m_lockedUntil; }
   Millis lockedUntil() const { return m_lockedUntil; }
   int failures() const { return m_failures; }

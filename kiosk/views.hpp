@@ -102,6 +102,7 @@ struct PinView {
   int digits = 0;          // how many digits were typed (shown as dots)
   int lockedSeconds = 0;   // > 0: locked out after failures, for this long
   bool rejected = false;   // the last PIN was wrong
+  bool checking = false;   // the PIN is being checked: the pad waits
 };
 
 struct HealthItem {

@@ -1,7 +1,6 @@
 // libFuzzer: CREDIT records (tokens) one by one and as a READ RECORD "all" answer.
 #include <cstdlib>
 
-#include "card/card_reader.hpp"
 #include "card/profile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

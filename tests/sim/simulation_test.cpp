@@ -125,9 +125,17 @@ class SimulationTest : public ::testing::Test {
     runtime->press(Kind::OpenPinPad);
     ASSERT_EQ(runtime->screen(), "pin");
   }
+  // Types the PIN, signs in, and waits for the maintenance worker's check of it.
   void type(const std::string& pin) {
     for (const char digit : pin) runtime->press(Kind::Digit, digit - '0');
     runtime->press(Kind::SignIn);
+    const bool checked = runtime->pumpUntil(
+        [](const FlowState& s) {
+          const auto* pad = std::get_if<screen::Pin>(&s.screen);
+          return pad == nullptr || !pad->view.checking;
+        },
+        10s);
+    ASSERT_TRUE(checked) << "the PIN was not checked within 10 s";
   }
   // The PIN pad as shown now (its countdown is brought up to date first).
   PinView pinView() {

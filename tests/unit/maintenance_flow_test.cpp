@@ -62,9 +62,22 @@ class MaintenanceFlowTest : public ::testing::Test {
   }
   std::vector<Command> send(const Event& e) { return flow.handle(e, now); }
   std::vector<Command> press(Kind kind, int value = 0) { return send(event::Input{Intent{kind, value}}); }
+  // Types the PIN and signs in; a PIN check asked for is done as the maintenance worker does
+  // it, and the commands of both steps are returned.
   std::vector<Command> type(const std::string& pin) {
     for (const char digit : pin) press(Kind::Digit, digit - '0');
-    return press(Kind::SignIn);
+    auto commands = press(Kind::SignIn);
+    if (const auto* check = find<command::CheckPin>(commands)) {
+      EXPECT_EQ(check->pin, pin);
+      EXPECT_TRUE(pinPadWaits());
+      auto checked = send(event::PinChecked{matchPin(check->pin, check->staff).value_or("")});
+      commands.insert(commands.end(), checked.begin(), checked.end());
+    }
+    return commands;
+  }
+  bool pinPadWaits() const {
+    const auto* pad = std::get_if<screen::Pin>(&flow.state().screen);
+    return pad != nullptr && pad->view.checking;
   }
   std::string screen() const { return screenName(flow.state().screen); }
   const PinView& pin() const { return std::get<screen::Pin>(flow.state().screen).view; }
@@ -166,6 +179,31 @@ TEST_F(MaintenanceFlowTest, WrongPinsLockThePadAndTheRightOneOpensTheDashboard) 
   ASSERT_EQ(actions(commands), std::vector<std::string>{"maintenance_enter"});
   EXPECT_EQ(detail(commands), R"({"staff_id":"s1","via":"pin"})");
   EXPECT_NE(find<command::RefreshDashboard>(commands), nullptr) << "the dashboard asks for its facts";
+}
+
+TEST_F(MaintenanceFlowTest, ThePinIsCheckedOffTheFlowAndThePadWaitsForTheAnswer) {
+  press(Kind::OpenPinPad);
+  for (const char digit : std::string("246810")) press(Kind::Digit, digit - '0');
+  const auto commands = press(Kind::SignIn);
+  // No hashing in step(): the PIN and the staff go to the worker, and the pad waits.
+  const auto* check = find<command::CheckPin>(commands);
+  ASSERT_NE(check, nullptr);
+  EXPECT_EQ(check->pin, "246810");
+  ASSERT_EQ(check->staff.size(), 1U);
+  EXPECT_EQ(screen(), "pin");
+  EXPECT_TRUE(pin().checking);
+  EXPECT_EQ(pin().digits, 0);
+  EXPECT_TRUE(press(Kind::SignIn).empty()) << "one check at a time";
+  // An answer for a pad that was left meanwhile opens nothing.
+  press(Kind::Back);
+  send(event::PinChecked{"s1"});
+  EXPECT_EQ(screen(), "attract");
+  // The answer opens the dashboard.
+  press(Kind::OpenPinPad);
+  for (const char digit : std::string("246810")) press(Kind::Digit, digit - '0');
+  press(Kind::SignIn);
+  send(event::PinChecked{"s1"});
+  EXPECT_EQ(screen(), "maintenance");
 }
 
 TEST_F(MaintenanceFlowTest, NoStaffInTheConfigMeansNoPinOpensTheDashboard) {
