@@ -40,43 +40,6 @@ json feeItemsToJson(const std::vector<OrderFeeItem>& items) {
   return out;
 }
 
-json cardSummaryToJson(const CardSummary& s) {
-  json out{{"card", {{"number", s.card.number}, {"kind", s.card.kind}, {"status", s.card.status}}}};
-  if (!s.account) return out;
-  const auto& a = *s.account;
-  out["account"] = {{"id", a.id},     {"resident", a.resident},   {"building", a.building},
-                    {"room", a.room}, {"household", a.household}, {"fee_policy", a.feePolicy}};
-  if (s.meter) {
-    const auto& m = *s.meter;
-    out["meter"] = {{"number", m.number}, {"utility", m.utility}, {"tariff_id", m.tariffId},
-                    {"key_version", m.keyVersion}};
-    if (m.lastReading) {
-      const auto& r = *m.lastReading;
-      out["meter"]["last_reading"] = {{"at", r.at},          {"remaining", r.remaining},
-                                      {"consumption", r.consumption}, {"flags", r.flags},
-                                      {"last_sequence", r.lastSequence}};
-    }
-  }
-  std::int64_t total = 0;
-  out["fees"] = json::array();
-  for (const auto& fee : s.fees) {
-    out["fees"].push_back({{"id", fee.id}, {"item", fee.item}, {"description", fee.description},
-                           {"owed", fee.owed}});
-    total += fee.owed;
-  }
-  out["fees_total"] = total;
-  out["pending"] = json::array();
-  for (const auto& p : s.pending) {
-    out["pending"].push_back({{"order_id", p.orderId}, {"credit", p.credit}, {"state", p.state}});
-  }
-  out["recent"] = json::array();
-  for (const auto& r : s.recent) {
-    out["recent"].push_back({{"order_id", r.orderId}, {"amount", r.amount},
-                             {"credit", r.credit}, {"state", r.state}, {"at", r.at}});
-  }
-  return out;
-}
-
 json kioskConfigToJson(KioskConfig config, std::int64_t minAmount, std::int64_t maxAmount) {
   config.minAmount = minAmount;
   config.maxAmount = maxAmount;

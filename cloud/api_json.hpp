@@ -17,7 +17,6 @@ nlohmann::json orderListToJson(const std::vector<Order>& orders);
 nlohmann::json feeItemsToJson(const std::vector<OrderFeeItem>& items);
 
 // Written as given: the caller masks what a lobby screen must not show in full.
-nlohmann::json cardSummaryToJson(const CardSummary& summary);
 nlohmann::json kioskConfigToJson(KioskConfig config, std::int64_t minAmount,
                                  std::int64_t maxAmount);
 

@@ -62,7 +62,7 @@ void Server::Impl::registerKioskRoutes() {
           KIOSK_TRY(kiosk, authenticateKiosk(req));
           KIOSK_TRY(summary, store.cardSummary(req.matches[1], now()));
           if (summary->account) summary->account->resident = protocol::maskName(summary->account->resident);
-          return Reply{200, cardSummaryToJson(*summary)};
+          return Reply{200, protocol::encodeCardSummary(*summary)};
         });
 
   route("POST", protocol::kOrdersPath, "order_create",

@@ -28,6 +28,13 @@ CloudResult<std::vector<FeeOwed>> feesOwed(SqlConnection& conn, const std::strin
   return fees;
 }
 
+// The schema's CHECK keeps order states known; a row that is not is reported, never guessed.
+CloudResult<protocol::OrderState> storedState(const std::string& text) {
+  const auto state = protocol::orderStateFromString(text);
+  if (!state) return failWith(CloudError::Internal, "order state '" + text + "' is not known");
+  return *state;
+}
+
 // Every kiosk's refresh would repeat it: at most once in ten minutes per process.
 void warnUnlisted(std::int64_t total) {
   static std::atomic<std::int64_t> lastWarned{0};
@@ -112,14 +119,16 @@ CloudResult<CardSummary> Store::cardSummary(const std::string& cardNumber, std::
                          {meter, cardNumber}));
   for (const auto& p : pending->rows) {
     const Order o = orderFromRow(p);
-    out.pending.push_back({o.id, o.creditAmount, o.state});
+    KIOSK_TRY(state, storedState(o.state));
+    out.pending.push_back({o.id, o.creditAmount, *state});
   }
   KIOSK_TRY(recent, run(conn,
                         "SELECT id, amount, credit_amount, state, created_at FROM orders WHERE "
                         "account_id = $1 AND paid_at IS NOT NULL ORDER BY created_at DESC LIMIT 5",
                         {accountId}));
   for (const auto& r : recent->rows) {
-    out.recent.push_back({r.text(0), r.integer(1), r.integer(2), r.text(3), r.integer(4)});
+    KIOSK_TRY(state, storedState(r.text(3)));
+    out.recent.push_back({r.text(0), r.integer(1), r.integer(2), *state, r.integer(4)});
   }
   (void)now;
   return out;

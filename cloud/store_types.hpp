@@ -3,6 +3,7 @@
 // into them (and check them first) and write their answers from them (cloud/api_json.hpp).
 
 #include "cloud/tariff.hpp"
+#include "protocol/card_summary.hpp"
 #include "protocol/kiosk_config.hpp"
 
 #include <cstdint>
@@ -127,64 +128,9 @@ struct JournalEvent {
   std::string payload;  // JSON text
 };
 
-struct FeeOwed {
-  std::string id;
-  std::string item;
-  std::string description;
-  std::int64_t owed = 0;
-};
-
-// A card as a kiosk shows it after lookup.
-struct CardSummary {
-  struct Card {
-    std::string number;
-    std::string kind;  // resident, staff
-    std::string status;
-  };
-  struct Account {
-    std::string id;
-    std::string resident;  // the whole name: whoever shows it masks it
-    std::string building;
-    std::string room;
-    std::string household;
-    std::string feePolicy;
-  };
-  struct Reading {
-    std::int64_t at = 0;
-    std::int64_t remaining = 0;
-    std::int64_t consumption = 0;
-    std::int64_t flags = 0;
-    std::int64_t lastSequence = 0;
-  };
-  struct Meter {
-    std::string number;
-    std::string utility;
-    std::string tariffId;
-    std::int64_t keyVersion = 0;
-    std::optional<Reading> lastReading;
-  };
-  // Credit paid for but not yet on the card.
-  struct Pending {
-    std::string orderId;
-    std::int64_t credit = 0;
-    std::string state;
-  };
-  struct Recent {
-    std::string orderId;
-    std::int64_t amount = 0;
-    std::int64_t credit = 0;
-    std::string state;
-    std::int64_t at = 0;
-  };
-
-  Card card;
-  // The rest is a resident card's: a staff card has no account, meter, fees or orders.
-  std::optional<Account> account;
-  std::optional<Meter> meter;
-  std::vector<FeeOwed> fees;
-  std::vector<Pending> pending;
-  std::vector<Recent> recent;
-};
+using FeeOwed = protocol::FeeOwed;
+// A card as a kiosk shows it after lookup; the schema is the protocol's.
+using CardSummary = protocol::CardSummary;
 
 // What a kiosk's configuration holds from the store; the schema is the protocol's.
 using KioskConfig = protocol::KioskConfig;

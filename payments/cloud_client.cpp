@@ -67,7 +67,7 @@ Decoded<CardSummary> CloudClient::lookupCard(const std::string& cardNumber) {
   auto reply = call("GET", protocol::cardPath(cardNumber), "");
   if (!reply) return fail(reply.error());
   auto summary = decodeCardSummary(reply->body);
-  if (summary && summary->cardNumber != cardNumber) {
+  if (summary && summary->card.number != cardNumber) {
     return fail(PayFailure{PayError::BadResponse, "summary is for another card", reply->status, {}});
   }
   return summary;

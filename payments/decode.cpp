@@ -7,6 +7,8 @@
 #include <limits>
 #include <memory>
 
+#include "protocol/card_summary.hpp"
+#include "protocol/json_fields.hpp"
 #include "protocol/json_reader.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/text.hpp"
@@ -18,7 +20,6 @@ namespace {
 using nlohmann::json;
 using namespace protocol::limits;
 
-constexpr std::int64_t kMaxTime = 32'503'680'000;   // year 3000
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
 
 PayFailure bad(std::string detail) {
@@ -29,32 +30,15 @@ PayFailure bad(std::string detail) {
 }
 
 using Reader = protocol::JsonReader;
+using protocol::readNumber;
+using protocol::readOrderId;
+using protocol::readOrderState;
 
 Result<json, PayFailure> parse(std::string_view body) {
   auto doc = json::parse(body, nullptr, false);
   if (doc.is_discarded()) return fail(bad("answer is not valid JSON"));
   if (!doc.is_object()) return fail(bad("answer is not a JSON object"));
   return doc;
-}
-
-OrderState readState(Reader& reader, const char* key) {
-  const std::string text = reader.string(key, kMaxKindLength);
-  if (!reader.ok()) return OrderState::Created;
-  const auto state = protocol::orderStateFromString(text);
-  reader.checkField(state.has_value(), key, "is not a known order state (" + text + ")");
-  return state.value_or(OrderState::Created);
-}
-
-std::string readOrderId(Reader& reader, const char* key) {
-  std::string id = reader.string(key, kMaxIdLength);
-  reader.checkField(!reader.ok() || protocol::isOrderId(id), key, "is not an order id");
-  return id;
-}
-
-std::string readNumber(Reader& reader, const char* key) {
-  std::string number = reader.string(key, kMaxNumberLength);
-  reader.checkField(!reader.ok() || protocol::isNumber(number), key, "is not a card or meter number");
-  return number;
 }
 
 Order readOrder(Reader& r) {
@@ -75,7 +59,7 @@ Order readOrder(Reader& r) {
   order.credit = split.integer("credit", 0, kMaxMoney);
   r.check(!r.ok() || order.fees + order.credit == order.amount,
           "split.fees + split.credit differ from amount");
-  order.state = readState(r, "state");
+  order.state = readOrderState(r, "state");
   order.reason = r.optString("reason", 64);
   order.createdAt = r.integer("created_at", 1, kMaxTime);
   order.expiresAt = r.integer("expires_at", 1, kMaxTime);
@@ -156,71 +140,11 @@ Decoded<CreatedOrder> decodeCreatedOrder(std::string_view body) {
 }
 
 Decoded<CardSummary> decodeCardSummary(std::string_view body) {
-  return decodeWith<CardSummary>(body, [](Reader& r) {
-    CardSummary summary;
-    Reader cardInfo = r.object("card");
-    summary.cardNumber = readNumber(cardInfo, "number");
-    summary.kind = cardInfo.string("kind", 16);
-    summary.status = cardInfo.string("status", 16);
-    cardInfo.checkField(!cardInfo.ok() || summary.kind == "resident" || summary.kind == "staff",
-                        "kind", "is neither resident nor staff");
-    if (!r.ok() || summary.kind != "resident") return summary;
-    Reader account = r.object("account");
-    summary.accountId = account.string("id", kMaxIdLength);
-    summary.resident = account.string("resident", kMaxNameLength, true);
-    summary.building = account.string("building", kMaxPlaceLength, true);
-    summary.room = account.string("room", kMaxPlaceLength, true);
-    summary.household = account.string("household", kMaxPlaceLength, true);
-    summary.feePolicy = account.string("fee_policy", kMaxKindLength);
-    Reader meter = r.object("meter");
-    summary.meterNumber = readNumber(meter, "number");
-    summary.utility = meter.string("utility", kMaxUtilityLength);
-    meter.checkField(!meter.ok() || card::utilityFromString(summary.utility).has_value(), "utility",
-                     "is neither electricity nor water");
-    summary.tariffId = meter.string("tariff_id", kMaxIdLength, true);
-    summary.keyVersion = meter.integer("key_version", 1, 255);
-    if (meter.find("last_reading") != nullptr) {
-      Reader reading = meter.object("last_reading");
-      LastReading last;
-      last.at = reading.integer("at", 0, kMaxTime);
-      last.remaining = reading.integer("remaining", -kMaxMoney, kMaxMoney);
-      last.consumption = reading.integer("consumption", 0, kMaxInt);
-      last.flags = reading.integer("flags", 0, 255);
-      last.lastSequence = reading.integer("last_sequence", 0, 0xFFFFFFFF);
-      summary.lastReading = last;
-    }
-    r.array("fees", kMaxFeesOwed, [&](Reader& item) {
-      FeeOwed fee;
-      fee.id = item.string("id", kMaxIdLength);
-      fee.item = item.string("item", kMaxKindLength);
-      fee.description = item.string("description", kMaxDescriptionLength, true);
-      fee.owed = item.integer("owed", 0, kMaxMoney);
-      summary.fees.push_back(std::move(fee));
-    });
-    summary.feesTotal = r.integer("fees_total", 0, kMaxMoney);
-    std::int64_t sum = 0;
-    for (const auto& fee : summary.fees) sum += fee.owed;
-    r.check(!r.ok() || sum == summary.feesTotal, "fees_total differs from the sum of fees");
-    r.array("pending", kMaxOrderList, [&](Reader& item) {
-      PendingCredit pending;
-      pending.orderId = readOrderId(item, "order_id");
-      pending.credit = item.integer("credit", 1, kMaxMoney);
-      pending.state = readState(item, "state");
-      item.checkField(!item.ok() || awaitsDelivery(pending.state), "state",
-                      "is not a state awaiting delivery");
-      summary.pending.push_back(std::move(pending));
-    });
-    r.array("recent", kMaxOrderList, [&](Reader& item) {
-      RecentOrder recent;
-      recent.orderId = readOrderId(item, "order_id");
-      recent.amount = item.integer("amount", 1, kMaxMoney);
-      recent.credit = item.integer("credit", 0, kMaxMoney);
-      recent.state = readState(item, "state");
-      recent.at = item.integer("at", 1, kMaxTime);
-      summary.recent.push_back(std::move(recent));
-    });
-    return summary;
-  });
+  auto doc = parse(body);
+  if (!doc) return fail(doc.error());
+  auto summary = protocol::decodeCardSummary(*doc);
+  if (!summary) return fail(bad(summary.error()));
+  return std::move(*summary);
 }
 
 Decoded<ScriptReply> decodeScriptReply(std::string_view body) {

@@ -114,16 +114,18 @@ AccountInfo Engine::accountFrom(const CardFacts& facts, const CardSummary* summa
     }
   }
   if (summary != nullptr) {
-    info.holder = summary->resident;
-    info.building = summary->building;
-    info.room = summary->room;
+    if (summary->account) {
+      info.holder = summary->account->resident;
+      info.building = summary->account->building;
+      info.room = summary->account->room;
+      info.feePolicy = summary->account->feePolicy;
+    }
     info.recent = summary->recent;
     info.fees = summary->fees;
-    info.feesTotal = summary->feesTotal;
-    info.feePolicy = summary->feePolicy;
+    info.feesTotal = summary->feesTotal();
     info.pendingCredits = static_cast<int>(summary->pending.size());
-    if (m_config) {
-      if (const Tariff* tariff = m_config->tariff(summary->tariffId)) {
+    if (m_config && summary->meter) {
+      if (const Tariff* tariff = m_config->tariff(summary->meter->tariffId)) {
         info.pricePerUnit = tariff->pricePerUnit;
       }
     }

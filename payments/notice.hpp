@@ -27,7 +27,7 @@ struct AccountInfo {
   std::int64_t balanceTime = 0;  // when the meter wrote it; 0: never
   int alarmLevel = 0;            // 0 none .. 3
   bool cutOff = false;
-  std::vector<RecentOrder> recent;
+  std::vector<CardSummary::Recent> recent;
   std::vector<FeeOwed> fees;
   std::int64_t feesTotal = 0;
   std::string feePolicy;

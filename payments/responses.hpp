@@ -10,6 +10,7 @@
 
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
+#include "protocol/card_summary.hpp"
 #include "protocol/kiosk_config.hpp"
 #include "protocol/orders.hpp"
 
@@ -48,56 +49,8 @@ struct CreatedOrder {
   std::vector<FeeItem> feeItems;
 };
 
-struct FeeOwed {
-  std::string id;
-  std::string item;  // property, rent, water, other
-  std::string description;
-  std::int64_t owed = 0;
-};
-
-struct PendingCredit {
-  std::string orderId;
-  std::int64_t credit = 0;
-  OrderState state = OrderState::Paid;
-};
-
-struct RecentOrder {
-  std::string orderId;
-  std::int64_t amount = 0;
-  std::int64_t credit = 0;
-  OrderState state = OrderState::Paid;
-  std::int64_t at = 0;
-};
-
-struct LastReading {
-  std::int64_t at = 0;
-  std::int64_t remaining = 0;
-  std::int64_t consumption = 0;
-  std::int64_t flags = 0;
-  std::int64_t lastSequence = 0;
-};
-
-struct CardSummary {
-  std::string cardNumber;
-  std::string kind;    // resident, staff
-  std::string status;  // ACTIVE
-  // Residents only:
-  std::string accountId;
-  std::string resident;  // masked by the cloud
-  std::string building;
-  std::string room;
-  std::string household;
-  std::string feePolicy;  // FEES_FIRST, PERCENT, CREDIT_ONLY
-  std::string meterNumber;
-  std::string utility;    // electricity, water
-  std::string tariffId;
-  std::int64_t keyVersion = 1;
-  std::optional<LastReading> lastReading;
-  std::vector<FeeOwed> fees;
-  std::int64_t feesTotal = 0;
-  std::vector<PendingCredit> pending;
-  std::vector<RecentOrder> recent;
-};
+using FeeOwed = protocol::FeeOwed;
+using CardSummary = protocol::CardSummary;
 
 // The token the cloud minted for an order, with the script that writes it.
 struct IssuedToken {

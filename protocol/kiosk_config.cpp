@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "protocol/json_fields.hpp"
 #include "protocol/json_reader.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/text.hpp"
@@ -50,12 +51,6 @@ void readRate(JsonReader& item, ConfigTariff& tariff) {
     spec.checkField(false, "kind", "is not a known tariff kind (" + tariff.kind + ")");
   }
   if (const json* raw = item.find("spec"); raw != nullptr && item.ok()) tariff.spec = raw->dump();
-}
-
-std::string readNumber(JsonReader& reader, const char* key) {
-  std::string number = reader.string(key, kMaxNumberLength);
-  reader.checkField(!reader.ok() || isNumber(number), key, "is not a card or meter number");
-  return number;
 }
 
 }  // namespace

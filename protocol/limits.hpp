@@ -9,6 +9,7 @@
 namespace kiosk::protocol::limits {
 
 inline constexpr std::int64_t kMaxMoney = 100'000'000'00;  // minor units: a hundred million
+inline constexpr std::int64_t kMaxTime = 32'503'680'000;   // Unix seconds: the year 3000
 
 inline constexpr std::size_t kMaxIdLength = 64;           // ids of orders, kiosks, accounts,
                                                           // fees, tariffs and staff

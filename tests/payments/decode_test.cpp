@@ -122,13 +122,14 @@ TEST(DecodeCreatedOrder, IsACardTopUpAndNothingElse) {
 TEST(DecodeCardSummary, ReadsAResidentCard) {
   auto decoded = decodeCardSummary(cardSummaryJson().dump());
   ASSERT_TRUE(decoded) << decoded.error().detail;
-  EXPECT_EQ(decoded->meterNumber, kMeter);
-  EXPECT_EQ(decoded->feesTotal, 3500);
+  ASSERT_TRUE(decoded->meter);
+  EXPECT_EQ(decoded->meter->number, kMeter);
+  EXPECT_EQ(decoded->feesTotal(), 3500);
   ASSERT_EQ(decoded->pending.size(), 1U);
   EXPECT_EQ(decoded->pending[0].orderId, "ord_pending1");
   EXPECT_EQ(decoded->pending[0].credit, 2000);
-  ASSERT_TRUE(decoded->lastReading);
-  EXPECT_EQ(decoded->lastReading->remaining, 1234);
+  ASSERT_TRUE(decoded->meter->lastReading);
+  EXPECT_EQ(decoded->meter->lastReading->remaining, 1234);
   ASSERT_EQ(decoded->recent.size(), 1U);
 }
 
@@ -157,7 +158,8 @@ TEST(DecodeCardSummary, AStaffCardNeedsNoAccount) {
   json staff{{"card", {{"number", "8800009001"}, {"kind", "staff"}, {"status", "ACTIVE"}}}};
   auto decoded = decodeCardSummary(staff.dump());
   ASSERT_TRUE(decoded) << decoded.error().detail;
-  EXPECT_EQ(decoded->kind, "staff");
+  EXPECT_EQ(decoded->card.kind, "staff");
+  EXPECT_FALSE(decoded->account);
 }
 
 class ScriptCheck : public ::testing::Test {

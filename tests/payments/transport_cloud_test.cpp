@@ -52,8 +52,9 @@ TEST(CurlTransportCloud, RunsAnOrderAgainstTheRealCloud) {
 
   auto summary = client.lookupCard(kCard);
   ASSERT_TRUE(summary) << describe(summary.error());
-  EXPECT_EQ(summary->meterNumber, "52000001");
-  EXPECT_EQ(summary->utility, "water");
+  ASSERT_TRUE(summary->meter);
+  EXPECT_EQ(summary->meter->number, "52000001");
+  EXPECT_EQ(summary->meter->utility, "water");
 
   const OrderRequest request{protocol::randomHex(8), kCard, 2000, "0102030405060708"};
   auto created = client.createOrder(request);

@@ -1,6 +1,7 @@
 // The kiosk-cloud contract both sides link: signing against fixed vectors (RFC 4231, docs/api.md),
 // the id and string rule, order state names, paths and masking.
 
+#include "protocol/card_summary.hpp"
 #include "protocol/kiosk_config.hpp"
 #include "protocol/masking.hpp"
 #include "protocol/orders.hpp"
@@ -196,6 +197,65 @@ TEST(KioskConfigSchema, TheFirstBadFieldIsNamed) {
   decoded = decodeKioskConfig(document);
   ASSERT_FALSE(decoded);
   EXPECT_EQ(decoded.error(), "receipt_base_url is not an http(s) URL");
+}
+
+CardSummary sampleSummary() {
+  CardSummary s;
+  s.card = {"8800000001", "resident", "ACTIVE"};
+  s.account = CardSummary::Account{"acct-1", "张*", "B1", "1201", "H1", "FEES_FIRST"};
+  s.meter = CardSummary::Meter{"41000001", "water", "T-RES", 1,
+                               CardSummary::Reading{1'790'000'000, 1234, 56, 0, 7}};
+  s.fees = {{"fee-1", "property", "Nov", 3000}, {"fee-2", "rent", "", 500}};
+  s.pending = {{"ord_pending1", 2000, OrderState::TokenIssued}};
+  s.recent = {{"ord_recent1", 5000, 2000, OrderState::Delivered, 1'790'000'100}};
+  return s;
+}
+
+TEST(CardSummarySchema, WhatTheCloudEncodesTheKioskDecodes) {
+  const auto document = encodeCardSummary(sampleSummary());
+  EXPECT_EQ(document["fees_total"], 3500);
+  EXPECT_EQ(document["pending"][0]["state"], "TOKEN_ISSUED");
+  const auto decoded = decodeCardSummary(document);
+  ASSERT_TRUE(decoded) << decoded.error();
+  ASSERT_TRUE(decoded->account && decoded->meter && decoded->meter->lastReading);
+  EXPECT_EQ(decoded->account->resident, "张*");
+  EXPECT_EQ(decoded->meter->utility, "water");
+  EXPECT_EQ(decoded->meter->lastReading->lastSequence, 7);
+  EXPECT_EQ(decoded->feesTotal(), 3500);
+  ASSERT_EQ(decoded->pending.size(), 1U);
+  EXPECT_EQ(decoded->pending[0].state, OrderState::TokenIssued);
+  ASSERT_EQ(decoded->recent.size(), 1U);
+  EXPECT_EQ(decoded->recent[0].state, OrderState::Delivered);
+  EXPECT_EQ(encodeCardSummary(*decoded), document);
+
+  CardSummary staff;
+  staff.card = {"8800009001", "staff", "ACTIVE"};
+  const auto staffDocument = encodeCardSummary(staff);
+  EXPECT_FALSE(staffDocument.contains("account"));
+  const auto staffDecoded = decodeCardSummary(staffDocument);
+  ASSERT_TRUE(staffDecoded) << staffDecoded.error();
+  EXPECT_FALSE(staffDecoded->account);
+  EXPECT_FALSE(staffDecoded->meter);
+}
+
+TEST(CardSummarySchema, TheFirstBadFieldIsNamed) {
+  auto document = encodeCardSummary(sampleSummary());
+  document["recent"][0]["state"] = "LOST";
+  auto decoded = decodeCardSummary(document);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error(), "recent[0].state is not a known order state (LOST)");
+
+  document = encodeCardSummary(sampleSummary());
+  document["meter"]["number"] = "41-01";
+  decoded = decodeCardSummary(document);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error(), "meter.number is not a card or meter number");
+
+  document = encodeCardSummary(sampleSummary());
+  document["fees_total"] = 3000;
+  decoded = decodeCardSummary(document);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error(), "fees_total differs from the sum of fees");
 }
 
 }  // namespace
