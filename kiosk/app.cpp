@@ -37,6 +37,13 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
   if (screen == "out_of_service") return ui::drawOutOfService(ui, samples::outOfService());
   if (screen == "pin") return ui::drawPinPad(ui, samples::pin());
   if (screen == "maintenance") return ui::drawMaintenance(ui, samples::maintenance());
+  if (screen == "maintenance:busy") {
+    // Both labels of work under way at once, so the gallery checks that each fits its button.
+    auto busy = samples::maintenance();
+    busy.readerTesting = true;
+    busy.restarting = true;
+    return ui::drawMaintenance(ui, busy);
+  }
   if (screen.rfind("error:", 0) == 0) return ui::drawError(ui, samples::error(screen.substr(6)));
   return ui::drawAttract(ui, {options.kioskId, localClock(platform::SystemClock{}), options.simulate});
 }

@@ -357,6 +357,8 @@ class Stepper {
     if (s == nullptr) return;
     s->view = e.view;
     s->view.staffName = s->staff.name;
+    s->view.readerTesting = s->readerTesting;
+    s->view.restarting = s->restarting;
     if (!s->readerTest.empty()) s->view.recentLogs.push_back("reader test: " + s->readerTest);
     s->refreshing = false;
     s->refreshedAt = m_now;
@@ -367,6 +369,7 @@ class Stepper {
     auto* s = std::get_if<screen::Maintenance>(&m_next.state.screen);
     if (s == nullptr) return;
     s->readerTesting = false;
+    s->view.readerTesting = false;
     s->readerTest = e.result;
     // Shown at once; the next refresh keeps it under the newer log lines.
     s->view.recentLogs.push_back("reader test: " + e.result);
@@ -488,6 +491,7 @@ class Stepper {
       case Kind::ReaderTest:
         if (s.readerTesting) return;
         s.readerTesting = true;
+        s.view.readerTesting = true;
         ask(command::StaffAction{"reader_test", detail});
         ask(command::TestReader{});
         return;  // the result refreshes the dashboard
@@ -503,6 +507,7 @@ class Stepper {
       }
       case Kind::Restart:
         s.restarting = true;
+        s.view.restarting = true;
         ask(command::StaffAction{"restart", detail});
         ask(command::PrepareRestart{});
         return;

@@ -120,7 +120,8 @@ std::vector<std::string> screenNames() {
           "error:write_failed",
           "error:card_full",
           "pin",
-          "maintenance"};
+          "maintenance",
+          "maintenance:busy"};
 }
 
 }  // namespace kiosk::app::samples

@@ -127,6 +127,9 @@ struct MaintenanceView {
   std::vector<AttentionItem> attention;
   std::vector<std::string> recentLogs;  // newest last
   std::string configVersion;  // the ETag of the kiosk config in use
+  // Under way on the maintenance worker; the window keeps drawing meanwhile.
+  bool readerTesting = false;
+  bool restarting = false;    // the last sync before the restart
 };
 
 // Formatting shared by screens and receipts: "¥1,234.50" from 123450 minor units.

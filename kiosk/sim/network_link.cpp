@@ -27,6 +27,7 @@ NetworkLink::NetworkLink(int upstreamPort) : m_upstream(upstreamPort) {
 }
 
 NetworkLink::~NetworkLink() {
+  setStalled(false);
   m_server.stop();
   if (m_thread.joinable()) m_thread.join();
 }
@@ -39,6 +40,19 @@ void NetworkLink::cutNext(const std::string& method, const std::string& pathPatt
 }
 
 void NetworkLink::setDown(bool down) { m_down = down; }
+
+void NetworkLink::setStalled(bool stalled) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stalled = stalled;
+  }
+  m_released.notify_all();
+}
+
+int NetworkLink::stalledRequests() const {
+  std::lock_guard lock(m_mutex);
+  return m_waiting;
+}
 
 std::vector<std::string> NetworkLink::seen() const {
   std::lock_guard lock(m_mutex);
@@ -58,6 +72,14 @@ std::optional<NetworkLink::Cut> NetworkLink::takeCut(const std::string& method, 
 }
 
 void NetworkLink::handle(const httplib::Request& req, httplib::Response& res) {
+  {
+    std::unique_lock lock(m_mutex);
+    if (m_stalled) {
+      ++m_waiting;
+      m_released.wait(lock, [this] { return !m_stalled; });
+      --m_waiting;
+    }
+  }
   auto cut = takeCut(req.method, req.path);
   if (m_down) cut = Cut::BeforeForward;
   if (cut == Cut::BeforeForward) {

@@ -3,11 +3,13 @@
 // have it: an HTTP proxy that can cut the link: the next request
 // to an endpoint is dropped before it reaches the cloud or after the cloud handled it (its
 // answer lost on the way back), or every request fails while the network is "down". The
-// connection breaks mid-answer, as a dropped link does.
+// connection breaks mid-answer, as a dropped link does. A stalled link holds every request,
+// unanswered, until it is released: a cloud that is reachable but does not answer.
 
 #include <httplib.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +37,10 @@ class NetworkLink {
   // While down, every request is cut before it reaches the cloud.
   void setDown(bool down);
   bool down() const { return m_down; }
+  // While stalled, requests wait unanswered; released, they go on to the cloud.
+  void setStalled(bool stalled);
+  // Requests waiting on the stall right now.
+  int stalledRequests() const;
   int cutsDone() const { return m_cutsDone; }
   // "POST /v1/kiosk/orders" for every request seen, in order.
   std::vector<std::string> seen() const;
@@ -56,6 +62,9 @@ class NetworkLink {
   std::atomic<bool> m_down{false};
   std::atomic<int> m_cutsDone{0};
   mutable std::mutex m_mutex;
+  std::condition_variable m_released;
+  bool m_stalled = false;
+  int m_waiting = 0;
   std::vector<Rule> m_rules;
   std::vector<std::string> m_seen;
 };

@@ -177,19 +177,26 @@ Intent drawMaintenance(Ui& ui, const app::MaintenanceView& view) {
     y += drawAttention(ui, view, Rect{body.x, y, body.w, 0}, intent) + gap;
     drawLogs(ui, view, Rect{body.x, y, body.w, body.bottom() - y});
   }
+  // A running reader test or restart says so on its button; the rest wait for the restart.
   const struct {
     const char* id;
     const char* key;
     Intent::Kind kind;
-  } kActions[3] = {{"##maint.reader_test", "maint.reader_test", Intent::Kind::ReaderTest},
-                   {"##maint.sync", "maint.sync", Intent::Kind::SyncNow},
-                   {"##maint.restart", "maint.restart", Intent::Kind::Restart}};
+    bool busy;
+  } kActions[3] = {
+      {"##maint.reader_test", view.readerTesting ? "maint.reader_testing" : "maint.reader_test",
+       Intent::Kind::ReaderTest, view.readerTesting || view.restarting},
+      {"##maint.sync", "maint.sync", Intent::Kind::SyncNow, view.restarting},
+      {"##maint.restart", view.restarting ? "maint.restarting" : "maint.restart",
+       Intent::Kind::Restart, view.restarting}};
   for (int i = 0; i < 3; ++i) {
     const Rect r = footerButtonRect(ui, i, 3);
+    ImGui::BeginDisabled(kActions[i].busy);
     if (touchButton(ui, kActions[i].id, ui.fonts.body, ui.tr(kActions[i].key), ImVec2(r.x, r.y),
                     ImVec2(r.w, r.h))) {
       intent.kind = kActions[i].kind;
     }
+    ImGui::EndDisabled();
   }
   return intent;
 }

@@ -6,7 +6,9 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <map>
 #include <set>
 
@@ -14,10 +16,58 @@ namespace kiosk::e2e {
 
 using cloud::test::CloudProcess;
 
+// The virtual card behind a gate: process() waits while the slot holds the card.
+class CardSlot::HeldCard final : public card::CardEmulator {
+ public:
+  explicit HeldCard(card::CardEmulator& card) : m_card(card) {}
+  Bytes atr() const override { return m_card.atr(); }
+  void powerOn() override { m_card.powerOn(); }
+  void powerOff() override { m_card.powerOff(); }
+  Bytes process(ByteView command) override {
+    {
+      std::unique_lock lock(m_mutex);
+      if (m_held) {
+        m_waiting = true;
+        m_changed.wait(lock, [this] { return !m_held; });
+        m_waiting = false;
+      }
+    }
+    return m_card.process(command);
+  }
+  void set(bool held) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_held = held;
+    }
+    m_changed.notify_all();
+  }
+  bool waiting() const {
+    std::lock_guard lock(m_mutex);
+    return m_waiting;
+  }
+
+ private:
+  card::CardEmulator& m_card;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_changed;
+  bool m_held = false;
+  bool m_waiting = false;
+};
+
 CardSlot::CardSlot(card::test::PcscdServer& server, std::filesystem::path file)
     : m_server(server), m_file(std::move(file)) {}
 
 CardSlot::~CardSlot() { pull(); }
+
+void CardSlot::hold() {
+  if (m_held) m_held->set(true);
+}
+
+void CardSlot::release() {
+  if (m_held) m_held->set(false);
+}
+
+bool CardSlot::holding() const { return m_held && m_held->waiting(); }
 
 void CardSlot::insert() {
   pull();
@@ -29,14 +79,17 @@ void CardSlot::insert() {
   m_card->onCommit([file = m_file](const card::CardImage& committed) {
     (void)card::saveCardFile(file, committed);
   });
-  m_link = std::make_unique<card::VpcdLink>(*m_card, m_server.link(0));
+  m_held = std::make_unique<HeldCard>(*m_card);
+  m_link = std::make_unique<card::VpcdLink>(*m_held, m_server.link(0));
   m_link->insert();
   if (!m_link->waitConnected(5s)) throw std::runtime_error("the card did not reach vpcd");
 }
 
 void CardSlot::pull() {
+  release();
   if (m_link) m_link->pull();
   m_link.reset();
+  m_held.reset();
   m_card.reset();
 }
 

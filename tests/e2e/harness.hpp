@@ -41,13 +41,21 @@ class CardSlot {
   void tearAhead(std::uint64_t ahead, card::VpcdLink::TearPoint point);
   bool waitTorn(std::chrono::milliseconds timeout) const;
   bool torn() const { return m_link && m_link->torn(); }
+  // A slow card: while held, the card answers no APDU (the reader's caller waits); released,
+  // it answers them in order.
+  void hold();
+  void release();
+  // Whether an APDU is waiting on the hold right now.
+  bool holding() const;
   const std::filesystem::path& file() const { return m_file; }
   card::CardImage image() const;
 
  private:
   card::test::PcscdServer& m_server;
   std::filesystem::path m_file;
+  class HeldCard;
   std::unique_ptr<card::VirtualCard> m_card;
+  std::unique_ptr<HeldCard> m_held;
   std::unique_ptr<card::VpcdLink> m_link;
 };
 

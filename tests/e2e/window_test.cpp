@@ -63,8 +63,11 @@ void stop(pid_t& pid) {
 
 class KioskWindow : public ::testing::Test {
  protected:
+  // The kiosk reaches the cloud directly unless a test needs to stall the network.
+  virtual bool throughProxy() const { return false; }
+
   void SetUp() override {
-    harness = std::make_unique<Harness>(Harness::Options{.orderTtlSeconds = 300, .proxy = false});
+    harness = std::make_unique<Harness>(Harness::Options{.orderTtlSeconds = 300, .proxy = throughProxy()});
     cardFile = harness->issue(kWaterCard);
     slot = std::make_unique<CardSlot>(harness->pcscd(), cardFile);
     shots = harness->dir() / "shots";
@@ -105,6 +108,24 @@ class KioskWindow : public ::testing::Test {
       std::cerr << "kiosk log:\n" << text.str() << "\n";
     }
     harness.reset();
+  }
+
+  // Waits until the kiosk's log has a line containing `text`.
+  bool logged(const std::string& text, std::chrono::seconds timeout = 30s) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+      std::ifstream log(harness->dir() / "kiosk.log");
+      std::stringstream all;
+      all << log.rdbuf();
+      if (all.str().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(100ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+  }
+
+  // The window's pixels as they are on the screen now (what a person sees), as a digest.
+  std::string pixels() const {
+    return run("import -window " + window + " rgb:- 2>/dev/null | md5sum");
   }
 
   // The layout of the newest screenshot of `screen`, waiting for one newer than `after`.
@@ -235,6 +256,58 @@ TEST_F(KioskWindow, AResidentTopsUpByQrAndTheMeterReadingReachesTheCloud) {
   }
   ASSERT_TRUE(reading.is_object()) << "no reading reached the cloud";
   EXPECT_EQ(reading["remaining"], meter.state().credit);
+}
+
+// Maintenance runs its slow work on a worker: a reader test on a card that does not answer,
+// and a restart whose last sync the cloud does not answer, leave the window drawing and
+// taking presses meanwhile.
+class KioskWindowMaintenance : public KioskWindow {
+ protected:
+  bool throughProxy() const override { return true; }
+};
+
+TEST_F(KioskWindowMaintenance, ASlowCardOrASlowCloudNeverHoldsTheScreen) {
+  const std::string staffCard = "8800009001";
+  CardSlot staff(harness->pcscd(), harness->issue(staffCard));
+  ASSERT_TRUE(waitShot("attract", 0));
+  ASSERT_TRUE(logged("in use, 1 staff")) << "the kiosk never loaded a config with its staff";
+  staff.insert();
+  auto dashboard = waitShot("maintenance", lastShot);
+  ASSERT_TRUE(dashboard) << "the staff card did not open the dashboard";
+
+  // The reader test meets a card that does not answer: the window still takes the Exit press.
+  staff.hold();
+  press(dashboard->second, "maint.reader_test");
+  for (int i = 0; i < 100 && !staff.holding(); ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(staff.holding()) << "the reader test never reached the card";
+  press(dashboard->second, "maint.exit");
+  const int beforeExit = lastShot;
+  const bool left = waitShot("reading", beforeExit, 15s) || waitShot("attract", beforeExit, 1s);
+  EXPECT_TRUE(staff.holding()) << "the card was answering again before the screen changed";
+  staff.release();
+  ASSERT_TRUE(left) << "the dashboard stayed while the reader test waited for the card";
+  ASSERT_TRUE(waitShot("attract", beforeExit));
+
+  // Restart: its last sync meets a cloud that does not answer. The button says what is under
+  // way, and the language switch still works while the sync waits.
+  staff.pull();
+  staff.insert();
+  dashboard = waitShot("maintenance", lastShot);
+  ASSERT_TRUE(dashboard) << "the staff card did not open the dashboard again";
+  harness->proxy().setStalled(true);
+  press(dashboard->second, "maint.restart");
+  for (int i = 0; i < 40 && harness->proxy().stalledRequests() == 0; ++i) std::this_thread::sleep_for(25ms);
+  ASSERT_GT(harness->proxy().stalledRequests(), 0) << "the restart sent nothing to the cloud";
+  const std::string restarting = pixels();
+  press(dashboard->second, "lang.switch");
+  const std::string switched = pixels();
+  const bool stillWaiting = harness->proxy().stalledRequests() > 0;
+  harness->proxy().setStalled(false);
+  EXPECT_TRUE(stillWaiting) << "the sync was answered before the screen was looked at";
+  EXPECT_NE(switched, restarting) << "the window did not redraw while the restart's sync waited";
+
+  // Then the kiosk restarts itself.
+  EXPECT_TRUE(logged("restarting", 10s)) << "the kiosk did not restart after its sync";
 }
 
 }  // namespace
