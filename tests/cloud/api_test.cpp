@@ -76,6 +76,18 @@ class CloudApiTest : public ::testing::TestWithParam<Backend> {
     auto reply = state(id, seconds, from);
     return reply.body.value("state", "");
   }
+  // The payment provider's signed notification that the order was paid.
+  Reply notifyPaid(const std::string& id, std::int64_t amount) {
+    const std::string body = json{{"event_id", "evt-" + protocol::randomHex(8)}, {"order_id", id},
+                                  {"status", "SUCCESS"}, {"amount", amount}}.dump();
+    const std::string ts = std::to_string(std::time(nullptr));
+    httplib::Client raw("127.0.0.1", m_cloud->port());
+    return toReply(raw.Post("/v1/payments/sim/notify",
+                            {{"X-Provider-Timestamp", ts},
+                             {"X-Provider-Signature",
+                              protocol::hmacSha256Hex(CloudProcess::kProviderSecret, ts + "\n" + body)}},
+                            body, "application/json"));
+  }
   std::unique_ptr<KioskClient> secondKiosk() {
     auto created = m_admin->post("/v1/admin/kiosks", {{"id", "kiosk-b"}, {"location", "Building B"},
                                                       {"building", "B"}});
@@ -476,7 +488,9 @@ TEST_P(CloudApiTest, DeclineCancelsAndCancelStopsPayment) {
 TEST_P(CloudApiTest, LatePaymentBecomesPendingCreditAnyKioskCanWrite) {
   const std::string id = newOrder(kCard, 3000);
   ASSERT_EQ(m_kiosk->post("/v1/kiosk/orders/" + id + "/cancel", json::object()).status, 200);
-  pay(id);  // the resident's phone paid after the kiosk gave up
+  // The resident's wallet took the money as the kiosk gave up: the provider says so.
+  auto notified = notifyPaid(id, 3000);
+  ASSERT_EQ(notified.status, 200) << notified.text;
   EXPECT_EQ(state(id).body["state"], "CANCELED");
   auto other = secondKiosk();
   auto lookup = other->get(std::string("/v1/kiosk/cards/") + kCard);
@@ -1023,6 +1037,114 @@ TEST_P(CloudApiTest, RawBytesInSigningHeadersAreRefusedNotAnInternalError) {
   EXPECT_EQ(filtered.errorCode(), "BAD_REQUEST");
 
   EXPECT_EQ(m_kiosk->get("/v1/kiosk/config").status, 200);
+}
+
+// Ids follow one rule (protocol/text.hpp): what can be created can be addressed by its own
+// routes, and no id hides a space, a slash, a control character or a direction override.
+TEST_P(CloudApiTest, IdsFollowOneRuleSoWhatIsCreatedCanBeAddressed) {
+  const std::vector<std::string> bad{"kiosk 3", "kiosk/3", std::string("kiosk\0x", 7), "kiosk\n3",
+                                     "kiosk\xE2\x80\xAE" "3", "kiosk%203"};
+  for (const auto& id : bad) {
+    SCOPED_TRACE(json(id).dump());
+    auto kiosk = m_admin->post("/v1/admin/kiosks", {{"id", id}, {"location", "L"}, {"building", "B"}});
+    EXPECT_EQ(kiosk.status, 400) << kiosk.text;
+    EXPECT_EQ(kiosk.errorCode(), "BAD_REQUEST");
+    auto account = m_admin->post("/v1/admin/accounts", {{"id", id}, {"resident", "R"}, {"building", "B"},
+                                                        {"room", "1"}, {"household", "H"}});
+    EXPECT_EQ(account.status, 400) << account.text;
+    auto staff = m_admin->post("/v1/admin/staff", {{"id", id}, {"name", "N"}, {"pin", "135791"}});
+    EXPECT_EQ(staff.status, 400) << staff.text;
+  }
+  auto created = m_admin->post("/v1/admin/kiosks", {{"id", "kiosk-3.b_c"}, {"location", "L"}, {"building", "B"}});
+  ASSERT_EQ(created.status, 201) << created.text;
+  auto disabled = m_admin->post("/v1/admin/kiosks/kiosk-3.b_c/status", {{"status", "BLOCKED"}});
+  EXPECT_EQ(disabled.status, 200) << disabled.text;
+}
+
+// A blocked meter buys nothing: lookups and new orders are refused, and an order paid before
+// the block gets no token.
+TEST_P(CloudApiTest, ABlockedMeterBuysNothingAndGetsNoToken) {
+  const std::string id = newOrder(kCard, 2500);
+  pay(id);
+  ASSERT_EQ(m_admin->post("/v1/admin/meters/52000001/status", {{"status", "BLOCKED"}}).status, 200);
+  auto lookup = m_kiosk->get(std::string("/v1/kiosk/cards/") + kCard);
+  EXPECT_EQ(lookup.status, 403) << lookup.text;
+  EXPECT_EQ(lookup.errorCode(), "CARD_BLOCKED");
+  EXPECT_EQ(createOrder(kCard, 1000).errorCode(), "CARD_BLOCKED");
+  auto written = script(id, randomChallenge());
+  EXPECT_EQ(written.status, 403) << written.text;
+  EXPECT_EQ(written.errorCode(), "CARD_BLOCKED");
+  auto report = m_admin->get("/v1/admin/reconciliation");
+  EXPECT_EQ(report.body["tokens"]["issued"]["count"], 0) << report.text;
+}
+
+// The pay page shows a closed order as closed and takes no payment for it, as a wallet does.
+TEST_P(CloudApiTest, ThePayPageRefusesACancelledOrExpiredOrder) {
+  const std::string id = newOrder(kCard, 3000);
+  ASSERT_EQ(m_kiosk->post("/v1/kiosk/orders/" + id + "/cancel", json::object()).status, 200);
+  httplib::Client browser("127.0.0.1", m_cloud->port());
+  auto page = browser.Get(("/pay/" + id).c_str());
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->body.find("id=\"pay\""), std::string::npos) << "a Pay button for a cancelled order";
+  EXPECT_NE(page->body.find("cancelled"), std::string::npos) << page->body;
+  auto paid = pressPayButton(m_cloud->port(), id, "pay");
+  EXPECT_EQ(paid.status, 409) << paid.text;
+  EXPECT_EQ(paid.text.find("Payment complete"), std::string::npos) << paid.text;
+  EXPECT_EQ(state(id).body["state"], "CANCELED");
+  auto lookup = m_kiosk->get(std::string("/v1/kiosk/cards/") + kCard);
+  EXPECT_TRUE(lookup.body["pending"].empty()) << lookup.text;
+  EXPECT_EQ(m_admin->get("/v1/admin/reconciliation").body["money"]["received"], 0);
+}
+
+// NUL and control characters are refused in every string of a request, before any database
+// (PostgreSQL would cut the string at the NUL) or comparison sees it.
+TEST_P(CloudApiTest, NulAndControlCharactersAreRefusedInEveryString) {
+  auto key = createOrder(kCard, 1000, std::string("a\0b", 3));
+  EXPECT_EQ(key.status, 400) << key.text;
+  EXPECT_EQ(key.errorCode(), "BAD_REQUEST");
+  auto account = m_admin->post("/v1/admin/accounts", {{"id", "ACC-9001"}, {"resident", std::string("N\0UL", 4)},
+                                                      {"building", "B"}, {"room", "1"}, {"household", "H"}});
+  EXPECT_EQ(account.status, 400) << account.text;
+  auto tab = m_admin->post("/v1/admin/accounts", {{"id", "ACC-9002"}, {"resident", "Wang"},
+                                                  {"building", "B\x1b[2J"}, {"room", "1"}, {"household", "H"}});
+  EXPECT_EQ(tab.status, 400) << tab.text;
+
+  const std::string ts = std::to_string(std::time(nullptr));
+  const std::string nonce = protocol::randomHex(16);
+  const std::string signature = protocol::hmacSha256Hex(
+      CloudProcess::kKioskSecret, protocol::canonicalRequest("GET", "/v1/kiosk/config", ts, nonce, ""));
+  auto evil = rawRequest(m_cloud->port(),
+                         "GET /v1/kiosk/config HTTP/1.1\r\nX-Kiosk-Id: " + std::string("kiosk-demo\0evil", 15) +
+                             "\r\nX-Timestamp: " + ts + "\r\nX-Nonce: " + nonce + "\r\nX-Signature: " + signature +
+                             "\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(evil.status, 200) << "a NUL in the kiosk id authenticated as the kiosk before it";
+}
+
+// Card, account and meter agree: a resident's card is linked to a meter of its own account.
+TEST_P(CloudApiTest, ACardMustBelongToTheHouseholdOfItsMeter) {
+  auto foreign = m_admin->post("/v1/admin/cards", {{"number", "8800000099"}, {"kind", "resident"},
+                                                   {"account_id", "ACC-1001"}, {"meter_number", "52000001"}});
+  EXPECT_EQ(foreign.status, 400) << foreign.text;
+  EXPECT_NE(foreign.errorMessage().find("ACC-2001"), std::string::npos) << foreign.text;
+  auto own = m_admin->post("/v1/admin/cards", {{"number", "8800000099"}, {"kind", "resident"},
+                                               {"account_id", "ACC-1001"}, {"meter_number", "41000001"}});
+  EXPECT_EQ(own.status, 201) << own.text;
+}
+
+// A replay is a replay, whatever the first copy's fate: a refused request sent again is
+// answered REPLAYED_NONCE, not with the first refusal.
+TEST_P(CloudApiTest, AReplayedRefusedRequestIsAnsweredAsAReplay) {
+  const auto ts = std::time(nullptr);
+  for (const std::string& body : {std::string(R"({"idempotency_key":"k1","card_number":"8800000003"})"),
+                                 std::string("{")}) {
+    SCOPED_TRACE(body);
+    const std::string nonce = protocol::randomHex(16);
+    auto first = m_kiosk->send("POST", "/v1/kiosk/orders", body, ts, nonce, CloudProcess::kKioskSecret);
+    EXPECT_EQ(first.status, 400) << first.text;
+    auto replay = m_kiosk->send("POST", "/v1/kiosk/orders", body, ts, nonce, CloudProcess::kKioskSecret);
+    EXPECT_EQ(replay.status, 401) << replay.text;
+    EXPECT_EQ(replay.errorCode(), "REPLAYED_NONCE");
+  }
 }
 
 }  // namespace

@@ -100,6 +100,20 @@ bool writeSelfSignedCertificate(const std::filesystem::path& dir) {
   return std::system(cmd.c_str()) == 0;
 }
 
+// A second service started on the port of a running one must not start: the kernel would split
+// kiosks' requests between two databases.
+TEST(CloudProcesses, ASecondServiceOnATakenPortRefusesToStart) {
+  CloudProcess first({});
+  auto [rc, output] = first.runToolWithin(std::chrono::seconds(10), {"--port", std::to_string(first.port())});
+  EXPECT_NE(rc, 124) << "the second service was still running after 10 s:\n" << output;
+  EXPECT_NE(rc, 0) << output;
+  EXPECT_NE(output.find("in use"), std::string::npos) << output;
+  httplib::Client client("127.0.0.1", first.port());
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
 TEST(CloudProcesses, RefusesPlainHttpOffLoopback) {
   CloudProcess local({});
   auto [rc, output] = local.runTool({"--listen", "0.0.0.0", "--port", "0"});

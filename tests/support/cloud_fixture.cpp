@@ -231,6 +231,17 @@ std::pair<int, std::string> CloudProcess::runTool(const std::vector<std::string>
   return {rc, readAll(log)};
 }
 
+std::pair<int, std::string> CloudProcess::runToolWithin(std::chrono::seconds limit,
+                                                        const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{"/usr/bin/timeout", "-s", "KILL", std::to_string(limit.count()), KIOSK_CLOUD_BINARY,
+                                "-c", (m_dir / "config.json").string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto log = m_dir / ("tool-" + std::to_string(std::rand()) + ".log");
+  int rc = runAndWait(argv, log);
+  if (rc == 128 + 9) rc = 124;  // killed at the limit
+  return {rc, readAll(log)};
+}
+
 nlohmann::json CloudProcess::seedDemo() const {
   auto [rc, output] = runTool({"seed-demo", "--kiosk-secret", kKioskSecret});
   if (rc != 0) throw std::runtime_error("seed-demo failed: " + output);
@@ -251,7 +262,6 @@ std::string Reply::errorMessage() const {
   return "";
 }
 
-namespace {
 Reply toReply(const httplib::Result& result) {
   Reply reply;
   if (!result) {
@@ -265,7 +275,6 @@ Reply toReply(const httplib::Result& result) {
   reply.body = nlohmann::json::parse(result->body, nullptr, false);
   return reply;
 }
-}  // namespace
 
 KioskClient::KioskClient(int port, std::string kioskId, std::string secret)
     : m_port(port),

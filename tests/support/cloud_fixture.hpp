@@ -75,6 +75,9 @@ class CloudProcess {
   // Runs kiosk-cloud with these arguments and the same config, waits, returns exit code and
   // the combined output.
   std::pair<int, std::string> runTool(const std::vector<std::string>& args) const;
+  // The same, killed after `limit` (exit code 124, as timeout(1) reports it).
+  std::pair<int, std::string> runToolWithin(std::chrono::seconds limit,
+                                            const std::vector<std::string>& args) const;
   void stop();
 
  private:
@@ -94,6 +97,9 @@ struct Reply {
   std::string errorCode() const;
   std::string errorMessage() const;
 };
+
+// An httplib answer as a Reply (status -1 and the error's name when there was none).
+Reply toReply(const httplib::Result& result);
 
 // Signs like a kiosk: HMAC-SHA256 over method, target, timestamp, nonce, body hash.
 class KioskClient {
