@@ -89,7 +89,14 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   // The time by which the request being read must have arrived whole; none between requests.
-  void setDeadline(std::optional<Clock::time_point> deadline) { m_deadline = deadline; }
+  // Setting one starts a request: its request line and headers are screened (screenHeaders).
+  void setDeadline(std::optional<Clock::time_point> deadline) {
+    m_deadline = deadline;
+    if (deadline) {
+      m_inHeaders = true;
+      m_headerTail = 0;
+    }
+  }
   bool deadlinePassed() const { return m_deadlinePassed; }
   const std::string& remoteIp() const { return m_remoteIp; }
 
@@ -107,14 +114,30 @@ class ConnectionStream final : public httplib::Stream {
     if (m_inPos == m_inEnd) {
       const bool direct = size >= sizeof m_in;
       const ssize_t got = receive(direct ? ptr : m_in, direct ? size : sizeof m_in);
-      if (got <= 0 || direct) return got;
+      if (got <= 0) return got;
+      if (direct) return screenHeaders(ptr, static_cast<std::size_t>(got)) ? got : -1;
       m_inPos = 0;
       m_inEnd = static_cast<std::size_t>(got);
     }
     const std::size_t n = std::min(size, m_inEnd - m_inPos);
     std::memcpy(ptr, m_in + m_inPos, n);
     m_inPos += n;
-    return static_cast<ssize_t>(n);
+    return screenHeaders(ptr, n) ? static_cast<ssize_t>(n) : -1;
+  }
+
+  // A NUL in the request line or a header: httplib cuts the value there, so the service would
+  // act on another value than the client sent ("kiosk-demo\0evil" read as "kiosk-demo"). The
+  // request is read no further and the connection closes.
+  bool screenHeaders(const char* bytes, std::size_t n) {
+    for (std::size_t i = 0; i < n && m_inHeaders; ++i) {
+      if (bytes[i] == '\0') {
+        spdlog::info("{}: a NUL byte in the request's headers, connection dropped", m_remoteIp);
+        return false;
+      }
+      m_headerTail = (m_headerTail << 8U) | static_cast<unsigned char>(bytes[i]);
+      if (m_headerTail == 0x0D0A0D0AU) m_inHeaders = false;  // the blank line after the headers
+    }
+    return true;
   }
 
   ssize_t write(const char* ptr, size_t size) override {
@@ -223,6 +246,8 @@ class ConnectionStream final : public httplib::Stream {
   char m_in[4096];
   std::size_t m_inPos = 0;
   std::size_t m_inEnd = 0;
+  bool m_inHeaders = false;        // reading a request line and headers
+  std::uint32_t m_headerTail = 0;  // their last four bytes
   std::string m_out;
   std::string m_remoteIp;
   int m_remotePort = 0;

@@ -33,6 +33,19 @@ CloudResult<std::string> optText(const json& body, const char* key, std::size_t 
   return text;
 }
 
+// Ids follow protocol::isId, so the routes that take them can address what was created.
+constexpr const char* kIdRule = " must be 1 to 64 of A-Z a-z 0-9 _ . -";
+CloudResult<std::string> needId(const json& body, const char* key) {
+  KIOSK_TRY(id, stringField(body, key));
+  if (!protocol::isId(*id)) return failWith(CloudError::BadRequest, std::string(key) + kIdRule);
+  return std::move(*id);
+}
+CloudResult<std::string> optId(const json& body, const char* key, std::string fallback = "") {
+  std::string id = optStringField(body, key, std::move(fallback));
+  if (!id.empty() && !protocol::isId(id)) return failWith(CloudError::BadRequest, std::string(key) + kIdRule);
+  return id;
+}
+
 CloudResult<std::string> needUtility(const json& body) {
   KIOSK_TRY(utility, stringField(body, "utility"));
   if (*utility != "electricity" && *utility != "water") {
@@ -44,7 +57,7 @@ CloudResult<std::string> needUtility(const json& body) {
 }  // namespace
 
 CloudResult<NewTariff> readNewTariff(const json& body) {
-  KIOSK_TRY(id, needText(body, "id", limits::kMaxIdLength));
+  KIOSK_TRY(id, needId(body, "id"));
   KIOSK_TRY(name, needText(body, "name", limits::kMaxNameLength));
   KIOSK_TRY(utility, needUtility(body));
   if (!body.contains("spec")) return failWith(CloudError::BadRequest, "spec is missing");
@@ -53,7 +66,7 @@ CloudResult<NewTariff> readNewTariff(const json& body) {
 }
 
 CloudResult<NewAccount> readNewAccount(const json& body) {
-  KIOSK_TRY(id, needText(body, "id", limits::kMaxIdLength));
+  KIOSK_TRY(id, needId(body, "id"));
   KIOSK_TRY(resident, needText(body, "resident", limits::kMaxNameLength));
   KIOSK_TRY(building, needText(body, "building", limits::kMaxPlaceLength));
   KIOSK_TRY(room, needText(body, "room", limits::kMaxPlaceLength));
@@ -74,9 +87,9 @@ CloudResult<NewAccount> readNewAccount(const json& body) {
 CloudResult<NewMeter> readNewMeter(const json& body) {
   KIOSK_TRY(number, stringField(body, "number"));
   if (!protocol::isNumber(*number)) return failWith(CloudError::BadRequest, "meter number must be 1 to 19 digits");
-  KIOSK_TRY(account, needText(body, "account_id", limits::kMaxIdLength));
+  KIOSK_TRY(account, needId(body, "account_id"));
   KIOSK_TRY(utility, needUtility(body));
-  KIOSK_TRY(tariff, optText(body, "tariff_id", limits::kMaxIdLength));
+  KIOSK_TRY(tariff, optId(body, "tariff_id"));
   std::int64_t keyVersion = 1;
   if (body.contains("key_version")) {
     KIOSK_TRY(version, integerField(body, "key_version"));
@@ -93,16 +106,19 @@ CloudResult<NewCard> readNewCard(const json& body) {
   if (*kind != "resident" && *kind != "staff") {
     return failWith(CloudError::BadRequest, "kind must be resident or staff");
   }
-  const std::string account = optStringField(body, "account_id");
+  KIOSK_TRY(account, optId(body, "account_id"));
   const std::string meter = optStringField(body, "meter_number");
-  if (*kind == "resident" && (account.empty() || meter.empty())) {
+  if (*kind == "resident" && (account->empty() || meter.empty())) {
     return failWith(CloudError::BadRequest, "a resident card needs account_id and meter_number");
   }
-  return NewCard{*number, *kind, account, meter, optStringField(body, "public_key")};
+  if (!meter.empty() && !protocol::isNumber(meter)) {
+    return failWith(CloudError::BadRequest, "meter_number must be 1 to 19 digits");
+  }
+  return NewCard{*number, *kind, *account, meter, optStringField(body, "public_key")};
 }
 
 CloudResult<NewFee> readNewFee(const json& body) {
-  KIOSK_TRY(account, needText(body, "account_id", limits::kMaxIdLength));
+  KIOSK_TRY(account, needId(body, "account_id"));
   KIOSK_TRY(item, stringField(body, "item"));
   if (*item != "property" && *item != "rent" && *item != "water" && *item != "other") {
     return failWith(CloudError::BadRequest, "item must be property, rent, water or other");
@@ -112,13 +128,13 @@ CloudResult<NewFee> readNewFee(const json& body) {
     return failWith(CloudError::BadRequest,
                     "amount must be from 1 to " + std::to_string(limits::kMaxMoney));
   }
-  KIOSK_TRY(id, optText(body, "id", limits::kMaxIdLength, "fee_" + protocol::randomHex(8)));
+  KIOSK_TRY(id, optId(body, "id", "fee_" + protocol::randomHex(8)));
   KIOSK_TRY(description, optText(body, "description", limits::kMaxDescriptionLength));
   return NewFee{*id, *account, *item, *description, *amount};
 }
 
 CloudResult<NewKiosk> readNewKiosk(const json& body) {
-  KIOSK_TRY(id, needText(body, "id", limits::kMaxIdLength));
+  KIOSK_TRY(id, needId(body, "id"));
   const std::string secret = optStringField(body, "secret", protocol::randomHex(32));
   if (secret.size() < 32) return failWith(CloudError::BadRequest, "secret needs 32+ characters");
   KIOSK_TRY(location, optText(body, "location", limits::kMaxLocationLength));
@@ -127,7 +143,7 @@ CloudResult<NewKiosk> readNewKiosk(const json& body) {
 }
 
 CloudResult<NewStaff> readNewStaff(const json& body) {
-  KIOSK_TRY(id, needText(body, "id", limits::kMaxIdLength));
+  KIOSK_TRY(id, needId(body, "id"));
   KIOSK_TRY(name, needText(body, "name", limits::kMaxNameLength));
   KIOSK_TRY(pin, stringField(body, "pin"));
   if (pin->size() < 4 || pin->size() > 12 ||

@@ -1,5 +1,7 @@
 #include "cloud/request_json.hpp"
 
+#include "protocol/text.hpp"
+
 namespace kiosk::cloud {
 namespace {
 
@@ -13,14 +15,26 @@ constexpr int kMaxJsonDepth = 32;
 
 CloudResult<json> parseBody(std::string_view text) {
   bool tooDeep = false;
+  // Every string of a request, names and values, follows the one rule (protocol/text.hpp):
+  // a NUL would be cut by PostgreSQL, a control character or an override would mislead
+  // whoever reads it back.
+  std::string notText;
   auto body = json::parse(
       text,
-      [&tooDeep](int depth, json::parse_event_t, json&) {
+      [&](int depth, json::parse_event_t event, json& parsed) {
         if (depth > kMaxJsonDepth) tooDeep = true;
-        return !tooDeep;
+        if ((event == json::parse_event_t::key || event == json::parse_event_t::value) &&
+            parsed.is_string() && notText.empty() && !protocol::isText(parsed.get_ref<const std::string&>())) {
+          notText = protocol::forLog(parsed.get_ref<const std::string&>(), 64);
+        }
+        return !tooDeep && notText.empty();
       },
       false);
   if (tooDeep) return failWith(CloudError::MalformedJson, "body is nested too deeply");
+  if (!notText.empty()) {
+    return failWith(CloudError::BadRequest,
+                    "a string holds a control character or a text direction mark (\"" + notText + "\")");
+  }
   if (body.is_discarded()) return failWith(CloudError::MalformedJson, "body is not valid JSON");
   if (!body.is_object()) return failWith(CloudError::MalformedJson, "body must be a JSON object");
   return body;

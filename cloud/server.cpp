@@ -1,6 +1,8 @@
 #include "cloud/server_impl.hpp"
 
+#include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -73,8 +75,12 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
   // httplib listens with a backlog of 5: when many kiosks connect at once (a restart, a
   // network coming back) the rest of their SYNs are dropped and retried a second or more
   // later. Remember the listening socket to give it a real backlog once it is bound.
+  // SO_REUSEADDR only: a restart binds while old connections linger in TIME_WAIT, but a
+  // second service on a port in use fails to start. httplib's default adds SO_REUSEPORT, with
+  // which the kernel would split the kiosks' requests between the two services.
   impl.http->set_socket_options([&impl](socket_t sock) {
-    httplib::default_socket_options(sock);
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     impl.listenSocket = sock;
   });
   impl.http->set_payload_max_length(1024 * 1024);
@@ -87,6 +93,38 @@ Server::Server(const ServerConfig& config, Store& store, CardFormat* format,
     waiters->changed(orderId);
   });
 }
+
+namespace {
+
+// Why binding failed ("Address already in use"), found by trying it again: httplib reports
+// only that it did.
+std::string bindProblem(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+    return ::gai_strerror(rc);
+  }
+  std::string problem = "no address to bind";
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) {
+      problem = std::strerror(errno);
+      continue;
+    }
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    problem = ::bind(fd, a->ai_addr, a->ai_addrlen) == 0 ? "the address was taken meanwhile" : std::strerror(errno);
+    ::close(fd);
+    break;
+  }
+  ::freeaddrinfo(found);
+  return problem;
+}
+
+}  // namespace
 
 Server::~Server() {
   stop();
@@ -102,7 +140,8 @@ int Server::bind() {
   }
   if (impl.port <= 0) {
     throw std::runtime_error("cannot listen on " + impl.cfg.listen + ":" +
-                             std::to_string(impl.cfg.port));
+                             std::to_string(impl.cfg.port) + ": " +
+                             bindProblem(impl.cfg.listen, impl.cfg.port));
   }
   // Listening again on a listening socket only changes its backlog (capped by somaxconn).
   if (impl.listenSocket >= 0 && ::listen(impl.listenSocket, SOMAXCONN) != 0) {

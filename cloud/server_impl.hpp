@@ -113,7 +113,10 @@ struct Server::Impl {
     KIOSK_TRY(caller, verifyKiosk(req));
     CloudResult<Reply> reply = work(*caller);
     if (!reply && reply.error().error != CloudError::ReplayedNonce) {
-      (void)store.rememberNonce(caller->kioskId, caller->nonce, now());
+      // A refused request's nonce is spent too; if it was spent already, this is a replay,
+      // whatever the refusal (a body refused before the work's transaction saw the nonce).
+      auto fresh = store.rememberNonce(caller->kioskId, caller->nonce, now());
+      if (fresh && !*fresh) return failWith(CloudError::ReplayedNonce, "nonce was already used");
     }
     return reply;
   }

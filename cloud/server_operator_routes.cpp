@@ -3,6 +3,7 @@
 #include "cloud/request_json.hpp"
 #include "cloud/server_impl.hpp"
 #include "protocol/limits.hpp"
+#include "protocol/text.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -46,7 +47,7 @@ void Server::Impl::registerOperatorRoutes() {
   creator("fees", &readNewFee, &Store::createFee);
   creator("kiosks", &readNewKiosk, &Store::createKiosk);
   creator("staff", &readNewStaff, &Store::createStaff);
-  admin("POST", R"(/v1/admin/(accounts|cards|kiosks|staff|meters)/([A-Za-z0-9_.-]+)/status)",
+  admin("POST", std::string(R"(/v1/admin/(accounts|cards|kiosks|staff|meters)/)") + protocol::kIdPattern + "/status",
         "admin_status", [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
           KIOSK_TRY(body, parseBody(req.body));
           const std::string table = req.matches[1];

@@ -81,7 +81,7 @@ CloudResult<CardSummary> Store::cardSummary(const std::string& cardNumber, std::
   KIOSK_TRY(cards, run(conn,
                        "SELECT c.number, c.kind, c.status, c.account_id, c.meter_number, "
                        "a.resident, a.building, a.room, a.household, a.status, a.fee_policy, "
-                       "m.utility, m.tariff_id, m.key_version "
+                       "m.utility, m.tariff_id, m.key_version, m.status "
                        "FROM cards c LEFT JOIN accounts a ON a.id = c.account_id "
                        "LEFT JOIN meters m ON m.number = c.meter_number WHERE c.number = $1",
                        {cardNumber}));
@@ -96,6 +96,7 @@ CloudResult<CardSummary> Store::cardSummary(const std::string& cardNumber, std::
   const std::string accountId = row.text(3);
   const std::string meter = row.text(4);
   if (row.text(9) == "BLOCKED") return failWith(CloudError::CardBlocked, "account is blocked");
+  if (row.text(14) == "BLOCKED") return failWith(CloudError::CardBlocked, "meter is blocked");
   out.account = CardSummary::Account{accountId,    row.text(5), row.text(6),
                                      row.text(7),  row.text(8), row.text(10)};
   out.meter = CardSummary::Meter{meter, row.text(11), row.text(12), row.integer(13), {}};

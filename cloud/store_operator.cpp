@@ -107,11 +107,28 @@ CloudResult<bool> Store::createMeter(const NewMeter& request, std::int64_t now) 
 }
 
 CloudResult<bool> Store::createCard(const NewCard& request, std::int64_t now) {
-  return insertRow(m_db,
-                   "INSERT INTO cards (number, kind, account_id, meter_number, public_key, "
-                   "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                   {request.number, request.kind, orNull(request.accountId),
-                    orNull(request.meterNumber), orNull(request.publicKey), now});
+  const char* insert =
+      "INSERT INTO cards (number, kind, account_id, meter_number, public_key, created_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6)";
+  const std::vector<SqlValue> values{request.number, request.kind, orNull(request.accountId),
+                                     orNull(request.meterNumber), orNull(request.publicKey), now};
+  if (request.meterNumber.empty()) return insertRow(m_db, insert, values);
+  // Card, account and meter agree: fees are charged to the card's account, and credit goes
+  // to the card's meter, so the meter must be that account's.
+  auto sameHousehold = [&](SqlConnection& conn) -> CloudResult<bool> {
+    KIOSK_TRY(meter, run(conn, "SELECT account_id FROM meters WHERE number = $1", {request.meterNumber}));
+    if (meter->rows.empty()) {
+      return failWith(CloudError::BadRequest, "no meter " + request.meterNumber);
+    }
+    const std::string owner = meter->rows[0].text(0);
+    if (owner != request.accountId) {
+      return failWith(CloudError::BadRequest, "meter " + request.meterNumber + " belongs to account " +
+                                                  owner + ", not " + request.accountId);
+    }
+    return true;
+  };
+  return writeCounted(m_db, {"SELECT number FROM meters WHERE number = $1 FOR UPDATE", {request.meterNumber}},
+                      sameHousehold, insert, values);
 }
 
 CloudResult<bool> Store::createFee(const NewFee& request, std::int64_t now) {

@@ -324,8 +324,9 @@ CloudResult<IssuedToken> Store::issueToken(const std::string& orderId, CardForma
     addNonce(reads, caller, now);
     const std::size_t first = reads.size();
     reads.push_back({lockedOrder, {orderId}});
-    reads.push_back({"SELECT c.status, a.status FROM orders o JOIN cards c ON c.number = "
-                     "o.card_number LEFT JOIN accounts a ON a.id = c.account_id WHERE o.id = $1",
+    reads.push_back({"SELECT c.status, a.status, m.status FROM orders o JOIN cards c ON c.number = "
+                     "o.card_number LEFT JOIN accounts a ON a.id = c.account_id "
+                     "LEFT JOIN meters m ON m.number = o.meter_number WHERE o.id = $1",
                      {orderId}});
     reads.push_back({"SELECT meter_number, sequence, amount, key_version, issued_at, token_hex "
                      "FROM tokens WHERE order_id = $1",
@@ -342,13 +343,14 @@ CloudResult<IssuedToken> Store::issueToken(const std::string& orderId, CardForma
     if (orders.rows.empty()) return failWith(CloudError::NotFound, "no order " + orderId);
     const Order current = orderFromRow(orders.rows.front());
     KIOSK_TRY(allowed, checkDeliverable(caller, current));
-    // A card reported lost or blocked after paying gets no credit; the operator refunds the
-    // order instead.
+    // A card reported lost, or a card, account or meter blocked after paying gets no credit;
+    // the operator refunds the order instead.
     const auto& card = (*results)[first + 1];
     if (card.rows.empty()) return failWith(CloudError::UnknownCard, "unknown card " + current.cardNumber);
     if (card.rows[0].text(0) == "LOST") return failWith(CloudError::CardLost, "card was reported lost");
-    if (card.rows[0].text(0) != "ACTIVE" || card.rows[0].text(1) == "BLOCKED") {
-      return failWith(CloudError::CardBlocked, "card or account is blocked");
+    if (card.rows[0].text(0) != "ACTIVE" || card.rows[0].text(1) == "BLOCKED" ||
+        card.rows[0].text(2) == "BLOCKED") {
+      return failWith(CloudError::CardBlocked, "card, account or meter is blocked");
     }
     if (current.state != state::kPaid || current.creditAmount <= 0) {
       const auto& token = (*results)[first + 2];

@@ -41,19 +41,41 @@ std::size_t sequenceAt(std::string_view text, std::size_t i) {
 
 bool isControl(std::uint8_t c) { return c < 0x20 || c == 0x7F; }
 
+// The code point of the well-formed sequence of `length` bytes at text[i].
+std::uint32_t codePoint(std::string_view text, std::size_t i, std::size_t length) {
+  const auto byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<std::uint8_t>(text[k])); };
+  if (length == 1) return byte(i);
+  std::uint32_t cp = byte(i) & (0xFFU >> (length + 1));
+  for (std::size_t k = 1; k < length; ++k) cp = (cp << 6U) | (byte(i + k) & 0x3FU);
+  return cp;
+}
+
+// C1 controls, and the marks that reorder text when it is shown (a name that reads one way
+// and is stored another): bidirectional embeddings, overrides and isolates.
+bool isHiddenControl(std::uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200E || cp == 0x200F || cp == 0x061C;
+}
+
+bool isIdCharacter(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
+}
+
 }  // namespace
 
 bool isText(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t length = sequenceAt(text, i);
     if (length == 0 || (length == 1 && isControl(static_cast<std::uint8_t>(text[i])))) return false;
+    if (length > 1 && isHiddenControl(codePoint(text, i, length))) return false;
     i += length;
   }
   return true;
 }
 
 bool isId(std::string_view text) {
-  return !text.empty() && text.size() <= limits::kMaxIdLength && isText(text);
+  return !text.empty() && text.size() <= limits::kMaxIdLength &&
+         std::all_of(text.begin(), text.end(), isIdCharacter);
 }
 
 std::string forLog(std::string_view text, std::size_t maxBytes) {

@@ -9,12 +9,15 @@
 
 namespace kiosk::protocol {
 
-// Well-formed UTF-8 without control characters: what a header value or query parameter must
+// Well-formed UTF-8 without control characters (C0, DEL, C1) or the marks that reorder text
+// when shown (bidirectional overrides, embeddings, isolates): what any string of a request must
 // be before it is looked up, stored or written back.
 bool isText(std::string_view text);
-// An id (of a kiosk, order, account, fee, tariff or staff member): text of 1 to
-// limits::kMaxIdLength bytes.
+// An id (of a kiosk, account, fee, tariff or staff member): 1 to limits::kMaxIdLength of
+// [A-Za-z0-9_.-], the characters a route's path segment takes as they are (kIdPattern).
 bool isId(std::string_view text);
+// The same rule as a regular expression for a route's path segment, capturing the id.
+inline constexpr const char* kIdPattern = "([A-Za-z0-9_.-]{1,64})";
 
 // A card or meter number: 1 to limits::kMaxNumberLength decimal digits.
 bool isNumber(std::string_view text);

@@ -221,6 +221,11 @@ void Harness::pay(const std::string& orderId, const std::string& action) {
   ASSERT_EQ(reply.status, 200) << reply.text;
 }
 
+void Harness::notifyPaid(const std::string& orderId, std::int64_t amount) {
+  auto reply = cloud::test::notifyPaid(m_cloud->port(), orderId, amount);
+  ASSERT_EQ(reply.status, 200) << reply.text;
+}
+
 json Harness::admin(const std::string& target) {
   cloud::test::AdminClient admin(m_cloud->port());
   auto reply = admin.get(target);

@@ -98,6 +98,9 @@ class Harness {
 
   // The simulated payer: Pay or Decline on the order's pay page.
   void pay(const std::string& orderId, const std::string& action = "pay");
+  // The provider's signed notification that the order was paid, whatever its state: a wallet
+  // that took the money as the kiosk gave up.
+  void notifyPaid(const std::string& orderId, std::int64_t amount);
   json admin(const std::string& target);
   json reconciliation() { return admin("/v1/admin/reconciliation"); }
   json orders() { return admin("/v1/admin/orders?limit=1000"); }

@@ -82,8 +82,8 @@ TEST_F(KioskE2e, APaymentAfterCancelBecomesCreditWrittenAtTheNextInsertion) {
   kiosk->press(Kind::Cancel);
   ASSERT_TRUE(kiosk->waitScreen("amount", 15s));
   pullAndWait();
-  // The resident's phone pays anyway: the money becomes credit pending on the account.
-  harness->pay(order);
+  // The resident's wallet took the money anyway: it becomes credit pending on the account.
+  harness->notifyPaid(order, 2500);
   slot->insert();
   ASSERT_TRUE(kiosk->waitScreen("done", 20s)) << "screen " << kiosk->screen();
   const auto* done = std::get_if<app::screen::Done>(&kiosk->state().screen);

@@ -61,6 +61,15 @@ TEST(Text, IdsAndStringsFollowOneRule) {
   EXPECT_FALSE(isId(""));
   EXPECT_FALSE(isId(std::string(65, 'k')));
   EXPECT_TRUE(isId(std::string(64, 'k')));
+  EXPECT_TRUE(isId("ACC-1001.b_2"));
+  for (const char* bad : {"kiosk 3", "kiosk/3", "kiosk%203", "大堂", "kiosk\n"}) {
+    EXPECT_FALSE(isId(bad)) << bad;
+  }
+  // Marks that reorder text when shown are not text either.
+  EXPECT_FALSE(isText("abc\xE2\x80\xAE" "def"));  // U+202E RIGHT-TO-LEFT OVERRIDE
+  EXPECT_FALSE(isText("a\xE2\x81\xA6" "b"));     // U+2066 LEFT-TO-RIGHT ISOLATE
+  EXPECT_FALSE(isText("a\xC2\x85" "b"));          // U+0085 NEXT LINE (C1)
+  EXPECT_TRUE(isText("Zhang Wei \xE5\xBC\xA0\xE4\xBC\x9F"));
   EXPECT_EQ(forLog("a\x01" "b"), "a\\x01b");
   EXPECT_EQ(forLog(std::string(10, 'x'), 4), "xxxx...");
 }

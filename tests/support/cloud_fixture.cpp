@@ -334,6 +334,19 @@ Reply AdminClient::post(const std::string& target, const nlohmann::json& body) {
   return toReply(m_client.Post(target.c_str(), body.dump(), "application/json"));
 }
 
+Reply notifyPaid(int port, const std::string& orderId, std::int64_t amount) {
+  const std::string body = nlohmann::json{{"event_id", "evt-" + protocol::randomHex(8)}, {"order_id", orderId},
+                                          {"status", "SUCCESS"}, {"amount", amount}}.dump();
+  const std::string ts = std::to_string(std::time(nullptr));
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(std::chrono::seconds(30));
+  return toReply(client.Post("/v1/payments/sim/notify",
+                             {{"X-Provider-Timestamp", ts},
+                              {"X-Provider-Signature",
+                               protocol::hmacSha256Hex(CloudProcess::kProviderSecret, ts + "\n" + body)}},
+                             body, "application/json"));
+}
+
 Reply pressPayButton(int port, const std::string& orderId, const std::string& action) {
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(std::chrono::seconds(30));

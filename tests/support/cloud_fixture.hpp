@@ -133,6 +133,9 @@ class AdminClient {
 };
 
 // Presses Pay (or Decline) on the simulated provider's pay page, the way the page's form does.
+// The simulated provider's signed notification that the order was paid, as its servers send
+// it: a wallet that took the money whatever the kiosk did meanwhile.
+Reply notifyPaid(int port, const std::string& orderId, std::int64_t amount);
 Reply pressPayButton(int port, const std::string& orderId, const std::string& action);
 
 // The reconciliation report once `refunded` minor units have gone back (the sweeper sends them on
