@@ -4,6 +4,7 @@
 #include "tests/support/cloud_fixture.hpp"
 
 #include "card/virtual_card.hpp"
+#include "cloud/db.hpp"
 #include "card/write_script.hpp"
 #include "protocol/signing.hpp"
 #include "platform/temp_dir.hpp"
@@ -113,6 +114,55 @@ TEST(CloudProcesses, ASecondServiceOnATakenPortRefusesToStart) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
 }
+
+// Ids stored before the id rule: `migrate` lists them, `rename-id` gives one a new id that its
+// routes can address, and everything that referred to it follows.
+class IdsFromBeforeTheRule : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(IdsFromBeforeTheRule, AreListedByMigrateAndRenamedWithWhatRefersToThem) {
+  CloudProcess::Options options;
+  if (GetParam() == Backend::Postgres) options.database = PgServer::instance().createDatabase();
+  CloudProcess cloud(options);
+  cloud.seedDemo();
+  {
+    auto db = openDatabase(cloud.database(), 1);
+    ASSERT_TRUE(db->execWrite("INSERT INTO accounts (id, resident, building, room, household, created_at) "
+                              "VALUES ('ACC 9', 'Old Row', 'C', '0101', 'HH-C-0101', 1)", {}));
+    ASSERT_TRUE(db->execWrite("INSERT INTO meters (number, account_id, utility, created_at) "
+                              "VALUES ('41000099', 'ACC 9', 'electricity', 1)", {}));
+    ASSERT_TRUE(db->execWrite("INSERT INTO cards (number, kind, account_id, meter_number, created_at) "
+                              "VALUES ('8800000099', 'resident', 'ACC 9', '41000099', 1)", {}));
+  }
+  AdminClient admin(cloud.port());
+  EXPECT_EQ(admin.post("/v1/admin/accounts/ACC%209/status", {{"status", "BLOCKED"}}).status, 404)
+      << "the old id is out of its route's reach";
+
+  auto [listed, listing] = cloud.runTool({"migrate"});
+  EXPECT_EQ(listed, 0) << listing;
+  EXPECT_NE(listing.find("accounts id \"ACC 9\" does not follow the id rule"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("1 ids do not follow the id rule"), std::string::npos) << listing;
+
+  auto [bad, badOutput] = cloud.runTool({"rename-id", "accounts", "ACC 9", "ACC/9"});
+  EXPECT_NE(bad, 0) << "a new id outside the rule";
+  auto [taken, takenOutput] = cloud.runTool({"rename-id", "accounts", "ACC 9", "ACC-1001"});
+  EXPECT_NE(taken, 0) << "a new id that is taken";
+  auto [renamed, output] = cloud.runTool({"rename-id", "accounts", "ACC 9", "ACC-9"});
+  ASSERT_EQ(renamed, 0) << output;
+
+  auto again = cloud.runTool({"migrate"});
+  EXPECT_EQ(again.second.find("does not follow the id rule"), std::string::npos) << again.second;
+  // The card and its meter follow the account; its route reaches it now.
+  KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  auto lookup = kiosk.get("/v1/kiosk/cards/8800000099");
+  ASSERT_EQ(lookup.status, 200) << lookup.text;
+  EXPECT_EQ(lookup.body["account"]["id"], "ACC-9");
+  EXPECT_EQ(lookup.body["account"]["building"], "C");
+  EXPECT_EQ(admin.post("/v1/admin/accounts/ACC-9/status", {{"status", "BLOCKED"}}).status, 200);
+  EXPECT_EQ(kiosk.get("/v1/kiosk/cards/8800000099").errorCode(), "CARD_BLOCKED");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, IdsFromBeforeTheRule, ::testing::Values(Backend::Sqlite, Backend::Postgres),
+                         [](const auto& param) { return backendName(param.param); });
 
 TEST(CloudProcesses, RefusesPlainHttpOffLoopback) {
   CloudProcess local({});
