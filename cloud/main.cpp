@@ -6,6 +6,7 @@
 #include "cloud/profile_format.hpp"
 #include "cloud/seed.hpp"
 #include "platform/log.hpp"
+#include "protocol/text.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -64,6 +65,16 @@ int main(int argc, char** argv) {
   issueCmd->add_option("--card", cardNumber, "card number (must exist in the store)")->required();
   issueCmd->add_option("--out", outDir, "folder for the card files")->required();
 
+  auto* renameCmd = app.add_subcommand(
+      "rename-id", "give a kiosk, account, tariff, staff member or fee a new id (ids from before the "
+                   "id rule, listed by migrate); what refers to it follows");
+  std::string renameTable;
+  std::string renameFrom;
+  std::string renameTo;
+  renameCmd->add_option("table", renameTable, "kiosks, accounts, tariffs, staff or fees")->required();
+  renameCmd->add_option("from", renameFrom, "the id now")->required();
+  renameCmd->add_option("to", renameTo, "the new id: 1 to 64 of A-Z a-z 0-9 _ . -")->required();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (!configFile.empty()) loadConfigFile(configFile, config);
@@ -80,7 +91,27 @@ int main(int argc, char** argv) {
     kiosk::platform::initLogging({config.logLevel, config.logFile, "kiosk-cloud"});
 
     if (*migrateCmd) {
-      openAndMigrate(config);
+      auto db = openAndMigrate(config);
+      Store store(*db);
+      auto outside = store.idsOutsideRule();
+      if (!outside) throw std::runtime_error("cannot read the ids: " + outside.error().message);
+      for (const auto& [table, id] : *outside) {
+        spdlog::warn("{} id \"{}\" does not follow the id rule (1 to 64 of A-Z a-z 0-9 _ . -): its routes "
+                     "cannot address it; give it a new id with: kiosk-cloud rename-id {} '{}' NEW_ID",
+                     table, kiosk::protocol::forLog(id), table, kiosk::protocol::forLog(id));
+      }
+      if (!outside->empty()) {
+        std::cout << outside->size() << " ids do not follow the id rule (see the log above)\n";
+      }
+      return 0;
+    }
+    if (*renameCmd) {
+      auto db = openAndMigrate(config);
+      Store store(*db);
+      auto renamed = store.renameId(renameTable, renameFrom, renameTo);
+      if (!renamed) throw std::runtime_error("rename-id failed: " + renamed.error().message);
+      spdlog::info("{} {} is now {}; a renamed kiosk must be given its new id", renameTable,
+                   kiosk::protocol::forLog(renameFrom), renameTo);
       return 0;
     }
     if (*seedCmd) {

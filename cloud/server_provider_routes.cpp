@@ -3,6 +3,7 @@
 #include "protocol/masking.hpp"
 
 #include <cctype>
+#include <optional>
 
 // What the payment provider and residents' phones reach: the provider's signed webhook, the
 // simulated provider's pay page, and the receipt page.
@@ -49,40 +50,37 @@ void Server::Impl::registerProviderRoutes() {
   // for the simulated provider.
   auto* simulated = dynamic_cast<SimulatedProvider*>(&provider);
   if (simulated == nullptr) return;
-  // A closed order is shown as closed and takes no payment, as a wallet refuses a closed order.
-  auto closed = [](const Order& order, httplib::Response& res) {
-    if (order.state == state::kCreated) return false;
+  // The order a pay page is about, while it can still be paid. Otherwise the answer is set: no
+  // such order, or a closed one shown as closed and taking no payment, as a wallet refuses it.
+  auto payable = [this](const httplib::Request& req, httplib::Response& res) -> std::optional<Order> {
+    auto order = store.order(req.matches[1]);
+    if (!order) {
+      res.status = 404;
+      res.set_content(resultPage("Not found", "No such order."), "text/html");
+      return std::nullopt;
+    }
+    if (order->state == state::kCreated) return std::move(*order);
     std::string why = "This order is already paid.";
-    if (order.state == state::kCanceled) why = "This order was cancelled; it cannot be paid.";
-    if (order.state == state::kExpired) why = "This order has expired; it cannot be paid.";
-    if (order.state == state::kRefundPending || order.state == state::kRefunded) {
+    if (order->state == state::kCanceled) why = "This order was cancelled; it cannot be paid.";
+    if (order->state == state::kExpired) why = "This order has expired; it cannot be paid.";
+    if (order->state == state::kRefundPending || order->state == state::kRefunded) {
       why = "This order was refunded; it cannot be paid.";
     }
     res.status = 409;
     res.set_content(resultPage("Order closed", why), "text/html; charset=utf-8");
-    return true;
+    return std::nullopt;
   };
-  http->Get(R"(/pay/([A-Za-z0-9_]+))", [this, closed](const httplib::Request& req, httplib::Response& res) {
-    auto order = store.order(req.matches[1]);
-    if (!order) {
-      res.status = 404;
-      res.set_content(resultPage("Not found", "No such order."), "text/html");
-      return;
-    }
-    if (closed(*order, res)) return;
+  http->Get(R"(/pay/([A-Za-z0-9_]+))", [payable](const httplib::Request& req, httplib::Response& res) {
+    const auto order = payable(req, res);
+    if (!order) return;
     res.set_content(payPage(*order, protocol::maskAccountId(order->accountId),
                                                "/pay/" + order->id),
                     "text/html; charset=utf-8");
   });
-  http->Post(R"(/pay/([A-Za-z0-9_]+))", [this, simulated, closed](const httplib::Request& req,
-                                                                 httplib::Response& res) {
-    auto order = store.order(req.matches[1]);
-    if (!order) {
-      res.status = 404;
-      res.set_content(resultPage("Not found", "No such order."), "text/html");
-      return;
-    }
-    if (closed(*order, res)) return;
+  http->Post(R"(/pay/([A-Za-z0-9_]+))", [this, simulated, payable](const httplib::Request& req,
+                                                                  httplib::Response& res) {
+    const auto order = payable(req, res);
+    if (!order) return;
     const std::string action = req.get_param_value("action");
     if (action != "pay" && action != "decline") {
       res.status = 400;

@@ -98,6 +98,12 @@ class Store {
   // change is timed (`now`): kiosks list the most recently blocked cards first.
   CloudResult<bool> setStatus(const std::string& table, const std::string& id,
                               const std::string& status, std::int64_t now);
+  // Ids stored before the id rule (protocol::isId) that break it, as "table id" pairs: kiosks,
+  // accounts, tariffs, staff and fees. `kiosk-cloud migrate` lists them.
+  CloudResult<std::vector<std::pair<std::string, std::string>>> idsOutsideRule();
+  // Gives a row of kiosks, accounts, tariffs, staff or fees a new id, and every row that refers
+  // to it follows, in one transaction. `to` must follow the id rule and be free.
+  CloudResult<bool> renameId(const std::string& table, const std::string& from, const std::string& to);
   // What card issuance needs: kind, account, meter, utility and the meter's tariff spec.
   CloudResult<CardIssueInfo> cardForIssue(const std::string& cardNumber);
   CloudResult<bool> setCardPublicKey(const std::string& cardNumber, const std::string& publicKeyHex);

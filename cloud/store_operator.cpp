@@ -2,6 +2,9 @@
 #include "cloud/store_sql.hpp"
 #include "cloud/tariff.hpp"
 #include "protocol/limits.hpp"
+#include "protocol/text.hpp"
+
+#include <algorithm>
 
 #include <functional>
 #include <map>
@@ -224,6 +227,84 @@ CloudResult<bool> Store::setCardPublicKey(const std::string& cardNumber,
   KIOSK_TRY(rows, writeOnce(m_db, "UPDATE cards SET public_key = $1 WHERE number = $2",
                             {publicKeyHex, cardNumber}));
   return rows->affected == 1;
+}
+
+// ---------------------------------------------------------------------------------------
+// Ids from before the id rule
+
+namespace {
+
+// The tables whose rows have an operator-chosen id, and the columns that refer to each.
+struct IdTable {
+  const char* table;
+  std::vector<std::pair<const char*, const char*>> referrers;  // table, column
+};
+const std::vector<IdTable>& idTables() {
+  static const std::vector<IdTable> tables{
+      {"kiosks", {{"orders", "kiosk_id"}, {"journal_events", "kiosk_id"}, {"nonces", "kiosk_id"}}},
+      {"accounts", {{"meters", "account_id"}, {"cards", "account_id"}, {"fees", "account_id"},
+                    {"orders", "account_id"}}},
+      {"tariffs", {{"meters", "tariff_id"}}},
+      {"staff", {}},
+      {"fees", {{"fee_payments", "fee_id"}, {"order_fee_items", "fee_id"}}},
+  };
+  return tables;
+}
+
+}  // namespace
+
+CloudResult<std::vector<std::pair<std::string, std::string>>> Store::idsOutsideRule() {
+  std::vector<std::pair<std::string, std::string>> found;
+  for (const auto& t : idTables()) {
+    KIOSK_TRY(rows, runOnce(m_db, std::string("SELECT id FROM ") + t.table + " ORDER BY id", {}));
+    for (const auto& row : rows->rows) {
+      if (!protocol::isId(row.text(0))) found.emplace_back(t.table, row.text(0));
+    }
+  }
+  return found;
+}
+
+CloudResult<bool> Store::renameId(const std::string& table, const std::string& from, const std::string& to) {
+  const auto t = std::find_if(idTables().begin(), idTables().end(),
+                              [&](const IdTable& candidate) { return table == candidate.table; });
+  if (t == idTables().end()) {
+    return failWith(CloudError::BadRequest, "ids are renamed in kiosks, accounts, tariffs, staff or fees");
+  }
+  if (!protocol::isId(to)) {
+    return failWith(CloudError::BadRequest, "the new id must be 1 to 64 of A-Z a-z 0-9 _ . -");
+  }
+  const bool postgres = m_db.dialect() == Dialect::Postgres;
+  return transact<bool>(m_db, [&](SqlConnection& conn) -> CloudResult<bool> {
+    // The row is copied under its new id, its referrers follow, then the old row goes: every
+    // foreign key holds at every step, on both databases.
+    KIOSK_TRY(columns, run(conn, postgres ? "SELECT column_name FROM information_schema.columns WHERE "
+                                            "table_schema = current_schema() AND table_name = $1 "
+                                            "ORDER BY ordinal_position"
+                                          : "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+                           {table}));
+    std::string names;
+    std::string values;
+    for (const auto& column : columns->rows) {
+      const std::string name = column.text(0);
+      names += (names.empty() ? "" : ", ") + name;
+      values += (values.empty() ? "" : ", ") + (name == "id" ? std::string("$2") : name);
+    }
+    auto copied = conn.exec("INSERT INTO " + table + " (" + names + ") SELECT " + values + " FROM " + table +
+                                " WHERE id = $1",
+                            {from, to});
+    if (!copied) {
+      if (copied.error().kind == DbErrorKind::Retry) return Unexpected<Failure>{toFailure(copied.error())};
+      return Unexpected<Failure>{insertFailure(copied.error())};  // `to` is taken: CONFLICT
+    }
+    if (copied->affected == 0) return failWith(CloudError::NotFound, "no " + table + " " + from);
+    for (const auto& [referrer, column] : t->referrers) {
+      KIOSK_TRY(moved, run(conn, std::string("UPDATE ") + referrer + " SET " + column + " = $2 WHERE " + column +
+                                     " = $1",
+                           {from, to}));
+    }
+    KIOSK_TRY(removed, run(conn, "DELETE FROM " + table + " WHERE id = $1", {from}));
+    return true;
+  });
 }
 
 }  // namespace kiosk::cloud

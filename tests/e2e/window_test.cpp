@@ -71,10 +71,11 @@ class KioskWindow : public ::testing::Test {
     cardFile = harness->issue(kWaterCard);
     slot = std::make_unique<CardSlot>(harness->pcscd(), cardFile);
     shots = harness->dir() / "shots";
-    const char* display = std::getenv("DISPLAY");
-    if (display == nullptr || *display == '\0') {
-      // A display of our own, as on a kiosk with no desktop session.
-      const int number = 40 + static_cast<int>(getpid() % 500);
+    {
+      // A display of our own, as on a kiosk with no desktop session: the pointer presses go
+      // to this kiosk's window, never to another test's window on a shared display.
+      int number = 40 + static_cast<int>(getpid() % 500);
+      while (std::filesystem::exists("/tmp/.X" + std::to_string(number) + "-lock")) ++number;
       xvfb = spawn({"Xvfb", ":" + std::to_string(number), "-screen", "0", "1920x1920x24", "-nolisten", "tcp"},
                    harness->dir() / "xvfb.log");
       ASSERT_GT(xvfb, 0) << "cannot start Xvfb";
