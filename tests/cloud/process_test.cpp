@@ -433,6 +433,113 @@ TEST(CloudProcesses, SlowClientsAreDroppedAndDoNotStarveKiosks) {
   EXPECT_GE(std::chrono::steady_clock::now() - polled, 2900ms);
 }
 
+// A body is limited while it arrives, whatever its transfer encoding: no client, signed or
+// not, makes the service read more than the API's 1 MiB limit, or hold its memory.
+TEST(CloudProcesses, OversizedBodiesAreRefusedWhileTheyArriveInAnyEncoding) {
+  CloudProcess cloud({});
+  KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  (void)kiosk.get("/v1/kiosk/config");  // the service at rest, warmed up
+  const Memory rest = memoryOf(cloud.pid());
+  const std::size_t limit = 1024 * 1024;
+  const std::string chunk = "10000\r\n" + std::string(0x10000, 'a') + "\r\n";  // 64 KiB
+
+  // Four clients at once stream chunked bodies; the service stops reading each soon after the
+  // limit and answers 413.
+  std::vector<std::thread> uploads;
+  std::vector<std::size_t> accepted(4, 0);
+  std::vector<Reply> answers(4);
+  for (std::size_t c = 0; c < 4; ++c) {
+    uploads.emplace_back([&, c] {
+      RawConnection upload(cloud.port());
+      upload.send("POST /v1/kiosk/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n");
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      for (int i = 0; i < 4096 && std::chrono::steady_clock::now() < deadline; ++i) {  // up to 256 MiB
+        const std::size_t sent = upload.sendUntil(chunk, deadline);
+        accepted[c] += sent;
+        if (sent < chunk.size()) break;
+      }
+      answers[c] = upload.readReply(5s);
+    });
+  }
+  for (auto& t : uploads) t.join();
+  const Memory after = memoryOf(cloud.pid());
+  for (std::size_t c = 0; c < 4; ++c) {
+    // The socket buffers on both sides hold a few MiB that the service never read.
+    EXPECT_LT(accepted[c], 16 * limit) << "client " << c << ": the service kept reading";
+    EXPECT_EQ(answers[c].status, 413) << "client " << c << ": " << answers[c].text.substr(0, 200);
+  }
+  EXPECT_LT(after.peakKb, rest.rssKb * 3 / 2 + 50 * 1024)
+      << "peak " << after.peakKb << " KiB against " << rest.rssKb << " KiB at rest";
+
+  // A body with neither Content-Length nor chunked encoding runs to the end of the connection:
+  // refused as such (411) before any of it is read.
+  RawConnection unframed(cloud.port());
+  unframed.send("POST /v1/kiosk/orders HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n\r\n");
+  const auto unframedStarted = std::chrono::steady_clock::now();
+  std::size_t unframedSent = 0;
+  for (int i = 0; i < 512 && unframedSent < 32 * limit; ++i) {
+    const std::size_t sent = unframed.sendUntil(std::string(0x10000, 'a'), unframedStarted + 5s);
+    unframedSent += sent;
+    if (sent < 0x10000) break;
+  }
+  auto unframedAnswer = unframed.readReply(5s);
+  EXPECT_LT(unframedSent, 16 * limit) << "the service kept reading a body without a length";
+  EXPECT_TRUE(unframedAnswer.status == 411 || unframedAnswer.status == 413) << unframedAnswer.text.substr(0, 200);
+
+  // An announced length beyond the limit is refused at once, not after a timeout.
+  const auto started = std::chrono::steady_clock::now();
+  auto announced = rawRequest(cloud.port(),
+                              "POST /v1/kiosk/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                              "Content-Length: 1073741824\r\nConnection: close\r\n\r\n{",
+                              5s);
+  EXPECT_EQ(announced.status, 413) << announced.text;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s) << "the refusal waited for a body";
+  EXPECT_EQ(kiosk.get("/v1/kiosk/config").status, 200);
+}
+
+// No connection holds a worker until its whole request is in, and a long poll waits without
+// one: slow clients and long polls, far more of them than the service has worker threads, do
+// not delay a kiosk's request, and every poll is answered when its wait is over.
+TEST(CloudProcesses, SlowClientsAndLongPollsHoldNoWorker) {
+  CloudProcess::Options options;
+  options.extraJson = json{{"threads", 4}, {"request_read_timeout_seconds", 30}}.dump();
+  CloudProcess cloud(options);
+  cloud.seedDemo();
+  KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  const std::string id = newOrder(kiosk);
+
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 200; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(cloud.port()));
+    ASSERT_TRUE(slow.back()->send("G"));
+  }
+  // 300 long polls, signed like a kiosk's, each asking to wait 6 s for a change.
+  std::vector<std::future<std::pair<int, std::chrono::milliseconds>>> polls;
+  for (int i = 0; i < 300; ++i) {
+    polls.push_back(std::async(std::launch::async, [&cloud, id] {
+      KioskClient poller(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+      const auto started = std::chrono::steady_clock::now();
+      auto reply = poller.get("/v1/kiosk/orders/" + id + "?wait=6&since=CREATED");
+      return std::make_pair(reply.status, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::steady_clock::now() - started));
+    }));
+  }
+  std::this_thread::sleep_for(1s);  // the polls are waiting and the slow clients connected
+  for (int round = 0; round < 3; ++round) {
+    const auto started = std::chrono::steady_clock::now();
+    auto served = kiosk.get("/v1/kiosk/config");
+    EXPECT_EQ(served.status, 200) << served.text;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1s) << "a kiosk waited behind slow clients and polls";
+  }
+  for (auto& poll : polls) {
+    const auto [status, took] = poll.get();
+    EXPECT_EQ(status, 200);
+    EXPECT_GE(took, 5500ms);
+    EXPECT_LT(took, 8s) << "a long poll was answered long after its wait";
+  }
+}
+
 // The same over HTTPS, where the listener is reachable from anywhere: clients that never finish
 // their TLS handshake are dropped at the deadline and a kiosk is served meanwhile.
 TEST(CloudProcesses, SlowTlsHandshakesAreDroppedAndDoNotStarveKiosks) {

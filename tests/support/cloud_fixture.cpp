@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -391,6 +392,34 @@ bool RawConnection::send(const std::string& bytes) {
     sent += static_cast<std::size_t>(n);
   }
   return true;
+}
+
+std::size_t RawConnection::sendUntil(const std::string& bytes, std::chrono::steady_clock::time_point deadline) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(m_fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{m_fd, POLLOUT, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0 || (p.revents & (POLLERR | POLLHUP)) != 0) break;
+  }
+  return sent;
+}
+
+Memory memoryOf(pid_t pid) {
+  Memory memory;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) memory.rssKb = std::stol(line.substr(6));
+    if (line.rfind("VmHWM:", 0) == 0) memory.peakKb = std::stol(line.substr(6));
+  }
+  return memory;
 }
 
 bool RawConnection::receiveMore(std::chrono::steady_clock::time_point deadline) {

@@ -79,6 +79,7 @@ class CloudProcess {
   std::pair<int, std::string> runToolWithin(std::chrono::seconds limit,
                                             const std::vector<std::string>& args) const;
   void stop();
+  pid_t pid() const { return m_pid; }
 
  private:
   std::filesystem::path m_dir;
@@ -152,6 +153,9 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
   // False once the server has closed the connection (or the send failed).
   bool send(const std::string& bytes);
+  // Sends what the server takes of `bytes` until `deadline`, never blocking past it: how many
+  // bytes went out (fewer once the server stops reading or closes).
+  std::size_t sendUntil(const std::string& bytes, std::chrono::steady_clock::time_point deadline);
   // True when the server closed the connection within `timeout` (after any reply it sent).
   bool closedWithin(std::chrono::milliseconds timeout);
   // Reads one response (status line, headers and Content-Length bytes of body), or what came
@@ -172,5 +176,12 @@ Reply rawRequest(int port, const std::string& request,
                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 std::string randomChallenge();
+
+// A process's resident set now and at its peak (VmRSS, VmHWM in /proc/PID/status), in KiB.
+struct Memory {
+  long rssKb = 0;
+  long peakKb = 0;
+};
+Memory memoryOf(pid_t pid);
 
 }  // namespace kiosk::cloud::test
