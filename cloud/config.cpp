@@ -65,6 +65,8 @@ void loadConfigFile(const std::string& path, ServerConfig& c) {
     else if (key == "max_skew_seconds") integer(c.maxSkewSeconds);
     else if (key == "max_long_poll_seconds") integer(c.maxLongPollSeconds);
     else if (key == "request_read_timeout_seconds") integer(c.requestReadTimeoutSeconds);
+    else if (key == "max_connections_per_address") integer(c.maxConnectionsPerAddress);
+    else if (key == "max_connections") integer(c.maxConnections);
     else if (key == "sweep_interval_ms") integer(c.sweepIntervalMs);
     else if (key == "log_level") text(c.logLevel);
     else if (key == "log_file") text(c.logFile);
@@ -98,6 +100,9 @@ void resolveSecrets(ServerConfig& c) {
   }
   if (c.tlsCert.empty() != c.tlsKey.empty()) {
     throw std::runtime_error("give both tls_cert and tls_key, or neither");
+  }
+  if (c.maxConnectionsPerAddress < 1 || c.maxConnections < c.maxConnectionsPerAddress) {
+    throw std::runtime_error("max_connections_per_address must be 1 or more, and max_connections no fewer");
   }
   if (c.requestReadTimeoutSeconds < 1) {
     throw std::runtime_error("request_read_timeout_seconds must be 1 or more");

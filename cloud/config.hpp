@@ -15,7 +15,7 @@ struct ServerConfig {
   std::string publicUrl;             // base of QR URLs; default: from listen address and port
   std::string database = "sqlite:///var/lib/kiosk-cloud/cloud.sqlite";
   int dbPool = 16;                   // PostgreSQL connections per process
-  int threads = 64;                  // HTTP worker threads (long polls hold one each)
+  int threads = 64;                  // request handler threads (parked long polls hold none)
   std::string adminToken;            // operator bearer token (or adminTokenFile)
   std::string adminTokenFile;
   std::string vendingKeyFile;        // 16-byte AES key; must be readable by this user only
@@ -29,6 +29,8 @@ struct ServerConfig {
   std::int64_t maxSkewSeconds = 300;
   std::int64_t maxLongPollSeconds = 30;
   int requestReadTimeoutSeconds = 15;  // a whole request (and a TLS handshake) must arrive by then
+  int maxConnectionsPerAddress = 256;  // open connections from one client address
+  int maxConnections = 10000;          // open connections in all
   int sweepIntervalMs = 2000;
   std::string logLevel = "info";
   std::string logFile;

@@ -15,11 +15,11 @@ namespace limits = protocol::limits;
 
 }  // namespace
 
-CloudResult<KioskCaller> Server::Impl::verifyKiosk(const httplib::Request& req) {
-  const std::string kioskId = req.get_header_value(protocol::kKioskIdHeader);
-  const std::string timestamp = req.get_header_value(protocol::kTimestampHeader);
-  const std::string nonce = req.get_header_value(protocol::kNonceHeader);
-  const std::string signature = req.get_header_value(protocol::kSignatureHeader);
+CloudResult<KioskCaller> Server::Impl::verifyKiosk(const http::Request& req) {
+  const std::string kioskId = req.header(protocol::kKioskIdHeader);
+  const std::string timestamp = req.header(protocol::kTimestampHeader);
+  const std::string nonce = req.header(protocol::kNonceHeader);
+  const std::string signature = req.header(protocol::kSignatureHeader);
   if (kioskId.empty() || timestamp.empty() || nonce.empty() || signature.empty()) {
     return failWith(CloudError::Unauthorized,
                     "X-Kiosk-Id, X-Timestamp, X-Nonce and X-Signature are required");
@@ -49,7 +49,7 @@ CloudResult<KioskCaller> Server::Impl::verifyKiosk(const httplib::Request& req) 
   return KioskCaller{kioskId, nonce, {}};
 }
 
-CloudResult<std::string> Server::Impl::authenticateKiosk(const httplib::Request& req) {
+CloudResult<std::string> Server::Impl::authenticateKiosk(const http::Request& req) {
   KIOSK_TRY(caller, verifyKiosk(req));
   KIOSK_TRY(fresh, store.rememberNonce(caller->kioskId, caller->nonce, now()));
   if (!*fresh) return failWith(CloudError::ReplayedNonce, "nonce was already used");
@@ -72,8 +72,8 @@ CloudResult<KioskAuth> Server::Impl::cachedKioskAuth(const std::string& kioskId)
   return auth;
 }
 
-CloudResult<bool> Server::Impl::authenticateAdmin(const httplib::Request& req) {
-  const std::string header = req.get_header_value("Authorization");
+CloudResult<bool> Server::Impl::authenticateAdmin(const http::Request& req) {
+  const std::string header = req.header("Authorization");
   const std::string prefix = "Bearer ";
   if (!header.starts_with(prefix) ||
       !protocol::constantTimeEqual(header.substr(prefix.size()), cfg.adminToken)) {

@@ -4,13 +4,12 @@
 // server_provider_routes.cpp and server_sweeper.cpp. Only those include it.
 
 #include "protocol/signing.hpp"
-#include "cloud/http_server.hpp"
+#include "cloud/http_layer.hpp"
 #include "cloud/metrics.hpp"
 #include "cloud/server.hpp"
 #include "protocol/text.hpp"
 #include "cloud/waiters.hpp"
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -42,7 +41,7 @@ struct Server::Impl {
   CardFormat* format;
   PaymentProvider& provider;
   const platform::Clock& clock;
-  std::unique_ptr<KeepAliveServer> http;
+  std::unique_ptr<http::Server> http;
   Metrics metrics;
   // Shared with the database's listener thread, which may outlive this server by a moment.
   std::shared_ptr<Waiters> waiters = std::make_shared<Waiters>();
@@ -53,7 +52,6 @@ struct Server::Impl {
   // This process's name on the refunds it claims.
   const std::string refundClaimant = "sweeper-" + protocol::randomHex(8);
   int port = 0;
-  int listenSocket = -1;
   std::mutex authMutex;
   std::map<std::string, std::pair<KioskAuth, std::chrono::steady_clock::time_point>> authCache;
 
@@ -63,36 +61,86 @@ struct Server::Impl {
 
   std::int64_t now() const { return clock.unixSeconds(); }
 
-  static void sendJson(httplib::Response& res, int status, const json& body);
-  static void sendError(httplib::Response& res, const Failure& failure);
+  static void sendJson(http::Response& res, int status, const json& body);
+  static void sendError(http::Response& res, const Failure& failure);
+
+  // Registers a page (HTML or text) whose handler fills the response itself.
+  template <class Handler>
+  void page(const std::string& method, const std::string& pattern, Handler handler) {
+    http->route(method, pattern, [handler](http::Request& req, http::Responder respond) {
+      http::Response res;
+      handler(req, res);
+      respond(std::move(res));
+    });
+  }
+
+  // The answer for a route's result: its JSON, or its failure (logged).
+  static void answerWith(http::Response& res, const CloudResult<Reply>& reply, const std::string& method,
+                         const std::string& path) {
+    if (reply) {
+      if (reply->status != 0) sendJson(res, reply->status, reply->body);
+      return;
+    }
+    sendError(res, reply.error());
+    if (reply.error().error == CloudError::Internal || reply.error().error == CloudError::Unavailable) {
+      spdlog::error("{} {}: {} {}", method, protocol::forLog(path), errorCode(reply.error().error),
+                    protocol::forLog(reply.error().message, 1000));
+    } else {
+      spdlog::info("{} {}: {} {}", method, protocol::forLog(path), errorCode(reply.error().error),
+                   protocol::forLog(reply.error().message, 1000));
+    }
+  }
 
   // Registers a route whose handler returns JSON or a failure; counts and logs every call.
   template <class Handler>
   void route(const std::string& method, const std::string& pattern, const std::string& name,
              Handler handler) {
-    auto wrapped = [this, name, handler](const httplib::Request& req, httplib::Response& res) {
+    http->route(method, pattern, [this, name, handler](http::Request& req, http::Responder respond) {
       const auto started = std::chrono::steady_clock::now();
-      CloudResult<Reply> reply = handler(req, res);
-      if (reply) {
-        if (reply->status != 0) sendJson(res, reply->status, reply->body);
-      } else {
-        sendError(res, reply.error());
-        if (reply.error().error == CloudError::Internal ||
-            reply.error().error == CloudError::Unavailable) {
-          spdlog::error("{} {}: {} {}", req.method, protocol::forLog(req.path), errorCode(reply.error().error),
-                        protocol::forLog(reply.error().message, 1000));
-        } else {
-          spdlog::info("{} {}: {} {}", req.method, protocol::forLog(req.path), errorCode(reply.error().error),
-                       protocol::forLog(reply.error().message, 1000));
-        }
-      }
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      metrics.request(name, res.status, seconds);
-    };
-    if (method == "GET") http->Get(pattern, wrapped);
-    else if (method == "POST") http->Post(pattern, wrapped);
+      http::Response res;
+      const CloudResult<Reply> reply = handler(req, res);
+      answerWith(res, reply, req.method, req.path);
+      metrics.request(name, res.status,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      respond(std::move(res));
+    });
   }
+
+  // What a parked route calls, once, from any thread, with its answer.
+  using Finish = std::function<void(CloudResult<Reply>)>;
+  // A route whose answer may wait (a long poll) without holding a thread: its handler gets
+  // a Finish to call when the answer is ready. Counted and logged as route()'s.
+  template <class Handler>
+  void parkedRoute(const std::string& method, const std::string& pattern, const std::string& name,
+                   Handler handler) {
+    http->route(method, pattern, [this, name, handler](http::Request& req, http::Responder respond) {
+      auto responder = std::make_shared<http::Responder>(std::move(respond));
+      Finish finish = [this, name, responder, started = std::chrono::steady_clock::now(), method = req.method,
+                       path = req.path](CloudResult<Reply> reply) {
+        http::Response res;
+        answerWith(res, reply, method, path);
+        metrics.request(name, res.status,
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        (*responder)(std::move(res));
+      };
+      handler(req, std::move(finish));
+    });
+  }
+
+  // A long poll parked on an order: answered when the order leaves `since`, at `deadline`, or
+  // when the service stops (server_kiosk_routes.cpp).
+  struct Poll {
+    std::string orderId;
+    std::string kioskId;
+    std::string since;
+    std::chrono::steady_clock::time_point deadline;
+    Finish finish;
+    std::mutex mutex;
+    bool done = false;
+    bool subscribed = false;  // to the order's next change
+    std::uint64_t round = 0;  // which wake-up is the live one
+  };
+  void recheck(const std::shared_ptr<Poll>& poll, std::uint64_t round);
 
   // Health, metrics and every route below (server.cpp).
   void registerRoutes();
@@ -103,13 +151,13 @@ struct Server::Impl {
   // ---- request authentication (server_auth.cpp)
   // Checks a kiosk request's signature, timestamp and nonce format. The nonce is not yet
   // spent: authenticateKiosk() spends it, or the store inside the request's own transaction.
-  CloudResult<KioskCaller> verifyKiosk(const httplib::Request& req);
+  CloudResult<KioskCaller> verifyKiosk(const http::Request& req);
   // A kiosk request that spends its nonce at once; the kiosk's id.
-  CloudResult<std::string> authenticateKiosk(const httplib::Request& req);
+  CloudResult<std::string> authenticateKiosk(const http::Request& req);
   // For requests whose nonce travels in their own transaction: a refused one (its transaction
   // rolled back, or it never reached the store) still spends it, so a replay gets no second try.
   template <class Work>
-  CloudResult<Reply> withNonce(const httplib::Request& req, Work work) {
+  CloudResult<Reply> withNonce(const http::Request& req, Work work) {
     KIOSK_TRY(caller, verifyKiosk(req));
     CloudResult<Reply> reply = work(*caller);
     if (!reply && reply.error().error != CloudError::ReplayedNonce) {
@@ -121,12 +169,12 @@ struct Server::Impl {
     return reply;
   }
   CloudResult<KioskAuth> cachedKioskAuth(const std::string& kioskId);
-  CloudResult<bool> authenticateAdmin(const httplib::Request& req);
+  CloudResult<bool> authenticateAdmin(const http::Request& req);
 
   // ---- kiosk API (server_kiosk_routes.cpp)
   void registerKioskRoutes();
   CloudResult<Order> kioskOrder(const std::string& kioskId, const std::string& orderId);
-  CloudResult<Reply> createOrder(const httplib::Request& req, const KioskCaller& caller);
+  CloudResult<Reply> createOrder(const http::Request& req, const KioskCaller& caller);
   // An order as kiosks read it: with its QR URL while it waits for payment.
   json orderReply(const Order& order);
 

@@ -27,7 +27,7 @@ CloudResult<Order> Server::Impl::kioskOrder(const std::string& kioskId, const st
   return order;
 }
 
-CloudResult<Reply> Server::Impl::createOrder(const httplib::Request& req, const KioskCaller& caller) {
+CloudResult<Reply> Server::Impl::createOrder(const http::Request& req, const KioskCaller& caller) {
   KIOSK_TRY(body, parseBody(req.body));
   KIOSK_TRY(key, stringField(*body, "idempotency_key"));
   KIOSK_TRY(card, stringField(*body, "card_number"));
@@ -56,9 +56,54 @@ nlohmann::json Server::Impl::orderReply(const Order& order) {
   return out;
 }
 
+// Reads the parked poll's order again: answers it when the order moved on, the wait is over
+// or the service stops; else waits for the order's next change, or a second at most (SQLite
+// tells no other process of a change, and a missed wake-up costs no more than that).
+void Server::Impl::recheck(const std::shared_ptr<Poll>& poll, std::uint64_t round) {
+  std::uint64_t next = 0;
+  {
+    std::lock_guard lock(poll->mutex);
+    if (poll->done || round != poll->round) return;
+    next = ++poll->round;
+  }
+  auto fresh = store.order(poll->orderId);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(poll->deadline -
+                                                                          std::chrono::steady_clock::now());
+  if (!fresh || fresh->state != poll->since || left.count() <= 0 || stopping) {
+    {
+      std::lock_guard lock(poll->mutex);
+      if (poll->done) return;
+      poll->done = true;
+    }
+    metrics.waiting(-1);
+    if (!fresh) return poll->finish(Unexpected<Failure>{fresh.error()});
+    return poll->finish(Reply{200, orderReply(*fresh)});
+  }
+  // The order's change or the timer wakes the poll; whichever comes first re-reads, and the
+  // other finds its round gone.
+  bool subscribe = false;
+  {
+    std::lock_guard lock(poll->mutex);
+    subscribe = !poll->subscribed;
+    poll->subscribed = true;
+  }
+  if (subscribe) {
+    waiters->whenChanged(poll->orderId, [this, poll] {
+      std::uint64_t current = 0;
+      {
+        std::lock_guard lock(poll->mutex);
+        poll->subscribed = false;
+        current = poll->round;
+      }
+      http->after(std::chrono::milliseconds(0), [this, poll, current] { recheck(poll, current); });
+    });
+  }
+  http->after(std::min(left, std::chrono::milliseconds(1000)), [this, poll, next] { recheck(poll, next); });
+}
+
 void Server::Impl::registerKioskRoutes() {
   route("GET", std::string(protocol::kCardsPath) + "/([0-9]{1,19})", "card_lookup",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           KIOSK_TRY(kiosk, authenticateKiosk(req));
           KIOSK_TRY(summary, store.cardSummary(req.matches[1], now()));
           if (summary->account) summary->account->resident = protocol::maskName(summary->account->resident);
@@ -66,61 +111,47 @@ void Server::Impl::registerKioskRoutes() {
         });
 
   route("POST", protocol::kOrdersPath, "order_create",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           return withNonce(req, [&](const KioskCaller& caller) { return createOrder(req, caller); });
         });
 
-  route("GET", std::string(protocol::kOrdersPath) + "/([A-Za-z0-9_]+)", "order_state",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
-          KIOSK_TRY(kiosk, authenticateKiosk(req));
-          const std::string id = req.matches[1];
-          std::int64_t wait = 0;
-          if (req.has_param("wait")) {
-            wait = std::clamp<std::int64_t>(std::atoll(req.get_param_value("wait").c_str()), 0,
-                                            cfg.maxLongPollSeconds);
-          }
-          std::uint64_t seen = waiters->generation(id);
-          auto order = kioskOrder(*kiosk, id);
-          if (!order) {
-            waiters->forget(id);
-            return Unexpected<Failure>{order.error()};
-          }
-          // Long poll: answer as soon as the state differs from what the kiosk last saw.
-          const std::string since = req.has_param("since") ? req.get_param_value("since")
-                                                           : order->state;
-          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
-          Order current = *order;
-          metrics.waiting(1);
-          while (current.state == since && std::chrono::steady_clock::now() < deadline &&
-                 !stopping) {
-            // A short slice keeps SQLite (no cross-process notification) and missed
-            // wake-ups bounded to a second.
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
-            waiters->wait(id, seen, std::min(left, std::chrono::milliseconds(1000)));
-            seen = waiters->generation(id);
-            auto fresh = store.order(id);
-            if (!fresh) {
-              metrics.waiting(-1);
-              waiters->forget(id);
-              return Unexpected<Failure>{fresh.error()};
-            }
-            current = *fresh;
-          }
-          metrics.waiting(-1);
-          waiters->forget(id);
-          return Reply{200, orderReply(current)};
-        });
+  // Long poll: answered as soon as the state differs from what the kiosk last saw, parked
+  // without a thread meanwhile.
+  parkedRoute("GET", std::string(protocol::kOrdersPath) + "/([A-Za-z0-9_]+)", "order_state",
+              [this](const http::Request& req, Finish finish) {
+                auto kiosk = authenticateKiosk(req);
+                if (!kiosk) return finish(Unexpected<Failure>{kiosk.error()});
+                const std::string id = req.matches[1];
+                std::int64_t wait = 0;
+                if (req.hasParam("wait")) {
+                  wait = std::clamp<std::int64_t>(std::atoll(req.param("wait").c_str()), 0,
+                                                  cfg.maxLongPollSeconds);
+                }
+                auto order = kioskOrder(*kiosk, id);
+                if (!order) return finish(Unexpected<Failure>{order.error()});
+                const std::string since = req.hasParam("since") ? req.param("since") : order->state;
+                if (wait == 0 || order->state != since || stopping) {
+                  return finish(Reply{200, orderReply(*order)});
+                }
+                auto poll = std::make_shared<Poll>();
+                poll->orderId = id;
+                poll->kioskId = *kiosk;
+                poll->since = since;
+                poll->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
+                poll->finish = std::move(finish);
+                metrics.waiting(1);
+                recheck(poll, 0);
+              });
 
   route("POST", std::string(protocol::kOrdersPath) + "/([A-Za-z0-9_]+)/" + protocol::kCancelAction, "order_cancel",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           KIOSK_TRY(kiosk, authenticateKiosk(req));
           KIOSK_TRY(order, store.cancelOrder(*kiosk, req.matches[1], now()));
           return Reply{200, orderReply(*order)};
         });
 
   route("POST", std::string(protocol::kOrdersPath) + "/([A-Za-z0-9_]+)/" + protocol::kScriptAction, "order_script",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           return withNonce(req, [&](KioskCaller caller) -> CloudResult<Reply> {
             KIOSK_TRY(body, parseBody(req.body));
             KIOSK_TRY(card, stringField(*body, "card_number"));
@@ -148,7 +179,7 @@ void Server::Impl::registerKioskRoutes() {
         });
 
   route("POST", std::string(protocol::kOrdersPath) + "/([A-Za-z0-9_]+)/" + protocol::kDeliveredAction, "order_delivered",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           return withNonce(req, [&](KioskCaller caller) -> CloudResult<Reply> {
             KIOSK_TRY(body, parseBody(req.body));
             KIOSK_TRY(card, stringField(*body, "card_number"));
@@ -161,7 +192,7 @@ void Server::Impl::registerKioskRoutes() {
         });
 
   route("POST", protocol::kJournalPath, "journal_upload",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           KIOSK_TRY(kiosk, authenticateKiosk(req));
           KIOSK_TRY(body, parseBody(req.body));
           if (!body->contains("events") || !(*body)["events"].is_array()) {
@@ -189,7 +220,7 @@ void Server::Impl::registerKioskRoutes() {
         });
 
   route("POST", protocol::kReadingsPath, "meter_reading",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           KIOSK_TRY(kiosk, authenticateKiosk(req));
           KIOSK_TRY(body, parseBody(req.body));
           KIOSK_TRY(card, stringField(*body, "card_number"));
@@ -215,15 +246,15 @@ void Server::Impl::registerKioskRoutes() {
         });
 
   route("GET", protocol::kConfigPath, "kiosk_config",
-        [this](const httplib::Request& req, httplib::Response& res) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response& res) -> CloudResult<Reply> {
           KIOSK_TRY(kiosk, authenticateKiosk(req));
           KIOSK_TRY(stored, store.kioskConfig(*kiosk));
           json config = kioskConfigToJson(*stored, cfg.minAmount, cfg.maxAmount);
           const std::string etag =
               "\"" + protocol::sha256Hex(config.dump(-1, ' ', false, json::error_handler_t::replace)).substr(0, 32) +
               "\"";
-          res.set_header("ETag", etag);
-          if (req.get_header_value("If-None-Match") == etag) {
+          res.setHeader("ETag", etag);
+          if (req.header("If-None-Match") == etag) {
             res.status = 304;
             return Reply{0, {}};
           }

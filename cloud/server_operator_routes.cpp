@@ -23,7 +23,7 @@ void Server::Impl::registerOperatorRoutes() {
   auto admin = [this](const std::string& method, const std::string& pattern, const std::string& name,
                       auto body) {
     route(method, pattern, name,
-          [this, body](const httplib::Request& req, httplib::Response& res) -> CloudResult<Reply> {
+          [this, body](const http::Request& req, http::Response& res) -> CloudResult<Reply> {
             KIOSK_TRY(ok, authenticateAdmin(req));
             return body(req, res);
           });
@@ -33,7 +33,7 @@ void Server::Impl::registerOperatorRoutes() {
                                               CloudResult<Request> (*read)(const json&),
                                               CloudResult<bool> (Store::*create)(const Request&, std::int64_t)) {
     admin("POST", "/v1/admin/" + path, "admin_create_" + path,
-          [this, read, create](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+          [this, read, create](const http::Request& req, http::Response&) -> CloudResult<Reply> {
             KIOSK_TRY(body, parseBody(req.body));
             KIOSK_TRY(request, read(*body));
             KIOSK_TRY(created, (store.*create)(*request, now()));
@@ -48,7 +48,7 @@ void Server::Impl::registerOperatorRoutes() {
   creator("kiosks", &readNewKiosk, &Store::createKiosk);
   creator("staff", &readNewStaff, &Store::createStaff);
   admin("POST", std::string(R"(/v1/admin/(accounts|cards|kiosks|staff|meters)/)") + protocol::kIdPattern + "/status",
-        "admin_status", [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        "admin_status", [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           KIOSK_TRY(body, parseBody(req.body));
           const std::string table = req.matches[1];
           const std::string id = req.matches[2];
@@ -57,11 +57,11 @@ void Server::Impl::registerOperatorRoutes() {
           return Reply{200, {{"id", id}, {"status", *status}}};
         });
   admin("GET", "/v1/admin/orders", "admin_orders",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
-          int limit = req.has_param("limit") ? std::atoi(req.get_param_value("limit").c_str()) : 100;
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
+          int limit = req.hasParam("limit") ? std::atoi(req.param("limit").c_str()) : 100;
           limit = std::clamp(limit, 1, 1000);
-          const std::string stateFilter = req.get_param_value("state");
-          const std::string kioskFilter = req.get_param_value("kiosk");
+          const std::string stateFilter = req.param("state");
+          const std::string kioskFilter = req.param("kiosk");
           if (!stateFilter.empty() && !protocol::isKnownState(stateFilter)) {
             return Unexpected<Failure>{bad("state must be an order state (CREATED, PAID, ...)")};
           }
@@ -72,15 +72,15 @@ void Server::Impl::registerOperatorRoutes() {
           return Reply{200, orderListToJson(*list)};
         });
   admin("POST", R"(/v1/admin/orders/([A-Za-z0-9_]+)/refund)", "admin_refund",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           KIOSK_TRY(result, store.requestRefund(req.matches[1], now()));
           wakeSweeper();
           return Reply{200, orderToJson(*result)};
         });
   admin("GET", "/v1/admin/revenue", "admin_revenue",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
-          const std::string period = req.has_param("period") ? req.get_param_value("period") : "day";
-          const std::string by = req.has_param("by") ? req.get_param_value("by") : "kiosk";
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
+          const std::string period = req.hasParam("period") ? req.param("period") : "day";
+          const std::string by = req.hasParam("by") ? req.param("by") : "kiosk";
           if (period != "day" && period != "month") {
             return Unexpected<Failure>{bad("period: day|month")};
           }
@@ -91,12 +91,12 @@ void Server::Impl::registerOperatorRoutes() {
           return Reply{200, revenueToJson(*report, periodValue, group)};
         });
   admin("GET", "/v1/admin/reconciliation", "admin_reconciliation",
-        [this](const httplib::Request&, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request&, http::Response&) -> CloudResult<Reply> {
           KIOSK_TRY(report, store.reconciliation(now()));
           return Reply{200, reconciliationToJson(*report)};
         });
   admin("GET", "/v1/admin/warnings", "admin_warnings",
-        [this](const httplib::Request&, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request&, http::Response&) -> CloudResult<Reply> {
           KIOSK_TRY(report, store.consumptionWarnings());
           return Reply{200, warningsToJson(*report)};
         });

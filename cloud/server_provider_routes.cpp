@@ -12,7 +12,7 @@ namespace kiosk::cloud {
 
 void Server::Impl::registerProviderRoutes() {
   route("POST", R"(/v1/payments/([a-z]+)/notify)", "payment_webhook",
-        [this](const httplib::Request& req, httplib::Response&) -> CloudResult<Reply> {
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           if (req.matches[1] != provider.name()) {
             return failWith(CloudError::NotFound, "no provider " + std::string(req.matches[1]));
           }
@@ -34,16 +34,16 @@ void Server::Impl::registerProviderRoutes() {
 
   // The receipt behind the QR code on the kiosk's done screen; the order id (random, 96
   // bits) is the key, as on the pay page. Only paid orders have one.
-  http->Get(R"(/receipt/([A-Za-z0-9_]+))", [this](const httplib::Request& req, httplib::Response& res) {
+  page("GET", R"(/receipt/([A-Za-z0-9_]+))", [this](const http::Request& req, http::Response& res) {
     auto order = store.order(req.matches[1]);
     if (!order || (order->state != state::kPaid && order->state != state::kTokenIssued &&
                    order->state != state::kDelivered)) {
       res.status = 404;
-      res.set_content(resultPage("Not found", "No receipt for this order."),
+      res.setContent(resultPage("Not found", "No receipt for this order."),
                       "text/html; charset=utf-8");
       return;
     }
-    res.set_content(receiptPage(*order, protocol::maskAccountId(order->accountId)), "text/html; charset=utf-8");
+    res.setContent(receiptPage(*order, protocol::maskAccountId(order->accountId)), "text/html; charset=utf-8");
   });
 
   // The pay page stands in for a wallet app and the provider's servers, so it is served only
@@ -52,11 +52,11 @@ void Server::Impl::registerProviderRoutes() {
   if (simulated == nullptr) return;
   // The order a pay page is about, while it can still be paid. Otherwise the answer is set: no
   // such order, or a closed one shown as closed and taking no payment, as a wallet refuses it.
-  auto payable = [this](const httplib::Request& req, httplib::Response& res) -> std::optional<Order> {
+  auto payable = [this](const http::Request& req, http::Response& res) -> std::optional<Order> {
     auto order = store.order(req.matches[1]);
     if (!order) {
       res.status = 404;
-      res.set_content(resultPage("Not found", "No such order."), "text/html");
+      res.setContent(resultPage("Not found", "No such order."), "text/html");
       return std::nullopt;
     }
     if (order->state == state::kCreated) return std::move(*order);
@@ -67,24 +67,24 @@ void Server::Impl::registerProviderRoutes() {
       why = "This order was refunded; it cannot be paid.";
     }
     res.status = 409;
-    res.set_content(resultPage("Order closed", why), "text/html; charset=utf-8");
+    res.setContent(resultPage("Order closed", why), "text/html; charset=utf-8");
     return std::nullopt;
   };
-  http->Get(R"(/pay/([A-Za-z0-9_]+))", [payable](const httplib::Request& req, httplib::Response& res) {
+  page("GET", R"(/pay/([A-Za-z0-9_]+))", [payable](const http::Request& req, http::Response& res) {
     const auto order = payable(req, res);
     if (!order) return;
-    res.set_content(payPage(*order, protocol::maskAccountId(order->accountId),
+    res.setContent(payPage(*order, protocol::maskAccountId(order->accountId),
                                                "/pay/" + order->id),
                     "text/html; charset=utf-8");
   });
-  http->Post(R"(/pay/([A-Za-z0-9_]+))", [this, simulated, payable](const httplib::Request& req,
-                                                                  httplib::Response& res) {
+  page("POST", R"(/pay/([A-Za-z0-9_]+))", [this, simulated, payable](const http::Request& req,
+                                                                  http::Response& res) {
     const auto order = payable(req, res);
     if (!order) return;
-    const std::string action = req.get_param_value("action");
+    const std::string action = req.param("action");
     if (action != "pay" && action != "decline") {
       res.status = 400;
-      res.set_content(resultPage("Bad request", "Press Pay or Decline."),
+      res.setContent(resultPage("Bad request", "Press Pay or Decline."),
                       "text/html");
       return;
     }
@@ -93,11 +93,11 @@ void Server::Impl::registerProviderRoutes() {
         simulated->notification(*order, action == "pay" ? "SUCCESS" : "DECLINED", now()));
     if (!sent) {
       res.status = 502;
-      res.set_content(resultPage("Payment failed", sent.error().message),
+      res.setContent(resultPage("Payment failed", sent.error().message),
                       "text/html");
       return;
     }
-    res.set_content(resultPage(
+    res.setContent(resultPage(
                         action == "pay" ? "Payment complete" : "Payment declined",
                         action == "pay" ? "You can return to the kiosk." : "Nothing was charged."),
                     "text/html; charset=utf-8");

@@ -1,47 +1,54 @@
 #pragma once
-// Long polls on an order's state: a poll waits here until the order changes or its time is up.
+// Long polls on an order's state, parked without a thread: a poll asks to be called back once
+// when the order changes (or when the service stops), and re-reads the order then.
 
-#include <chrono>
-#include <condition_variable>
-#include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace kiosk::cloud {
 
-// Wakes long polls when an order changes. Fed by the database's notifications (LISTEN/NOTIFY
-// on PostgreSQL, so a change made by another process wakes this one too).
+// Calls back the long polls of an order when it changes. Fed by the database's notifications
+// (LISTEN/NOTIFY on PostgreSQL, so a change made by another process wakes this one too).
 class Waiters {
  public:
+  using Callback = std::function<void()>;
+
+  // Calls `callback` once, at the order's next change or at wakeAll(), on the thread that
+  // reports it; a callback must not block.
+  void whenChanged(const std::string& orderId, Callback callback) {
+    std::lock_guard lock(m_mutex);
+    m_waiting[orderId].push_back(std::move(callback));
+  }
   // Only orders someone is polling are tracked, so the map stays as small as the polls.
   void changed(const std::string& orderId) {
+    std::vector<Callback> due;
     {
       std::lock_guard lock(m_mutex);
-      auto it = m_generation.find(orderId);
-      if (it == m_generation.end()) return;
-      ++it->second;
+      auto it = m_waiting.find(orderId);
+      if (it == m_waiting.end()) return;
+      due.swap(it->second);
+      m_waiting.erase(it);
     }
-    m_cv.notify_all();
+    for (auto& callback : due) callback();
   }
-  std::uint64_t generation(const std::string& orderId) {
-    std::lock_guard lock(m_mutex);
-    return m_generation[orderId];
-  }
-  // Waits until the order's generation moves past `seen` or the time is up.
-  void wait(const std::string& orderId, std::uint64_t seen, std::chrono::milliseconds upTo) {
-    std::unique_lock lock(m_mutex);
-    m_cv.wait_for(lock, upTo, [&] { return m_generation[orderId] != seen; });
-  }
-  void forget(const std::string& orderId) {
-    std::lock_guard lock(m_mutex);
-    m_generation.erase(orderId);
+  // Every parked poll, now (the service is stopping).
+  void wakeAll() {
+    std::map<std::string, std::vector<Callback>> due;
+    {
+      std::lock_guard lock(m_mutex);
+      due.swap(m_waiting);
+    }
+    for (auto& [id, callbacks] : due) {
+      for (auto& callback : callbacks) callback();
+    }
   }
 
  private:
   std::mutex m_mutex;
-  std::condition_variable m_cv;
-  std::map<std::string, std::uint64_t> m_generation;
+  std::map<std::string, std::vector<Callback>> m_waiting;
 };
 
 }  // namespace kiosk::cloud

@@ -11,7 +11,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libimgui-dev libsdl2-dev libgl-dev libfreetype-dev libstb-dev fonts-noto-cjk
   libcurl4-openssl-dev libssl-dev libpcsclite-dev libqrencode-dev nlohmann-json3-dev
-  libsqlite3-dev libpq-dev libcpp-httplib-dev libspdlog-dev libfmt-dev libcli11-dev
+  libsqlite3-dev libpq-dev libcpp-httplib-dev libboost-dev libspdlog-dev libfmt-dev libcli11-dev
   libhowardhinnant-date-dev tzdata
   pcscd libccid vsmartcard-vpcd xvfb xauth libgl1-mesa-dri
 )

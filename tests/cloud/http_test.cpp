@@ -1,7 +1,7 @@
-// kiosk-cloud's HTTP listener in-process, over real HTTP: the answers the HTTP layer makes by
-// itself, for routes written to fail.
+// kiosk-cloud's HTTP layer in-process, over real HTTP: the answers it makes by itself, for
+// routes written to fail.
 
-#include "cloud/http_server.hpp"
+#include "cloud/http_layer.hpp"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -17,26 +17,23 @@ namespace {
 class ListeningServer {
  public:
   ListeningServer() {
-    installErrorReplies(m_server);
-    m_server.Get("/throws", [](const httplib::Request&, httplib::Response&) {
+    m_server.route("GET", "/throws", [](http::Request&, http::Responder) {
       throw std::runtime_error("db password=hunter2\r\nX-Injected: yes");
     });
-    m_server.Get("/throws-anything", [](const httplib::Request&, httplib::Response&) { throw 42; });
-    m_port = m_server.bind_to_any_port("127.0.0.1");
-    m_thread = std::thread([this] { m_server.listen_after_bind(); });
+    m_server.route("GET", "/throws-anything", [](http::Request&, http::Responder) { throw 42; });
+    m_port = m_server.bind();
+    m_thread = std::thread([this] { m_server.run(); });
   }
   ~ListeningServer() {
-    m_server.wakeIdleConnections();
     m_server.stop();
     m_thread.join();
   }
   ListeningServer(const ListeningServer&) = delete;
   ListeningServer& operator=(const ListeningServer&) = delete;
-  KeepAliveServer& server() { return m_server; }
   int port() const { return m_port; }
 
  private:
-  KeepAliveServer m_server;
+  http::Server m_server{http::ServerOptions{}};
   int m_port = 0;
   std::thread m_thread;
 };

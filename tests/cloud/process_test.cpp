@@ -437,6 +437,7 @@ TEST(CloudProcesses, SlowClientsAreDroppedAndDoNotStarveKiosks) {
 // not, makes the service read more than the API's 1 MiB limit, or hold its memory.
 TEST(CloudProcesses, OversizedBodiesAreRefusedWhileTheyArriveInAnyEncoding) {
   CloudProcess cloud({});
+  cloud.seedDemo();
   KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
   (void)kiosk.get("/v1/kiosk/config");  // the service at rest, warmed up
   const Memory rest = memoryOf(cloud.pid());
@@ -503,7 +504,9 @@ TEST(CloudProcesses, OversizedBodiesAreRefusedWhileTheyArriveInAnyEncoding) {
 // not delay a kiosk's request, and every poll is answered when its wait is over.
 TEST(CloudProcesses, SlowClientsAndLongPollsHoldNoWorker) {
   CloudProcess::Options options;
-  options.extraJson = json{{"threads", 4}, {"request_read_timeout_seconds", 30}}.dump();
+  // All the clients share the loopback address: the per-address cap is raised for them.
+  options.extraJson = json{{"threads", 4}, {"request_read_timeout_seconds", 30},
+                           {"max_connections_per_address", 1000}}.dump();
   CloudProcess cloud(options);
   cloud.seedDemo();
   KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
