@@ -22,7 +22,11 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
 #include <mutex>
 #include <regex>
 #include <stdexcept>
@@ -119,11 +123,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual ~Connection() = default;
   // From any thread: the answer to the request being handled.
   virtual void answer(Response response) = 0;
+  // From any thread, when the server stops: a connection between requests closes now; one
+  // whose request is being handled closes after its answer is written.
+  virtual void shutdown() = 0;
 };
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ServerOptions options;
   net::io_context io{options.ioThreads};
+  // Keeps run() serving while no socket operation is pending (a handler at work); released
+  // when stop() has seen every answer out.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> keepRunning{io.get_executor()};
   net::thread_pool workers{static_cast<std::size_t>(std::max(1, options.workers))};
   tcp::acceptor acceptor{net::make_strand(io)};
   std::unique_ptr<ssl::context> tls;
@@ -132,9 +142,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::mutex mutex;
   std::map<std::string, int> perAddress;
   std::vector<std::function<void()>> stopCallbacks;
+  // Open connections and pending timers, so that stop() can end them: nothing may stay queued
+  // in the io_context once run() returns, since what is queued holds this Impl.
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions;
+  std::set<std::shared_ptr<net::steady_timer>> timers;
+  std::condition_variable drained;  // with `mutex`: parked or timers went down
   std::atomic<bool> stopping{false};
   std::atomic<long> connections{0};
   std::atomic<long> parked{0};
+  std::atomic<long> shutdownsPending{0};  // sessions stop() told to end that have not decided yet
   std::atomic<long> refused{0};
   std::vector<std::thread> ioThreads;
 
@@ -157,11 +173,27 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     ++connections;
     return true;
   }
-  void release(const std::string& address) {
+  void release(const std::string& address, Connection* session) {
     std::lock_guard lock(mutex);
     auto it = perAddress.find(address);
     if (it != perAddress.end() && --it->second <= 0) perAddress.erase(it);
+    sessions.erase(session);
     --connections;
+  }
+  void opened(const std::shared_ptr<Connection>& session) {
+    std::lock_guard lock(mutex);
+    sessions.emplace(session.get(), session);
+  }
+  void decided() {
+    std::lock_guard lock(mutex);
+    --shutdownsPending;
+    drained.notify_all();
+  }
+  // A parked request was answered (or a refusal written).
+  void answered() {
+    std::lock_guard lock(mutex);
+    --parked;
+    drained.notify_all();
   }
 
   // Finds the route and runs its handler on a worker thread.
@@ -199,9 +231,10 @@ class Session final : public Connection {
  public:
   Session(std::shared_ptr<Server::Impl> server, Stream stream, std::string address)
       : m_server(std::move(server)), m_stream(std::move(stream)), m_address(std::move(address)) {}
-  ~Session() override { m_server->release(m_address); }
+  ~Session() override { m_server->release(m_address, this); }
 
   void start() {
+    m_server->opened(shared_from_this());
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       readRequest();
     } else {
@@ -212,6 +245,21 @@ class Session final : public Connection {
                                  self->readRequest();
                                });
     }
+  }
+
+  void shutdown() override {
+    net::dispatch(m_stream.get_executor(), [self = shared()] {
+      // A request that has begun to arrive is read, handled and answered; a connection
+      // waiting for its next request closes.
+      if (!self->m_counted && !self->m_closed) {
+        if (self->m_parser && self->m_parser->got_some()) {
+          self->countIn();
+        } else {
+          self->close();
+        }
+      }
+      self->m_server->decided();
+    });
   }
 
   void answer(Response response) override {
@@ -247,6 +295,7 @@ class Session final : public Connection {
     if (ec == bhttp::error::header_limit) return refuse(431, "HEADERS_TOO_LARGE", "the headers are too large");
     if (ec) return refuse(400, "BAD_REQUEST", "the request does not parse as HTTP/1.1");
     auto message = m_parser->release();
+    m_parser.reset();  // got_some() now speaks of the next request only
     if (message.target().size() > m_server->options.maxTarget) {
       return refuse(414, "URI_TOO_LONG", "the request target is too long");
     }
@@ -276,19 +325,20 @@ class Session final : public Connection {
     request.remoteIp = m_address;
     // No deadline while the handler works or the answer is parked.
     beast::get_lowest_layer(m_stream).expires_never();
-    ++m_server->parked;
+    countIn();
     m_server->dispatch(std::move(request), Responder(shared_from_this()));
   }
 
   void refuse(int status, std::string_view code, std::string_view message) {
     m_keepAlive = false;
     m_linger = true;
-    ++m_server->parked;  // write() counts it out
+    countIn();  // write() counts it out
     write(m_server->renderError(status, code, message));
   }
 
   void write(Response response) {
-    --m_server->parked;
+    countOut();
+    if (m_server->stopping) m_keepAlive = false;
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>();
     out->version(11);
     out->result(static_cast<unsigned>(response.status));
@@ -326,12 +376,28 @@ class Session final : public Connection {
   }
 
   void close() {
+    countOut();
+    m_closed = true;
     beast::error_code ignored;
     beast::get_lowest_layer(m_stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(m_stream).close();
   }
 
   std::shared_ptr<Server::Impl> m_server;
+  // The request on this connection counts among those stop() waits for: taken by a handler,
+  // being refused, or (once stopping) begun.
+  bool m_counted = false;
+  bool m_closed = false;
+  void countIn() {
+    if (m_counted) return;
+    m_counted = true;
+    ++m_server->parked;
+  }
+  void countOut() {
+    if (!m_counted) return;
+    m_counted = false;
+    m_server->answered();
+  }
   Stream m_stream;
   std::string m_address;
   beast::flat_buffer m_buffer;
@@ -459,18 +525,44 @@ void Server::stop() {
   auto& impl = *m_impl;
   if (impl.stopping.exchange(true)) return;
   std::vector<std::function<void()>> callbacks;
+  std::vector<std::shared_ptr<Connection>> open;
+  std::vector<std::shared_ptr<net::steady_timer>> pending;
   {
     std::lock_guard lock(impl.mutex);
     callbacks.swap(impl.stopCallbacks);
+    for (auto& [raw, session] : impl.sessions) {
+      if (auto alive = session.lock()) open.push_back(std::move(alive));
+    }
+    pending.assign(impl.timers.begin(), impl.timers.end());
   }
   net::post(impl.acceptor.get_executor(), [self = m_impl] {
     beast::error_code ignored;
     self->acceptor.close(ignored);
   });
+  // Owners of parked answers answer them; timers fire now; idle connections close.
   for (auto& callback : callbacks) callback();
-  // Answers under way finish; then the I/O threads have nothing left and return.
+  for (auto& timer : pending) net::post(timer->get_executor(), [timer] { timer->cancel(); });
+  impl.shutdownsPending += static_cast<long>(open.size());
+  for (auto& session : open) session->shutdown();
+  open.clear();
+  // Every request taken is answered before run() returns (bounded: a handler that never
+  // answers must not hold the service up for ever).
+  {
+    std::unique_lock lock(impl.mutex);
+    const bool done = impl.drained.wait_for(lock, impl.options.stopDeadline,
+                                            [&] {
+      return impl.parked.load() == 0 && impl.shutdownsPending.load() == 0 && impl.timers.empty();
+    });
+    if (!done) {
+      spdlog::warn("{} requests still unanswered {} ms after stop; closing regardless", impl.parked.load(),
+                   impl.options.stopDeadline.count());
+    }
+  }
   impl.workers.join();
-  impl.io.stop();
+  // With no request left, run() returns once the last answer is written and every connection
+  // is closed; after the deadline it returns at once.
+  impl.keepRunning.reset();
+  if (impl.parked.load() != 0) impl.io.stop();
 }
 
 void Server::onStop(std::function<void()> callback) {
@@ -480,13 +572,24 @@ void Server::onStop(std::function<void()> callback) {
 
 void Server::after(std::chrono::milliseconds delay, std::function<void()> fn) {
   auto& impl = *m_impl;
+  auto timer = std::make_shared<net::steady_timer>(net::make_strand(impl.io), delay);
+  {
+    std::lock_guard lock(impl.mutex);
+    if (!impl.stopping) impl.timers.insert(timer);
+  }
   if (impl.stopping) {
     net::post(impl.workers, std::move(fn));
     return;
   }
-  auto timer = std::make_shared<net::steady_timer>(impl.io, delay);
-  timer->async_wait([timer, self = m_impl, fn = std::move(fn)](beast::error_code) mutable {
-    net::post(self->workers, std::move(fn));
+  // The wait begins on the timer's strand, so a cancel from stop() (posted to the same strand
+  // later) always finds it.
+  net::post(timer->get_executor(), [timer, self = m_impl, fn = std::move(fn)]() mutable {
+    timer->async_wait([timer, self, fn = std::move(fn)](beast::error_code) mutable {
+      net::post(self->workers, std::move(fn));
+      std::lock_guard lock(self->mutex);
+      self->timers.erase(timer);
+      self->drained.notify_all();
+    });
   });
 }
 

@@ -95,6 +95,7 @@ struct ServerOptions {
   std::chrono::milliseconds requestDeadline{15000};
   std::chrono::milliseconds idleTimeout{15000};  // between requests on a kept-alive connection
   std::chrono::milliseconds writeTimeout{10000};
+  std::chrono::milliseconds stopDeadline{10000};  // for the answers under way when stop() begins
   int maxConnectionsPerAddress = 256;
   int maxConnections = 10000;
 };

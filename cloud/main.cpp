@@ -11,27 +11,45 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
+#include <pthread.h>
+#include <thread>
 #include <fstream>
 #include <iostream>
 
 namespace {
 
-kiosk::cloud::EmbeddedCloud* g_cloud = nullptr;
-
-void onSignal(int /*signal*/) {
-  if (g_cloud != nullptr) g_cloud->stop();
-}
-
 int serve(const kiosk::cloud::ServerConfig& config) {
+  // SIGTERM and SIGINT are taken by one thread that waits for them (stopping takes locks and
+  // joins threads, which a signal handler may not); every thread started later blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   kiosk::platform::SystemClock clock;
   kiosk::cloud::EmbeddedCloud cloud(config, clock);
   spdlog::info("kiosk-cloud listening on {}", cloud.localUrl());
-  g_cloud = &cloud;
-  std::signal(SIGTERM, onSignal);
-  std::signal(SIGINT, onSignal);
-  cloud.run();
-  g_cloud = nullptr;
+  std::atomic<bool> served{false};
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    if (!served) spdlog::info("kiosk-cloud stopping: answering requests under way");
+    cloud.stop();
+  });
+  try {
+    cloud.run();
+  } catch (...) {
+    served = true;
+    pthread_kill(stopper.native_handle(), SIGTERM);
+    stopper.join();
+    throw;
+  }
+  served = true;
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
   spdlog::info("kiosk-cloud stopped");
   return 0;
 }

@@ -39,7 +39,16 @@ void Server::Impl::registerRoutes() {
     sendJson(res, 200, {{"status", "ok"}});
   });
   page("GET", "/metrics", [this](const http::Request&, http::Response& res) {
-    res.setContent(metrics.render(), "text/plain; version=0.0.4");
+    const auto stats = http->stats();
+    std::string text = metrics.render();
+    text += "# HELP kiosk_cloud_connections_open Client connections open now.\n"
+            "# TYPE kiosk_cloud_connections_open gauge\n"
+            "kiosk_cloud_connections_open " + std::to_string(stats.connections) + "\n"
+            "# HELP kiosk_cloud_connections_refused_total Connections closed on arrival: their address, or the "
+            "service, had as many open as allowed.\n"
+            "# TYPE kiosk_cloud_connections_refused_total counter\n"
+            "kiosk_cloud_connections_refused_total " + std::to_string(stats.refusedAtAccept) + "\n";
+    res.setContent(text, "text/plain; version=0.0.4");
   });
 
   registerKioskRoutes();

@@ -543,6 +543,75 @@ TEST(CloudProcesses, SlowClientsAndLongPollsHoldNoWorker) {
   }
 }
 
+// One address may hold only so many connections: the next is closed at once, the operator
+// sees the refusals in /metrics, and the address is served again when its connections end.
+TEST(CloudProcesses, OneAddressCannotTakeEveryConnection) {
+  CloudProcess::Options options;
+  options.extraJson = json{{"max_connections_per_address", 8}}.dump();
+  CloudProcess cloud(options);
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 8; ++i) {
+    held.push_back(std::make_unique<RawConnection>(cloud.port()));
+    ASSERT_TRUE(held.back()->send("G"));
+  }
+  std::this_thread::sleep_for(200ms);
+  RawConnection ninth(cloud.port());
+  (void)ninth.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(ninth.closedWithin(2s)) << "a ninth connection from one address was kept";
+  held.clear();
+  std::this_thread::sleep_for(300ms);
+  httplib::Client client("127.0.0.1", cloud.port());
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics) << "the address was not served again once its connections closed";
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("kiosk_cloud_connections_refused_total 1"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("kiosk_cloud_connections_open 1"), std::string::npos) << metrics->body;
+}
+
+// SIGTERM while kiosks wait on long polls: every poll is answered at once with the order as it
+// is, the request under way gets its whole answer, and the service exits cleanly.
+TEST(CloudProcesses, StoppingAnswersLongPollsAndCutsNoRequest) {
+  CloudProcess cloud(CloudProcess::Options{});
+  cloud.seedDemo();
+  KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  const std::string id = newOrder(kiosk);
+  std::vector<std::future<std::pair<Reply, std::chrono::steady_clock::time_point>>> polls;
+  for (int i = 0; i < 20; ++i) {
+    polls.push_back(std::async(std::launch::async, [&cloud, id] {
+      KioskClient poller(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+      auto reply = poller.get("/v1/kiosk/orders/" + id + "?wait=25&since=CREATED");
+      return std::make_pair(reply, std::chrono::steady_clock::now());
+    }));
+  }
+  // A body that is still arriving when the stop begins is a request not yet taken: it is
+  // read to its end and answered, not cut.
+  RawConnection sending(cloud.port());
+  const std::string body = json{{"idempotency_key", "stop-1"}}.dump();
+  ASSERT_TRUE(sending.send("POST /v1/kiosk/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 5)));
+  std::this_thread::sleep_for(1s);
+  const auto stopping = std::chrono::steady_clock::now();
+  std::thread stopper([&] { EXPECT_EQ(cloud.stop(), 0) << "kiosk-cloud did not exit cleanly on SIGTERM"; });
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(sending.send(body.substr(5)));
+  const Reply late = sending.readReply(5s);
+  EXPECT_EQ(late.status, 401) << "the request under way was cut: " << late.text;
+  EXPECT_EQ(late.errorCode(), "UNAUTHORIZED") << late.text;
+  EXPECT_TRUE(sending.closedWithin(2s));
+  for (auto& poll : polls) {
+    auto [reply, at] = poll.get();
+    EXPECT_EQ(reply.status, 200) << reply.text;
+    EXPECT_EQ(reply.body.value("state", ""), "CREATED") << reply.text;
+    EXPECT_LT(at - stopping, 5s) << "a long poll was held after the stop began";
+  }
+  stopper.join();
+  std::ifstream logFile(cloud.dir() / "cloud.log");
+  std::string log;
+  for (std::string line; std::getline(logFile, line);) log += line + "\n";
+  EXPECT_EQ(log.find("still unanswered"), std::string::npos) << "the stop waited for answers already given:\n" << log;
+  EXPECT_NE(log.find("kiosk-cloud stopped"), std::string::npos) << log;
+}
+
 // The same over HTTPS, where the listener is reachable from anywhere: clients that never finish
 // their TLS handshake are dropped at the deadline and a kiosk is served meanwhile.
 TEST(CloudProcesses, SlowTlsHandshakesAreDroppedAndDoNotStarveKiosks) {

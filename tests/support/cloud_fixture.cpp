@@ -217,20 +217,21 @@ CloudProcess::CloudProcess(Options options, std::filesystem::path dir) {
 
 CloudProcess::~CloudProcess() { stop(); }
 
-void CloudProcess::stop() {
-  if (m_pid <= 0) return;
+int CloudProcess::stop() {
+  if (m_pid <= 0) return -1;
   kill(m_pid, SIGTERM);
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 400; ++i) {
     int status = 0;
     if (waitpid(m_pid, &status, WNOHANG) == m_pid) {
       m_pid = -1;
-      return;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   kill(m_pid, SIGKILL);
   waitpid(m_pid, nullptr, 0);
   m_pid = -1;
+  return -1;
 }
 
 std::pair<int, std::string> CloudProcess::runTool(const std::vector<std::string>& args) const {

@@ -78,7 +78,9 @@ class CloudProcess {
   // The same, killed after `limit` (exit code 124, as timeout(1) reports it).
   std::pair<int, std::string> runToolWithin(std::chrono::seconds limit,
                                             const std::vector<std::string>& args) const;
-  void stop();
+  // SIGTERM, then SIGKILL after 10 s: the exit code, or -1 when it had to be killed or died
+  // of a signal.
+  int stop();
   pid_t pid() const { return m_pid; }
 
  private:
