@@ -3,149 +3,29 @@
 // and 128 concurrent simulated kiosks, on SQLite and on PostgreSQL, against `pgbench -N` on
 // the same PostgreSQL server in the same run as the baseline.
 //
+// With --compare-binary, every level also runs against another kiosk-cloud build (an older
+// commit's, say) in the same run, and the ratio of the two is printed.
+//
 //   cloud_lifecycle_bench [--seconds N] [--levels 1,16,128] [--backends sqlite,postgresql]
 //                         [--db-pool N] [--threads N]   (kiosk-cloud's settings; defaults below)
+//                         [--compare-binary PATH]
 
+#include "bench/lifecycle_load.hpp"
 #include "tests/support/cloud_fixture.hpp"
 
-#include "protocol/signing.hpp"
-
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <map>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
 using namespace kiosk::cloud;
-namespace protocol = kiosk::protocol;
 using namespace kiosk::cloud::test;
+using namespace kiosk::bench;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
-
-struct LevelResult {
-  int kiosks = 0;
-  double lifecyclesPerSecond = 0;
-  double requestP50 = 0, requestP99 = 0;
-  double lifecycleP50 = 0, lifecycleP99 = 0;
-  int failures = 0;
-};
-
-double percentile(std::vector<double>& values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
-  return values[index];
-}
-
-// Creates one account, meter and card per simulated kiosk, and the kiosks themselves.
-std::vector<std::pair<std::string, std::string>> provision(int port, int count) {
-  AdminClient admin(port);
-  std::vector<std::pair<std::string, std::string>> kiosks;
-  for (int i = 0; i < count; ++i) {
-    const std::string n = std::to_string(i);
-    admin.post("/v1/admin/accounts", {{"id", "BENCH-" + n}, {"resident", "Bench " + n},
-                                      {"building", "B" + std::to_string(i % 4)}, {"room", n},
-                                      {"household", "H" + n}, {"fee_policy", "CREDIT_ONLY"}});
-    admin.post("/v1/admin/meters", {{"number", std::to_string(70000000 + i)}, {"account_id", "BENCH-" + n},
-                                    {"utility", "electricity"}, {"tariff_id", "res-single"}});
-    admin.post("/v1/admin/cards", {{"number", std::to_string(9900000000LL + i)}, {"kind", "resident"},
-                                   {"account_id", "BENCH-" + n},
-                                   {"meter_number", std::to_string(70000000 + i)}});
-    auto kiosk = admin.post("/v1/admin/kiosks", {{"id", "bench-kiosk-" + n}, {"building", "B"}});
-    kiosks.emplace_back("bench-kiosk-" + n, kiosk.body.value("secret", ""));
-  }
-  return kiosks;
-}
-
-LevelResult runLevel(int port, const std::vector<std::pair<std::string, std::string>>& kiosks, int level,
-                     double seconds) {
-  std::atomic<bool> stop{false};
-  std::atomic<int> lifecycles{0};
-  std::atomic<int> failures{0};
-  std::mutex mutex;
-  std::vector<double> requestMs;
-  std::vector<double> lifecycleMs;
-  std::vector<std::thread> threads;
-  auto noteFailure = [&](const char* step, int status, const std::string& text) {
-    if (failures++ < 3) std::fprintf(stderr, "  failure in %s: %d %s\n", step, status, text.c_str());
-  };
-  for (int k = 0; k < level; ++k) {
-    threads.emplace_back([&, k] {
-      KioskClient kiosk(port, kiosks[static_cast<std::size_t>(k)].first,
-                        kiosks[static_cast<std::size_t>(k)].second);
-      httplib::Client phone("127.0.0.1", port);
-      phone.set_keep_alive(true);
-      phone.set_tcp_nodelay(true);
-      const std::string card = std::to_string(9900000000LL + k);
-      std::vector<double> myRequests;
-      std::vector<double> myLifecycles;
-      auto timed = [&](auto&& call) {
-        const auto t0 = Clock::now();
-        auto reply = call();
-        myRequests.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        return reply;
-      };
-      while (!stop) {
-        const auto start = Clock::now();
-        auto created = timed([&] {
-          return kiosk.post("/v1/kiosk/orders", {{"idempotency_key", protocol::randomHex(8)}, {"card_number", card},
-                                                 {"amount", 1000}, {"challenge", protocol::randomHex(8)}});
-        });
-        if (created.status != 201) {
-          noteFailure("create", created.status, created.text);
-          continue;
-        }
-        const std::string id = created.body["order_id"];
-        auto paid = timed([&] {
-          auto r = phone.Post(("/pay/" + id).c_str(), "action=pay", "application/x-www-form-urlencoded");
-          return r ? r->status : -1;
-        });
-        auto script = timed([&] {
-          return kiosk.post("/v1/kiosk/orders/" + id + "/script",
-                            {{"card_number", card}, {"challenge", protocol::randomHex(8)}});
-        });
-        if (paid != 200 || script.status != 200) {
-          noteFailure(paid != 200 ? "pay" : "script", paid != 200 ? paid : script.status, script.text);
-          continue;
-        }
-        auto delivered = timed([&] {
-          return kiosk.post("/v1/kiosk/orders/" + id + "/delivered",
-                            {{"card_number", card}, {"sequence", script.body["token"]["sequence"]}});
-        });
-        if (delivered.status != 200) {
-          noteFailure("deliver", delivered.status, delivered.text);
-          continue;
-        }
-        ++lifecycles;
-        myLifecycles.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-      }
-      std::lock_guard lock(mutex);
-      requestMs.insert(requestMs.end(), myRequests.begin(), myRequests.end());
-      lifecycleMs.insert(lifecycleMs.end(), myLifecycles.begin(), myLifecycles.end());
-    });
-  }
-  const auto started = Clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-  LevelResult result;
-  result.kiosks = level;
-  result.lifecyclesPerSecond = lifecycles / elapsed;
-  result.requestP50 = percentile(requestMs, 0.50);
-  result.requestP99 = percentile(requestMs, 0.99);
-  result.lifecycleP50 = percentile(lifecycleMs, 0.50);
-  result.lifecycleP99 = percentile(lifecycleMs, 0.99);
-  result.failures = failures;
-  return result;
-}
 
 std::string pgbenchCommand(const PgServer& pg) {
   return "runuser -u postgres -- /usr/lib/postgresql/15/bin/pgbench -h " + pg.socketDir() + " -p " +
@@ -184,6 +64,7 @@ int main(int argc, char** argv) {
   std::vector<Backend> backends{Backend::Sqlite, Backend::Postgres};
   int dbPool = 0;
   int threads = 0;
+  std::string compareBinary;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
@@ -195,6 +76,7 @@ int main(int argc, char** argv) {
     }
     if (arg == "--db-pool" && i + 1 < argc) dbPool = std::atoi(argv[++i]);
     if (arg == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+    if (arg == "--compare-binary" && i + 1 < argc) compareBinary = argv[++i];
     if (arg == "--backends" && i + 1 < argc) {
       backends.clear();
       std::stringstream list(argv[++i]);
@@ -205,7 +87,8 @@ int main(int argc, char** argv) {
     }
   }
   const int most = *std::max_element(levels.begin(), levels.end());
-  // httplib gives each open connection a thread: kiosk, phone and webhook connections.
+  // Handler threads. Builds before the event-driven HTTP layer gave each open connection a
+  // thread (kiosk, phone and webhook connections), so a comparison runs both with as many.
   if (threads <= 0) threads = 3 * most + 64;
   // PostgreSQL's rule of thumb for a pool: twice the server's cores plus one. More
   // connections only add backends competing for the same cores (measured: 128 kiosks ran
@@ -230,28 +113,42 @@ int main(int argc, char** argv) {
 
     bool allMet = true;
     for (const auto backend : backends) {
-      CloudProcess::Options options;
-      if (backend == Backend::Postgres) options.database = pg.createDatabase();
-      options.extraJson = json{{"threads", threads}, {"db_pool", dbPool}, {"log_level", "warn"}}.dump();
-      CloudProcess cloud(options);
-      cloud.seedDemo();
-      const auto kiosks = provision(cloud.port(), most);
-      std::printf("%s\n", backendName(backend).c_str());
-      std::printf("  kiosks  lifecycles/s  ratio-to-pgbench  (same clients)  request p50/p99 ms  lifecycle p50/p99 ms  failures\n");
-      for (const int level : levels) {
-        const auto r = runLevel(cloud.port(), kiosks, level, seconds);
-        const double ratio = r.lifecyclesPerSecond / tps;
-        std::printf("  %6d  %12.1f  %16.3f  %14.3f  %8.1f / %-8.1f  %9.1f / %-9.1f  %d\n", r.kiosks,
-                    r.lifecyclesPerSecond, ratio, r.lifecyclesPerSecond / tpsAt[level], r.requestP50,
-                    r.requestP99, r.lifecycleP50, r.lifecycleP99, r.failures);
-        if (level == 128) {
-          const bool met = ratio >= 0.2 && r.requestP99 < 50.0 && r.failures == 0;
-          std::printf("          target at 128 kiosks (ratio >= 0.2, request p99 < 50 ms): %s\n",
-                      met ? "met" : "NOT met");
-          allMet = allMet && met;
+      // This build, then (with --compare-binary) the other, each on a fresh database.
+      std::vector<std::pair<std::string, std::string>> builds{{"this build", ""}};
+      if (!compareBinary.empty()) builds.emplace_back(compareBinary, compareBinary);
+      std::map<int, double> thisBuild;
+      for (const auto& [label, binary] : builds) {
+        CloudProcess::Options options;
+        options.binary = binary;
+        if (backend == Backend::Postgres) options.database = pg.createDatabase();
+        options.extraJson = json{{"threads", threads}, {"db_pool", dbPool}, {"log_level", "warn"}}.dump();
+        CloudProcess cloud(options);
+        cloud.seedDemo();
+        const auto kiosks = provisionKiosks(cloud.port(), most);
+        std::printf("%s, %s\n", backendName(backend).c_str(), label.c_str());
+        std::printf("  kiosks  lifecycles/s  ratio-to-pgbench  (same clients)  request p50/p99 ms  lifecycle p50/p99 ms  failures%s\n",
+                    binary.empty() ? "" : "  this build / this one");
+        for (const int level : levels) {
+          const auto r = runLifecycles(cloud.port(), kiosks, level, seconds);
+          const double ratio = r.lifecyclesPerSecond / tps;
+          std::printf("  %6d  %12.1f  %16.3f  %14.3f  %8.1f / %-8.1f  %9.1f / %-9.1f  %d", r.kiosks,
+                      r.lifecyclesPerSecond, ratio, r.lifecyclesPerSecond / tpsAt[level], r.requestP50,
+                      r.requestP99, r.lifecycleP50, r.lifecycleP99, r.failures);
+          if (binary.empty()) {
+            thisBuild[level] = r.lifecyclesPerSecond;
+          } else {
+            std::printf("  %.2fx", thisBuild[level] / r.lifecyclesPerSecond);
+          }
+          std::printf("\n");
+          if (level == 128 && binary.empty()) {
+            const bool met = ratio >= 0.2 && r.requestP99 < 50.0 && r.failures == 0;
+            std::printf("          target at 128 kiosks (ratio >= 0.2, request p99 < 50 ms): %s\n",
+                        met ? "met" : "NOT met");
+            allMet = allMet && met;
+          }
         }
+        std::printf("\n");
       }
-      std::printf("\n");
     }
     return allMet ? 0 : 2;
   } catch (const std::exception& e) {

@@ -107,7 +107,9 @@ class Database {
   virtual Result<void, DbFailure> notify(SqlConnection& conn, std::string_view channel,
                                          std::string_view payload) = 0;
   // Starts listening on a channel; the callback runs on a background thread. SQLite has no
-  // cross-process notification: its callback only hears this process's notify().
+  // cross-process notification: its callback only hears this process's notify(). An empty
+  // payload means notifications may have been lost (the listening connection was lost and
+  // made again): anything on the channel may have changed.
   virtual void listen(std::string channel, std::function<void(const std::string&)> callback) = 0;
 
  protected:

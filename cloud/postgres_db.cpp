@@ -355,9 +355,11 @@ class PgDatabase final : public Database {
   void listenLoop() {
     std::unique_ptr<PgConnection> conn;
     std::size_t listening = 0;
+    bool reconnected = false;
     while (!m_stop) {
       if (!conn || !conn->healthy()) {
         try {
+          reconnected = conn != nullptr;
           conn = std::make_unique<PgConnection>(m_url);
           listening = 0;
         } catch (const std::exception& e) {
@@ -370,6 +372,12 @@ class PgDatabase final : public Database {
         std::lock_guard lock(m_listenMutex);
         for (; listening < m_channels.size(); ++listening) {
           (void)conn->execScript("LISTEN \"" + m_channels[listening] + "\"");
+        }
+        // What was announced while the connection was down is lost: every listener hears
+        // that anything may have changed.
+        if (reconnected) {
+          reconnected = false;
+          for (const auto& [listened, callback] : m_listeners) callback("");
         }
       }
       const int socket = PQsocket(conn->raw());

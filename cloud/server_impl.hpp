@@ -133,14 +133,13 @@ struct Server::Impl {
     std::string orderId;
     std::string kioskId;
     std::string since;
-    std::chrono::steady_clock::time_point deadline;
     Finish finish;
     std::mutex mutex;
     bool done = false;
     bool subscribed = false;  // to the order's next change
-    std::uint64_t round = 0;  // which wake-up is the live one
+    bool expired = false;     // the wait asked for is over
   };
-  void recheck(const std::shared_ptr<Poll>& poll, std::uint64_t round);
+  void recheck(const std::shared_ptr<Poll>& poll);
 
   // Health, metrics and every route below (server.cpp).
   void registerRoutes();

@@ -56,20 +56,34 @@ nlohmann::json Server::Impl::orderReply(const Order& order) {
   return out;
 }
 
-// Reads the parked poll's order again: answers it when the order moved on, the wait is over
-// or the service stops; else waits for the order's next change, or a second at most (SQLite
-// tells no other process of a change, and a missed wake-up costs no more than that).
-void Server::Impl::recheck(const std::shared_ptr<Poll>& poll, std::uint64_t round) {
-  std::uint64_t next = 0;
+// Reads the parked poll's order again and answers it when the order moved on, the wait is over
+// or the service stops. It subscribes to the order's next change before reading, so a change
+// is either seen by this read or wakes the next one: no periodic re-reading is needed (a
+// database that may have lost notifications wakes every poll: Waiters::changed("")).
+void Server::Impl::recheck(const std::shared_ptr<Poll>& poll) {
+  bool subscribe = false;
   {
     std::lock_guard lock(poll->mutex);
-    if (poll->done || round != poll->round) return;
-    next = ++poll->round;
+    if (poll->done) return;
+    subscribe = !poll->subscribed;
+    poll->subscribed = true;
+  }
+  if (subscribe) {
+    waiters->whenChanged(poll->orderId, [this, poll] {
+      {
+        std::lock_guard lock(poll->mutex);
+        poll->subscribed = false;
+      }
+      http->after(std::chrono::milliseconds(0), [this, poll] { recheck(poll); });
+    });
   }
   auto fresh = store.order(poll->orderId);
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(poll->deadline -
-                                                                          std::chrono::steady_clock::now());
-  if (!fresh || fresh->state != poll->since || left.count() <= 0 || stopping) {
+  bool expired = false;
+  {
+    std::lock_guard lock(poll->mutex);
+    expired = poll->expired;
+  }
+  if (!fresh || fresh->state != poll->since || expired || stopping) {
     {
       std::lock_guard lock(poll->mutex);
       if (poll->done) return;
@@ -79,26 +93,6 @@ void Server::Impl::recheck(const std::shared_ptr<Poll>& poll, std::uint64_t roun
     if (!fresh) return poll->finish(Unexpected<Failure>{fresh.error()});
     return poll->finish(Reply{200, orderReply(*fresh)});
   }
-  // The order's change or the timer wakes the poll; whichever comes first re-reads, and the
-  // other finds its round gone.
-  bool subscribe = false;
-  {
-    std::lock_guard lock(poll->mutex);
-    subscribe = !poll->subscribed;
-    poll->subscribed = true;
-  }
-  if (subscribe) {
-    waiters->whenChanged(poll->orderId, [this, poll] {
-      std::uint64_t current = 0;
-      {
-        std::lock_guard lock(poll->mutex);
-        poll->subscribed = false;
-        current = poll->round;
-      }
-      http->after(std::chrono::milliseconds(0), [this, poll, current] { recheck(poll, current); });
-    });
-  }
-  http->after(std::min(left, std::chrono::milliseconds(1000)), [this, poll, next] { recheck(poll, next); });
 }
 
 void Server::Impl::registerKioskRoutes() {
@@ -137,10 +131,17 @@ void Server::Impl::registerKioskRoutes() {
                 poll->orderId = id;
                 poll->kioskId = *kiosk;
                 poll->since = since;
-                poll->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
                 poll->finish = std::move(finish);
                 metrics.waiting(1);
-                recheck(poll, 0);
+                recheck(poll);
+                // The wait's end answers the poll with the order as it is then.
+                http->after(std::chrono::seconds(wait), [this, poll] {
+                  {
+                    std::lock_guard lock(poll->mutex);
+                    poll->expired = true;
+                  }
+                  recheck(poll);
+                });
               });
 
   route("POST", std::string(protocol::kOrdersPath) + "/([A-Za-z0-9_]+)/" + protocol::kCancelAction, "order_cancel",

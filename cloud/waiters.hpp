@@ -22,8 +22,10 @@ class Waiters {
     std::lock_guard lock(m_mutex);
     m_waiting[orderId].push_back(std::move(callback));
   }
-  // Only orders someone is polling are tracked, so the map stays as small as the polls.
+  // Only orders someone is polling are tracked, so the map stays as small as the polls. An
+  // empty id means any order may have changed (notifications were lost): every poll is called.
   void changed(const std::string& orderId) {
+    if (orderId.empty()) return wakeAll();
     std::vector<Callback> due;
     {
       std::lock_guard lock(m_mutex);
@@ -34,7 +36,7 @@ class Waiters {
     }
     for (auto& callback : due) callback();
   }
-  // Every parked poll, now (the service is stopping).
+  // Every parked poll, now (the service is stopping, or notifications were lost).
   void wakeAll() {
     std::map<std::string, std::vector<Callback>> due;
     {

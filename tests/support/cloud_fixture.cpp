@@ -160,6 +160,7 @@ std::string PgServer::createDatabaseNamed(const std::string& name) const {
 
 CloudProcess::CloudProcess(Options options, std::filesystem::path dir) {
   m_dir = dir.empty() ? platform::makeTempDir("kiosk-cloud-") : std::move(dir);
+  m_binary = options.binary.empty() ? std::string(KIOSK_CLOUD_BINARY) : options.binary;
   m_database = options.database.empty() ? "sqlite://" + (m_dir / "cloud.sqlite").string()
                                          : options.database;
   nlohmann::json config{{"listen", "127.0.0.1"},
@@ -198,7 +199,7 @@ CloudProcess::CloudProcess(Options options, std::filesystem::path dir) {
   std::ofstream(m_dir / "config.json") << config.dump(2);
 
   const auto portFile = m_dir / ("port-" + std::to_string(std::rand()));
-  m_pid = spawn({KIOSK_CLOUD_BINARY, "-c", (m_dir / "config.json").string(), "--port-file",
+  m_pid = spawn({m_binary, "-c", (m_dir / "config.json").string(), "--port-file",
                  portFile.string()},
                 m_dir / "cloud.log");
   for (int i = 0; i < 300 && m_port == 0; ++i) {
@@ -235,7 +236,7 @@ int CloudProcess::stop() {
 }
 
 std::pair<int, std::string> CloudProcess::runTool(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv{KIOSK_CLOUD_BINARY, "-c", (m_dir / "config.json").string()};
+  std::vector<std::string> argv{m_binary, "-c", (m_dir / "config.json").string()};
   argv.insert(argv.end(), args.begin(), args.end());
   const auto log = m_dir / ("tool-" + std::to_string(std::rand()) + ".log");
   const int rc = runAndWait(argv, log);
@@ -244,7 +245,7 @@ std::pair<int, std::string> CloudProcess::runTool(const std::vector<std::string>
 
 std::pair<int, std::string> CloudProcess::runToolWithin(std::chrono::seconds limit,
                                                         const std::vector<std::string>& args) const {
-  std::vector<std::string> argv{"/usr/bin/timeout", "-s", "KILL", std::to_string(limit.count()), KIOSK_CLOUD_BINARY,
+  std::vector<std::string> argv{"/usr/bin/timeout", "-s", "KILL", std::to_string(limit.count()), m_binary,
                                 "-c", (m_dir / "config.json").string()};
   argv.insert(argv.end(), args.begin(), args.end());
   const auto log = m_dir / ("tool-" + std::to_string(std::rand()) + ".log");

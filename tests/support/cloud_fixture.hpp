@@ -54,6 +54,7 @@ class CloudProcess {
     std::int64_t maxAmount = 50000;
     bool withKeys = true;
     std::string extraJson;  // merged into the config file
+    std::string binary;     // empty: the kiosk-cloud built with the tests (benchmarks compare others)
   };
   explicit CloudProcess(Options options, std::filesystem::path dir = {});
   ~CloudProcess();
@@ -85,6 +86,7 @@ class CloudProcess {
 
  private:
   std::filesystem::path m_dir;
+  std::string m_binary;
   std::string m_database;
   card::SymKey m_vending{};
   card::SymKey m_smMaster{};
