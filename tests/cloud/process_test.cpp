@@ -57,8 +57,7 @@ TEST(CloudProcesses, SeveralServersOnOnePostgresBehaveAsOne) {
   auto replay = onB.send("GET", "/v1/kiosk/config", "", ts, nonce, CloudProcess::kKioskSecret);
   EXPECT_EQ(replay.errorCode(), "REPLAYED_NONCE");
 
-  // A long poll on B wakes when the payment lands on A (LISTEN/NOTIFY), well before its
-  // one-second fallback slice would matter.
+  // A long poll on B wakes when the payment lands on A (LISTEN/NOTIFY).
   const std::string id = newOrder(onA);
   auto poll = std::async(std::launch::async, [&] {
     KioskClient client(b.port(), "kiosk-demo", CloudProcess::kKioskSecret);
@@ -91,6 +90,52 @@ TEST(CloudProcesses, SeveralServersOnOnePostgresBehaveAsOne) {
   EXPECT_EQ(tokens.size(), 1U);
   AdminClient admin(b.port());
   EXPECT_EQ(admin.get("/v1/admin/reconciliation").body["tokens"]["issued"]["count"], 1);
+}
+
+// Runs one statement as the cluster's superuser, from the `postgres` database.
+void superuser(const std::string& sql) {
+  PGconn* conn = PQconnectdb(PgServer::instance().url("postgres").c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* result = PQexec(conn, sql.c_str());
+  EXPECT_TRUE(PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK)
+      << sql << ": " << PQerrorMessage(conn);
+  PQclear(result);
+  PQfinish(conn);
+}
+
+// What is announced while a server's listening connection is down never reaches it: when the
+// connection is back, every parked poll re-reads its order, so a payment made meanwhile wakes
+// the kiosk at once, not at the end of its wait.
+TEST(CloudProcesses, APaymentMadeWhileAServerWasNotListeningStillWakesItsPolls) {
+  CloudProcess::Options options;
+  options.database = PgServer::instance().createDatabase();
+  // postgresql://postgres@/NAME?host=...
+  const std::size_t nameAt = options.database.find("@/") + 2;
+  const std::string database = options.database.substr(nameAt, options.database.find('?') - nameAt);
+  CloudProcess a(options);
+  a.seedDemo();
+  CloudProcess b(options, platform::makeTempDir("kiosk-cloud-b-"));
+  KioskClient onA(a.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  const std::string id = newOrder(onA);
+  auto poll = std::async(std::launch::async, [&] {
+    KioskClient client(b.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+    const auto started = std::chrono::steady_clock::now();
+    auto reply = client.get("/v1/kiosk/orders/" + id + "?wait=25&since=CREATED");
+    return std::make_pair(reply, std::chrono::steady_clock::now() - started);
+  });
+  std::this_thread::sleep_for(400ms);
+  // The listening connections are cut and cannot come back (as in a database restart); the
+  // servers' pools keep the connections they have.
+  superuser("ALTER DATABASE " + database + " WITH ALLOW_CONNECTIONS false");
+  superuser("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + database +
+            "' AND query LIKE 'LISTEN%'");
+  std::this_thread::sleep_for(500ms);
+  const auto paid = std::chrono::steady_clock::now();
+  ASSERT_EQ(pressPayButton(a.port(), id, "pay").status, 200);
+  superuser("ALTER DATABASE " + database + " WITH ALLOW_CONNECTIONS true");
+  auto [reply, took] = poll.get();
+  EXPECT_EQ(reply.body["state"], "PAID") << reply.text;
+  EXPECT_LT(std::chrono::steady_clock::now() - paid, 10s) << "the poll heard of the payment only at the end of its wait";
 }
 
 // A self-signed localhost certificate (cert.pem) and its key (key.pem) in `dir`.
