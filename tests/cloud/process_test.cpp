@@ -138,6 +138,28 @@ TEST(CloudProcesses, APaymentMadeWhileAServerWasNotListeningStillWakesItsPolls) 
   EXPECT_LT(std::chrono::steady_clock::now() - paid, 10s) << "the poll heard of the payment only at the end of its wait";
 }
 
+// The simulated pay page's webhook comes back to the same service: residents paying at once
+// must not take every handler thread with pages that wait for webhooks that need one.
+TEST(CloudProcesses, ResidentsPayingAtOnceNeverWaitForEachOthersWebhooks) {
+  CloudProcess::Options options;
+  options.extraJson = json{{"threads", 2}}.dump();
+  CloudProcess cloud(options);
+  cloud.seedDemo();
+  KioskClient kiosk(cloud.port(), "kiosk-demo", CloudProcess::kKioskSecret);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(newOrder(kiosk));
+  std::vector<std::future<Reply>> pays;
+  for (const auto& id : ids) {
+    pays.push_back(std::async(std::launch::async, [&cloud, id] { return pressPayButton(cloud.port(), id, "pay"); }));
+  }
+  for (auto& pay : pays) {
+    const Reply page = pay.get();
+    EXPECT_EQ(page.status, 200) << page.text;
+    EXPECT_NE(page.text.find("Payment complete"), std::string::npos) << page.text;
+  }
+  for (const auto& id : ids) EXPECT_EQ(kiosk.get("/v1/kiosk/orders/" + id).body.value("state", ""), "PAID");
+}
+
 // A self-signed localhost certificate (cert.pem) and its key (key.pem) in `dir`.
 bool writeSelfSignedCertificate(const std::filesystem::path& dir) {
   const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
