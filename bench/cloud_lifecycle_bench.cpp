@@ -7,7 +7,8 @@
 // commit's, say) in the same run, and the ratio of the two is printed.
 //
 //   cloud_lifecycle_bench [--seconds N] [--levels 1,16,128] [--backends sqlite,postgresql]
-//                         [--db-pool N] [--threads N]   (kiosk-cloud's settings; defaults below)
+//                         [--db-pool N] [--threads N]   (kiosk-cloud's settings; by default
+//                         its own handler threads and the pool below)
 //                         [--compare-binary PATH]
 
 #include "bench/lifecycle_load.hpp"
@@ -87,9 +88,6 @@ int main(int argc, char** argv) {
     }
   }
   const int most = *std::max_element(levels.begin(), levels.end());
-  // Handler threads. Builds before the event-driven HTTP layer gave each open connection a
-  // thread (kiosk, phone and webhook connections), so a comparison runs both with as many.
-  if (threads <= 0) threads = 3 * most + 64;
   // PostgreSQL's rule of thumb for a pool: twice the server's cores plus one. More
   // connections only add backends competing for the same cores (measured: 128 kiosks ran
   // slower with 32 than with 5).
@@ -121,7 +119,18 @@ int main(int argc, char** argv) {
         CloudProcess::Options options;
         options.binary = binary;
         if (backend == Backend::Postgres) options.database = pg.createDatabase();
-        options.extraJson = json{{"threads", threads}, {"db_pool", dbPool}, {"log_level", "warn"}}.dump();
+        json config{{"db_pool", dbPool}, {"log_level", "warn"}};
+        if (binary.empty()) {
+          // Every kiosk, phone and webhook connection comes from loopback here: the
+          // per-address cap is raised above their number.
+          config["max_connections_per_address"] = 4 * most + 64;
+          if (threads > 0) config["threads"] = threads;
+        } else {
+          // Builds before the event-driven HTTP layer (cpp-httplib) give each open connection
+          // a thread: as many as the kiosk, phone and webhook connections, or they stall.
+          config["threads"] = 3 * most + 64;
+        }
+        options.extraJson = config.dump();
         CloudProcess cloud(options);
         cloud.seedDemo();
         const auto kiosks = provisionKiosks(cloud.port(), most);

@@ -17,11 +17,13 @@
 #include <boost/optional.hpp>
 #pragma GCC diagnostic pop
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <condition_variable>
 #include <map>
 #include <optional>
@@ -29,6 +31,7 @@
 #include <unordered_map>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -263,6 +266,9 @@ class Session final : public Connection {
   }
 
   void answer(Response response) override {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      return answerAtOnce(std::move(response));
+    }
     net::dispatch(m_stream.get_executor(), [self = shared(), response = std::move(response)]() mutable {
       self->write(std::move(response));
     });
@@ -336,9 +342,7 @@ class Session final : public Connection {
     write(m_server->renderError(status, code, message));
   }
 
-  void write(Response response) {
-    countOut();
-    if (m_server->stopping) m_keepAlive = false;
+  std::shared_ptr<bhttp::response<bhttp::string_body>> message(Response response) const {
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>();
     out->version(11);
     out->result(static_cast<unsigned>(response.status));
@@ -347,12 +351,56 @@ class Session final : public Connection {
     out->body() = std::move(response.body);
     out->keep_alive(m_keepAlive);
     out->prepare_payload();
+    return out;
+  }
+
+  void write(Response response) {
+    countOut();
+    if (m_server->stopping) m_keepAlive = false;
+    auto out = message(std::move(response));
     beast::get_lowest_layer(m_stream).expires_after(m_server->options.writeTimeout);
     bhttp::async_write(m_stream, *out, [self = shared(), out](beast::error_code ec, std::size_t) {
-      if (!ec && self->m_linger) return self->linger();
-      if (ec || !self->m_keepAlive) return self->close();
-      self->readRequest();
+      self->afterWrite(ec);
     });
+  }
+
+  // A plain connection's answer leaves from the handler's thread at once: the connection is
+  // quiet while its request is handled (no read is pending and its timer is off), so the
+  // socket is this thread's alone until the rest is posted to the connection's strand. What
+  // the socket does not take now (a large answer, a slow reader) is written from the strand
+  // as usual. This saves the answer a hand-over to an I/O thread.
+  void answerAtOnce(Response response) {
+    if (m_server->stopping) m_keepAlive = false;
+    auto out = message(std::move(response));
+    std::ostringstream text;
+    text << *out;
+    auto bytes = std::make_shared<std::string>(std::move(text).str());
+    std::size_t sent = 0;
+    const int fd = beast::get_lowest_layer(m_stream).socket().native_handle();
+    while (sent < bytes->size()) {
+      const ssize_t n = ::send(fd, bytes->data() + sent, bytes->size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        break;  // full (EAGAIN) or failed: the strand writes the rest, or meets the error
+      }
+    }
+    // Counted out on the strand: stop() keeps the I/O threads running until this has run.
+    net::post(m_stream.get_executor(), [self = shared(), bytes, sent] {
+      self->countOut();
+      if (sent == bytes->size()) return self->afterWrite({});
+      beast::get_lowest_layer(self->m_stream).expires_after(self->m_server->options.writeTimeout);
+      net::async_write(self->m_stream, net::buffer(bytes->data() + sent, bytes->size() - sent),
+                       [self, bytes](beast::error_code ec, std::size_t) { self->afterWrite(ec); });
+    });
+  }
+
+  void afterWrite(beast::error_code ec) {
+    if (!ec && m_linger) return linger();
+    if (ec || !m_keepAlive) return close();
+    readRequest();
   }
 
   // After a refusal the client may still be sending what was refused: closing now would reset

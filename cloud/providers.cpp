@@ -2,6 +2,8 @@
 
 #include "protocol/signing.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -16,13 +18,27 @@ constexpr std::int64_t kWebhookSkew = 300;
 
 }  // namespace
 
+// The provider's notifier: a few threads sending webhooks, as a provider's servers would.
+struct SimulatedProvider::Senders {
+  boost::asio::thread_pool pool{4};
+};
+
 SimulatedProvider::SimulatedProvider(std::string publicBaseUrl, std::string webhookUrl,
                                      std::string secret)
     : m_publicBaseUrl(std::move(publicBaseUrl)),
       m_webhookUrl(std::move(webhookUrl)),
-      m_secret(std::move(secret)) {}
+      m_secret(std::move(secret)),
+      m_senders(std::make_unique<Senders>()) {}
 
-SimulatedProvider::~SimulatedProvider() = default;
+void SimulatedProvider::deliverLater(WebhookRequest request, std::function<void(CloudResult<bool>)> done) {
+  boost::asio::post(m_senders->pool, [this, request = std::move(request), done = std::move(done)] {
+    done(deliver(request));
+  });
+}
+
+SimulatedProvider::~SimulatedProvider() {
+  m_senders->pool.join();
+}
 
 void SimulatedProvider::setUrls(std::string publicBaseUrl, std::string webhookUrl) {
   m_publicBaseUrl = std::move(publicBaseUrl);

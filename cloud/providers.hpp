@@ -7,6 +7,7 @@
 #include "cloud/error.hpp"
 #include "cloud/store_types.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,10 @@ class SimulatedProvider final : public PaymentProvider {
   // it to the webhook URL over HTTP(S).
   WebhookRequest notification(const Order& order, const std::string& status, std::int64_t now) const;
   CloudResult<bool> deliver(const WebhookRequest& request) const;
+  // The same from the provider's own sender threads; `done` runs there with the outcome. A
+  // pay page waits for it without holding one of the cloud's handler threads, which the
+  // webhook itself needs (else concurrent pays would take every handler and wait for ever).
+  void deliverLater(WebhookRequest request, std::function<void(CloudResult<bool>)> done);
 
  private:
   std::string m_publicBaseUrl;
@@ -66,6 +71,8 @@ class SimulatedProvider final : public PaymentProvider {
   std::set<std::string> m_refunded;  // order ids: the provider's record of refunds made
   mutable std::mutex m_poolMutex;
   mutable std::vector<std::unique_ptr<httplib::Client>> m_pool;
+  struct Senders;
+  std::unique_ptr<Senders> m_senders;
 };
 
 }  // namespace kiosk::cloud

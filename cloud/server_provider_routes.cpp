@@ -77,30 +77,35 @@ void Server::Impl::registerProviderRoutes() {
                                                "/pay/" + order->id),
                     "text/html; charset=utf-8");
   });
-  page("POST", R"(/pay/([A-Za-z0-9_]+))", [this, simulated, payable](const http::Request& req,
-                                                                  http::Response& res) {
+  http->route("POST", R"(/pay/([A-Za-z0-9_]+))", [this, simulated, payable](http::Request& req,
+                                                                         http::Responder respond) {
+    http::Response res;
     const auto order = payable(req, res);
-    if (!order) return;
+    if (!order) return respond(std::move(res));
     const std::string action = req.param("action");
     if (action != "pay" && action != "decline") {
       res.status = 400;
-      res.setContent(resultPage("Bad request", "Press Pay or Decline."),
-                      "text/html");
-      return;
+      res.setContent(resultPage("Bad request", "Press Pay or Decline."), "text/html");
+      return respond(std::move(res));
     }
-    // The simulated provider's servers tell the cloud, through the signed webhook.
-    auto sent = simulated->deliver(
-        simulated->notification(*order, action == "pay" ? "SUCCESS" : "DECLINED", now()));
-    if (!sent) {
-      res.status = 502;
-      res.setContent(resultPage("Payment failed", sent.error().message),
-                      "text/html");
-      return;
-    }
-    res.setContent(resultPage(
-                        action == "pay" ? "Payment complete" : "Payment declined",
-                        action == "pay" ? "You can return to the kiosk." : "Nothing was charged."),
-                    "text/html; charset=utf-8");
+    // The simulated provider's servers tell the cloud through the signed webhook, from their
+    // own threads; the page is answered when the webhook has been.
+    auto responder = std::make_shared<http::Responder>(std::move(respond));
+    const bool pay = action == "pay";
+    simulated->deliverLater(simulated->notification(*order, pay ? "SUCCESS" : "DECLINED", now()),
+                            [responder, pay](CloudResult<bool> sent) {
+                              http::Response page;
+                              if (!sent) {
+                                page.status = 502;
+                                page.setContent(resultPage("Payment failed", sent.error().message), "text/html");
+                              } else {
+                                page.setContent(resultPage(pay ? "Payment complete" : "Payment declined",
+                                                           pay ? "You can return to the kiosk."
+                                                               : "Nothing was charged."),
+                                                "text/html; charset=utf-8");
+                              }
+                              (*responder)(std::move(page));
+                            });
   });
 }
 
