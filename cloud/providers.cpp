@@ -20,7 +20,7 @@ constexpr std::int64_t kWebhookSkew = 300;
 
 // The provider's notifier: a few threads sending webhooks, as a provider's servers would.
 struct SimulatedProvider::Senders {
-  boost::asio::thread_pool pool{4};
+  boost::asio::thread_pool pool{16};
 };
 
 SimulatedProvider::SimulatedProvider(std::string publicBaseUrl, std::string webhookUrl,
