@@ -342,7 +342,9 @@ class Session final : public Connection {
     write(m_server->renderError(status, code, message));
   }
 
-  std::shared_ptr<bhttp::response<bhttp::string_body>> message(Response response) const {
+  // Once the server is stopping, every answer closes its connection.
+  std::shared_ptr<bhttp::response<bhttp::string_body>> message(Response response) {
+    if (m_server->stopping) m_keepAlive = false;
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>();
     out->version(11);
     out->result(static_cast<unsigned>(response.status));
@@ -356,7 +358,6 @@ class Session final : public Connection {
 
   void write(Response response) {
     countOut();
-    if (m_server->stopping) m_keepAlive = false;
     auto out = message(std::move(response));
     beast::get_lowest_layer(m_stream).expires_after(m_server->options.writeTimeout);
     bhttp::async_write(m_stream, *out, [self = shared(), out](beast::error_code ec, std::size_t) {
@@ -370,7 +371,6 @@ class Session final : public Connection {
   // the socket does not take now (a large answer, a slow reader) is written from the strand
   // as usual. This saves the answer a hand-over to an I/O thread.
   void answerAtOnce(Response response) {
-    if (m_server->stopping) m_keepAlive = false;
     auto out = message(std::move(response));
     std::ostringstream text;
     text << *out;
