@@ -7,6 +7,8 @@
 #include "card/profile.hpp"
 #include "card/write_script.hpp"
 #include "protocol/signing.hpp"
+#include "protocol/text.hpp"
+#include "card/crypto.hpp"
 #include "cloud/db.hpp"
 #include "payments/decode.hpp"
 
@@ -15,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <fstream>
 #include <future>
 #include <set>
 #include <thread>
@@ -67,9 +70,26 @@ class CloudApiTest : public ::testing::TestWithParam<Backend> {
     return (client ? client : m_kiosk.get())
         ->post("/v1/kiosk/orders/" + id + "/script", {{"card_number", card}, {"challenge", challenge}});
   }
-  Reply deliver(const std::string& id, std::int64_t sequence, const std::string& card = kCard) {
-    return m_kiosk->post("/v1/kiosk/orders/" + id + "/delivered",
-                         {{"card_number", card}, {"sequence", sequence}});
+  Reply deliver(const std::string& id, std::int64_t sequence, const std::string& card = kCard,
+                const json& proof = nullptr) {
+    json body{{"card_number", card}, {"sequence", sequence}};
+    if (!proof.is_null()) body["proof"] = proof;
+    return m_kiosk->post("/v1/kiosk/orders/" + id + "/delivered", body);
+  }
+  // Issues the card as the virtual card holds it (`issue-card`, which registers its public
+  // key) and returns the key the card signs with.
+  card::EcKey issueCard(const std::string& number) {
+    const auto out = m_cloud->dir() / ("cards-" + number);
+    auto [rc, output] = m_cloud->runTool({"issue-card", "--card", number, "--out", out.string()});
+    EXPECT_EQ(rc, 0) << output;
+    std::ifstream in(out / ("card-" + number + ".json"));
+    const json file = json::parse(in);
+    const auto id = card::decodeIdFile(*kiosk::fromHex(file["id"].get<std::string>()));
+    EXPECT_TRUE(id);
+    auto key = card::EcKey::fromPrivateScalar(*kiosk::fromHex(file["card_private_key"].get<std::string>()),
+                                              id->cardPublicKey);
+    EXPECT_TRUE(key);
+    return std::move(key).value();
   }
   // Waits (long poll) until the order leaves `from`.
   std::string awaitChange(const std::string& id, const std::string& from, int seconds = 10) {
@@ -88,6 +108,27 @@ class CloudApiTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<KioskClient> m_kiosk;
   std::unique_ptr<AdminClient> m_admin;
 };
+
+// What a card signs to prove a CREDIT record (docs/card-profile.md, "Delivery proof"), put
+// together here byte by byte: "KIOSK-CARD-DELIVERY-v1" || card number (8) || record number (1)
+// || the 32-byte record || the cloud's nonce.
+kiosk::Bytes deliveryMessage(std::uint64_t cardNumber, std::uint8_t record, const std::string& recordHex,
+                             const std::string& nonceHex) {
+  const std::string domain = "KIOSK-CARD-DELIVERY-v1";
+  kiosk::Bytes message(domain.begin(), domain.end());
+  for (int shift = 56; shift >= 0; shift -= 8) message.push_back(static_cast<std::uint8_t>(cardNumber >> shift));
+  message.push_back(record);
+  const auto recordBytes = kiosk::fromHex(recordHex).value();
+  const auto nonce = kiosk::fromHex(nonceHex).value();
+  message.insert(message.end(), recordBytes.begin(), recordBytes.end());
+  message.insert(message.end(), nonce.begin(), nonce.end());
+  return message;
+}
+
+std::string signDelivery(const card::EcKey& key, std::uint64_t cardNumber, std::uint8_t record,
+                         const std::string& recordHex, const std::string& nonceHex) {
+  return kiosk::toHex(key.sign(deliveryMessage(cardNumber, record, recordHex, nonceHex)).value());
+}
 
 // Checks the write script the way the card will: the UPDATE carries the token, and its MAC
 // verifies under the card's SM key for this challenge.
@@ -370,6 +411,100 @@ TEST_P(CloudApiTest, AnotherKioskCannotTouchTheOrder) {
   auto early = script(id, randomChallenge(), kCard, other.get());
   EXPECT_EQ(early.errorCode(), "FOREIGN_ORDER");
   EXPECT_EQ(state(id).body["state"], "CREATED");
+}
+
+// A stolen kiosk secret must not be able to mark a resident's credit delivered: the
+// confirmation carries the card's own signature of the CREDIT record it holds and of the
+// cloud's nonce, checked with the card's registered key. Anything less leaves the order
+// TOKEN_ISSUED, its credit still owed to the card.
+TEST_P(CloudApiTest, DeliveryIsConfirmedOnlyWithTheCardsSignature) {
+  const card::EcKey cardKey = issueCard(kCard);
+  const std::uint64_t number = std::stoull(kCard);
+  const std::string id = newOrder();
+  pay(id);
+  auto written = script(id, randomChallenge());
+  ASSERT_EQ(written.status, 200) << written.text;
+  ASSERT_TRUE(written.body.contains("delivery_nonce")) << written.text;
+  const std::string nonce = written.body["delivery_nonce"];
+  ASSERT_TRUE(protocol::isHexOf(nonce, 32)) << nonce;
+  const std::string tokenHex = written.body["token"]["hex"];
+  const auto sequence = written.body["token"]["sequence"].get<std::int64_t>();
+  const auto record = card::creditRecordFor(static_cast<std::uint32_t>(sequence));
+  auto again = script(id, randomChallenge());
+  EXPECT_EQ(again.body["delivery_nonce"], nonce) << "one nonce per order, like its token";
+
+  auto refused = [&](const json& proof, const std::string& what) {
+    auto reply = deliver(id, sequence, kCard, proof);
+    EXPECT_EQ(reply.status, 422) << what << ": " << reply.text;
+    EXPECT_EQ(reply.errorCode(), "DELIVERY_UNPROVEN") << what << ": " << reply.text;
+    EXPECT_EQ(state(id).body["state"], "TOKEN_ISSUED") << what;
+  };
+  refused(nullptr, "no proof");
+  refused(json::object(), "an empty proof");
+  const auto stranger = card::EcKey::generate().value();
+  refused({{"card_signature", signDelivery(stranger, number, record, tokenHex, nonce)}}, "another key");
+  refused({{"card_signature", signDelivery(cardKey, number, record, tokenHex, protocol::randomHex(16))}},
+          "another nonce");
+  refused({{"card_signature", signDelivery(cardKey, number, record, std::string(64, '0'), nonce)}},
+          "an empty record");
+  refused({{"card_signature", signDelivery(cardKey, number, record % 8 + 1, tokenHex, nonce)}},
+          "another record number");
+  refused({{"card_signature", signDelivery(cardKey, number + 1, record, tokenHex, nonce)}},
+          "another card number");
+  refused({{"card_signature", "300602010102010"}}, "not hex");
+  refused({{"card_signature", "3006020101020101"}}, "not a signature of anything");
+
+  auto done = deliver(id, sequence, kCard, {{"card_signature", signDelivery(cardKey, number, record, tokenHex, nonce)}});
+  ASSERT_EQ(done.status, 200) << done.text;
+  EXPECT_EQ(done.body["state"], "DELIVERED");
+
+  // A card whose key was never registered cannot prove anything.
+  const std::string other = newOrder(kFeeCard, 5000);
+  pay(other);
+  auto otherScript = script(other, randomChallenge(), kFeeCard);
+  ASSERT_EQ(otherScript.status, 200) << otherScript.text;
+  auto unknown = deliver(other, otherScript.body["token"]["sequence"].get<std::int64_t>(), kFeeCard,
+                         {{"card_signature",
+                           signDelivery(stranger, std::stoull(kFeeCard), 1,
+                                        otherScript.body["token"]["hex"].get<std::string>(),
+                                        otherScript.body["delivery_nonce"].get<std::string>())}});
+  EXPECT_EQ(unknown.errorCode(), "DELIVERY_UNPROVEN") << unknown.text;
+  EXPECT_NE(unknown.errorMessage().find("no registered public key"), std::string::npos) << unknown.text;
+}
+
+// The meter may load the token and free its record before the kiosk asks the card: then the
+// meter's RETURN, MAC'd with the meter's own key and showing the token's sequence loaded, is
+// the proof. A RETURN that does not show it, is from another meter or does not verify is not.
+TEST_P(CloudApiTest, AMetersReturnShowingTheTokenLoadedProvesDelivery) {
+  const std::string id = newOrder();
+  pay(id);
+  auto written = script(id, randomChallenge());
+  ASSERT_EQ(written.status, 200) << written.text;
+  const auto sequence = written.body["token"]["sequence"].get<std::uint32_t>();
+  auto meterReturn = [&](std::uint64_t meter, std::uint32_t lastSequence, const card::SymKey& vending) {
+    card::ReturnRecord record;
+    record.utility = card::Utility::Water;
+    record.meterNumber = meter;
+    record.lastSequence = lastSequence;
+    record.remainingCredit = 2000;
+    record.timestamp = std::time(nullptr);
+    card::sealReturn(record, card::deriveReturnKey(vending, meter, 1));
+    return kiosk::toHex(card::encodeReturn(record));
+  };
+  auto refused = [&](const std::string& returnHex, const std::string& what) {
+    auto reply = deliver(id, sequence, kCard, {{"meter_return", returnHex}});
+    EXPECT_EQ(reply.status, 422) << what << ": " << reply.text;
+    EXPECT_EQ(reply.errorCode(), "DELIVERY_UNPROVEN") << what << ": " << reply.text;
+    EXPECT_EQ(state(id).body["state"], "TOKEN_ISSUED") << what;
+  };
+  refused(meterReturn(52000001, sequence - 1, m_cloud->vendingKey()), "the token not loaded yet");
+  refused(meterReturn(52000001, sequence, card::randomKey()), "a forged MAC");
+  refused(meterReturn(41000001, sequence, m_cloud->vendingKey()), "another meter");
+  refused("0102", "not a RETURN");
+
+  auto done = deliver(id, sequence, kCard, {{"meter_return", meterReturn(52000001, sequence, m_cloud->vendingKey())}});
+  ASSERT_EQ(done.status, 200) << done.text;
+  EXPECT_EQ(done.body["state"], "DELIVERED");
 }
 
 TEST_P(CloudApiTest, DoubleDeliveryConfirmationChangesNothing) {
