@@ -49,6 +49,9 @@ class ProfileSession {
   virtual Result<void, CardError> runScript(const WriteScript& script) = 0;
   // Whether `token` is on the card now: the read-back after a tear or a failed write.
   virtual Result<bool, CardError> findToken(const CreditToken& token) = 0;
+  // The card's own proof that it holds `token`, for the cloud's `nonce` (the open profile:
+  // its signature of the token's CREDIT record as it holds it).
+  virtual Result<Bytes, CardError> proveToken(const CreditToken& token, ByteView nonce) = 0;
   // APDUs this session has sent.
   virtual std::size_t apdus() const = 0;
 };

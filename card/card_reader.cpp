@@ -250,6 +250,20 @@ Result<void, CardError> CardReader::writeToken(const WriteScript& script,
   return {};
 }
 
+Result<Bytes, CardError> CardReader::proveRecord(std::uint8_t record, ByteView nonce) {
+  abandonWrite();
+  const Bytes command = commands::proveRecord(record, nonce);
+  auto proof = exchange(command);
+  if (proof && proof->sw == sw::kConditionsNotSatisfied) {
+    if (auto selected = select(); !selected) return fail(selected.error());
+    proof = exchange(command);
+  }
+  if (!proof) return fail(proof.error());
+  if (!proof->ok()) return fail(statusWordError(proof->sw));
+  if (proof->data.empty()) return fail(CardError::Protocol);
+  return proof->data;
+}
+
 Result<bool, CardError> CardReader::tokenOnCard(const CreditToken& token) {
   Transaction transaction(m_channel, m_writeOpen);
   if (auto begun = transaction.begin(); !begun) return fail(begun.error());

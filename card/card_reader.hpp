@@ -91,6 +91,12 @@ class CardReader {
   // token is on the card. The caller confirms delivery on true and rewrites on false.
   Result<bool, CardError> tokenOnCard(const CreditToken& token);
 
+  // The card's proof that it holds CREDIT record `record`: INTERNAL AUTHENTICATE P1 = 01 with
+  // the cloud's nonce, answered with the card's signature of the record as it holds it (see
+  // docs/card-profile.md, "Delivery proof"). One APDU in no transaction, like the kiosk's GET
+  // CHALLENGE; a card that lost its selection (6985) is selected and asked again.
+  Result<Bytes, CardError> proveRecord(std::uint8_t record, ByteView nonce);
+
   std::size_t apduCount() const { return m_apdus; }
 
  private:

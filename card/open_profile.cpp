@@ -40,6 +40,10 @@ class OpenSession final : public ProfileSession {
     return m_reader.tokenOnCard(token);
   }
 
+  Result<Bytes, CardError> proveToken(const CreditToken& token, ByteView nonce) override {
+    return m_reader.proveRecord(creditRecordFor(token.sequence), nonce);
+  }
+
   std::size_t apdus() const override { return m_reader.apduCount(); }
 
  private:

@@ -187,6 +187,16 @@ Bytes internalAuthMessage(std::uint64_t cardNumber, ByteView challenge) {
   return out;
 }
 
+Bytes deliveryProofMessage(std::uint64_t cardNumber, std::uint8_t record, ByteView recordBytes,
+                           ByteView nonce) {
+  Bytes out(profile::kDeliveryProofDomain.begin(), profile::kDeliveryProofDomain.end());
+  putBe(out, cardNumber, 8);
+  out.push_back(record);
+  out.insert(out.end(), recordBytes.begin(), recordBytes.end());
+  out.insert(out.end(), nonce.begin(), nonce.end());
+  return out;
+}
+
 // ---- Keys ----
 
 namespace {

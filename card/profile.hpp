@@ -20,8 +20,9 @@
 namespace kiosk::card {
 
 namespace profile {
-// Application identifier: RID F0 4B 49 4F 53 ("F0" proprietary + "KIOS"), PIX "K" 01 01.
-inline constexpr std::array<std::uint8_t, 8> kAid{0xF0, 0x4B, 0x49, 0x4F, 0x53, 0x4B, 0x01, 0x01};
+// Application identifier: RID F0 4B 49 4F 53 ("F0" proprietary + "KIOS"), PIX "K" 01 02: the
+// profile's version 1.2 (1.1 had no delivery proof).
+inline constexpr std::array<std::uint8_t, 8> kAid{0xF0, 0x4B, 0x49, 0x4F, 0x53, 0x4B, 0x01, 0x02};
 
 // Short file identifiers (P1 of READ/UPDATE BINARY as 0x80|SFI, P2 of record commands as SFI<<3)
 // and the matching two-byte file identifiers for SELECT by FID.
@@ -43,6 +44,11 @@ inline constexpr std::size_t kChallengeSize = 8;    // GET CHALLENGE
 inline constexpr std::size_t kSmMacSize = 8;        // truncated CMAC appended to SM data
 inline constexpr std::size_t kAuthChallengeMin = 8;  // INTERNAL AUTHENTICATE challenge
 inline constexpr std::size_t kAuthChallengeMax = 64;
+inline constexpr std::size_t kDeliveryNonceSize = 16;  // the cloud's nonce in a delivery proof
+// P1 of INTERNAL AUTHENTICATE: the card's authentication (P2 = 00), or the proof of a CREDIT
+// record (P2 = its number).
+inline constexpr std::uint8_t kAuthCard = 0x00;
+inline constexpr std::uint8_t kAuthDeliveryProof = 0x01;
 
 // Classes and instructions.
 inline constexpr std::uint8_t kClaPlain = 0x00;
@@ -59,6 +65,7 @@ inline constexpr std::uint8_t kInsGetResponse = 0xC0;
 // Domain separation strings (ASCII, no terminator).
 inline constexpr std::string_view kIdSignatureDomain = "KIOSK-CARD-ID-v1";
 inline constexpr std::string_view kInternalAuthDomain = "KIOSK-CARD-AUTH-v1";
+inline constexpr std::string_view kDeliveryProofDomain = "KIOSK-CARD-DELIVERY-v1";
 inline constexpr std::string_view kSmKeyLabel = "KIOSK-SM-CARD";
 inline constexpr std::string_view kTokenKeyLabel = "KIOSK-TOKEN-METER";
 inline constexpr std::string_view kReturnKeyLabel = "KIOSK-RETURN-METER";
@@ -96,6 +103,10 @@ Result<void, CardError> signIdFile(IdFile& id, const EcKey& issuerPrivate);
 bool verifyIdFile(const IdFile& id, const EcKey& issuerPublic);
 // What INTERNAL AUTHENTICATE signs: domain || card number (8 bytes BE) || challenge.
 Bytes internalAuthMessage(std::uint64_t cardNumber, ByteView challenge);
+// What the card signs to prove a CREDIT record: domain || card number (8 bytes BE) || record
+// number (1) || the 32-byte record as the card holds it || the cloud's nonce (16).
+Bytes deliveryProofMessage(std::uint64_t cardNumber, std::uint8_t record, ByteView recordBytes,
+                           ByteView nonce);
 
 // ---- Credit token (one 32-byte CREDIT record) ----
 struct CreditToken {

@@ -308,14 +308,29 @@ Bytes VirtualCard::getChallenge(const Apdu& apdu) {
 
 Bytes VirtualCard::internalAuthenticate(const Apdu& apdu) {
   if (!m_selected) return encodeResponse(sw::kConditionsNotSatisfied);
-  if (apdu.p1 != 0 || apdu.p2 != 0) return encodeResponse(sw::kWrongP1P2);
-  if (apdu.data.size() < profile::kAuthChallengeMin ||
-      apdu.data.size() > profile::kAuthChallengeMax || !apdu.le) {
-    return encodeResponse(sw::kWrongLength);
+  Bytes message;
+  if (apdu.p1 == profile::kAuthCard && apdu.p2 == 0) {
+    if (apdu.data.size() < profile::kAuthChallengeMin ||
+        apdu.data.size() > profile::kAuthChallengeMax || !apdu.le) {
+      return encodeResponse(sw::kWrongLength);
+    }
+  } else if (apdu.p1 == profile::kAuthDeliveryProof) {
+    // The proof of a CREDIT record: signed as the card holds it, whatever the kiosk thinks.
+    if (apdu.p2 == 0 || apdu.p2 > profile::kCreditRecords) return encodeResponse(sw::kRecordNotFound);
+    if (apdu.data.size() != profile::kDeliveryNonceSize || !apdu.le) {
+      return encodeResponse(sw::kWrongLength);
+    }
+  } else {
+    return encodeResponse(sw::kWrongP1P2);
   }
   const SigningKey* signer = signingKey();
   if (signer == nullptr) return encodeResponse(sw::kConditionsNotSatisfied);
-  auto signature = signer->key.sign(internalAuthMessage(signer->cardNumber, apdu.data));
+  if (apdu.p1 == profile::kAuthCard) {
+    message = internalAuthMessage(signer->cardNumber, apdu.data);
+  } else {
+    message = deliveryProofMessage(signer->cardNumber, apdu.p2, m_image.credit[apdu.p2 - 1U], apdu.data);
+  }
+  auto signature = signer->key.sign(message);
   if (!signature) return encodeResponse(sw::kUnknown);
   return encodeResponse(*signature, sw::kOk);
 }

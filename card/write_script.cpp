@@ -40,6 +40,12 @@ Bytes internalAuthenticate(ByteView challenge) {
                      Bytes(challenge.begin(), challenge.end()), std::uint16_t{256}});
 }
 
+Bytes proveRecord(std::uint8_t record, ByteView nonce) {
+  return mustEncode({profile::kClaPlain, profile::kInsInternalAuthenticate,
+                     profile::kAuthDeliveryProof, record, Bytes(nonce.begin(), nonce.end()),
+                     std::uint16_t{256}});
+}
+
 Bytes readRecord(std::uint8_t sfi, std::uint8_t record) {
   return mustEncode({profile::kClaPlain, profile::kInsReadRecord, record,
                      static_cast<std::uint8_t>((unsigned{sfi} << 3U) | 0x04U), {}, std::uint16_t{256}});

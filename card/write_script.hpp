@@ -77,6 +77,8 @@ Bytes selectAid();
 Bytes getChallenge();
 Bytes readBinary(std::uint8_t sfi, std::uint8_t offset = 0, std::uint16_t le = 256);
 Bytes internalAuthenticate(ByteView challenge);
+// INTERNAL AUTHENTICATE P1 = 01: the card signs CREDIT record `record` with `nonce`.
+Bytes proveRecord(std::uint8_t record, ByteView nonce);
 Bytes readRecord(std::uint8_t sfi, std::uint8_t record);
 Bytes readAllRecords(std::uint8_t sfi);  // P1 = 1, P2 = SFI<<3 | 5
 Bytes updateRecordPlain(std::uint8_t sfi, std::uint8_t record, ByteView data);

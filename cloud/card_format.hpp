@@ -36,6 +36,24 @@ inline constexpr std::int64_t kFlagCutOff = 0x01;
 inline constexpr std::int64_t kFlagTamper = 0x02;
 inline constexpr std::int64_t kFlagLowBalance = 0x04;
 
+// What a kiosk offers to prove that a token reached the card: the card's signature of the
+// token's CREDIT record with the order's nonce, or (when the meter loaded the token and freed
+// the record first) the meter's RETURN showing it loaded. Hex; one of the two.
+struct DeliveryProof {
+  std::string cardSignature;
+  std::string meterReturn;
+};
+
+// A delivery to check: the token as minted, the order's nonce, and the card's key as
+// registered (hex of the 65-byte point; empty when none was registered).
+struct DeliveryClaim {
+  std::string cardNumber;
+  std::string cardPublicKey;
+  std::string tokenHex;
+  std::string nonceHex;
+  DeliveryProof proof;
+};
+
 class CardFormat {
  public:
   virtual ~CardFormat() = default;
@@ -50,6 +68,10 @@ class CardFormat {
   // Decodes the RETURN file and verifies its MAC with the meter's key.
   virtual CloudResult<MeterReturn> verifyReturn(const std::string& returnHex,
                                                 std::int64_t keyVersion) = 0;
+  // A fresh delivery nonce (hex), issued with an order's token.
+  virtual std::string newDeliveryNonce() = 0;
+  // DeliveryUnproven unless the proof shows the token on the card (or loaded by its meter).
+  virtual CloudResult<void> verifyDelivery(const DeliveryClaim& claim) = 0;
 };
 
 }  // namespace kiosk::cloud

@@ -26,6 +26,7 @@ std::string_view errorCode(CloudError error) {
     case CloudError::PaymentFailed: return "PAYMENT_FAILED";
     case CloudError::CardFormat: return "CARD_FORMAT";
     case CloudError::BadReturnData: return "BAD_RETURN_DATA";
+    case CloudError::DeliveryUnproven: return "DELIVERY_UNPROVEN";
     case CloudError::Unavailable: return "UNAVAILABLE";
     case CloudError::PayloadTooLarge: return "PAYLOAD_TOO_LARGE";
     case CloudError::UriTooLong: return "URI_TOO_LONG";
@@ -77,6 +78,7 @@ int httpStatus(CloudError error) {
     case CloudError::UriTooLong:
       return 414;
     case CloudError::AmountOutOfLimits:
+    case CloudError::DeliveryUnproven:
       return 422;
     case CloudError::PaymentFailed:
       return 502;

@@ -32,6 +32,7 @@ enum class CloudError {
   PaymentFailed,       // the payment provider refused or failed
   CardFormat,          // minting a token or building a script failed
   BadReturnData,       // meter RETURN data that does not parse or verify
+  DeliveryUnproven,    // a delivery confirmation without a proof that verifies
   Unavailable,         // the database is unreachable or busy beyond retries
   PayloadTooLarge,     // the body is larger than the service takes
   UriTooLong,          // the request target is longer than the service takes

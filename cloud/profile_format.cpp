@@ -5,6 +5,7 @@
 #include "card/profile.hpp"
 #include "card/card_image.hpp"
 #include "card/write_script.hpp"
+#include "protocol/signing.hpp"
 
 #include <filesystem>
 
@@ -103,6 +104,55 @@ CloudResult<MeterReturn> ProfileFormat::verifyReturn(const std::string& returnHe
                      static_cast<std::int64_t>(record->consumption),
                      record->timestamp,
                      static_cast<std::int64_t>(record->flags)};
+}
+
+std::string ProfileFormat::newDeliveryNonce() {
+  return protocol::randomHex(card::profile::kDeliveryNonceSize);
+}
+
+CloudResult<void> ProfileFormat::verifyDelivery(const DeliveryClaim& claim) {
+  auto unproven = [](const std::string& why) { return failWith(CloudError::DeliveryUnproven, why); };
+  const auto tokenBytes = kiosk::fromHex(claim.tokenHex);
+  if (!tokenBytes) return failWith(CloudError::Internal, "stored token is not hex");
+  auto token = card::decodeToken(*tokenBytes);
+  if (!token) return Unexpected<Failure>{cardFailure(token.error(), "stored token")};
+  if (!claim.proof.cardSignature.empty()) {
+    if (claim.cardPublicKey.empty()) {
+      return unproven("card " + claim.cardNumber + " has no registered public key");
+    }
+    std::uint64_t number = 0;
+    const auto point = kiosk::fromHex(claim.cardPublicKey);
+    const auto nonce = kiosk::fromHex(claim.nonceHex);
+    if (!parseNumber(claim.cardNumber, number) || !point || !nonce) {
+      return failWith(CloudError::Internal, "stored card number, key or nonce is malformed");
+    }
+    auto key = card::EcKey::fromPublicPoint(*point);
+    if (!key) return failWith(CloudError::Internal, "registered public key of card " + claim.cardNumber + " is not a P-256 point");
+    const auto signature = kiosk::fromHex(claim.proof.cardSignature);
+    const auto message = card::deliveryProofMessage(number, card::creditRecordFor(token->sequence),
+                                                    *tokenBytes, *nonce);
+    if (!signature || !key->verify(message, *signature)) {
+      return unproven("the card's signature does not prove this token on card " + claim.cardNumber);
+    }
+    return {};
+  }
+  if (!claim.proof.meterReturn.empty()) {
+    const auto bytes = kiosk::fromHex(claim.proof.meterReturn);
+    if (!bytes) return unproven("meter_return is not hex");
+    auto record = card::decodeReturn(*bytes);
+    if (!record) return unproven("meter_return is not a RETURN file");
+    if (record->meterNumber != token->meterNumber || record->keyVersion != token->keyVersion) {
+      return unproven("the RETURN is not from the token's meter");
+    }
+    if (!card::verifyReturn(*record, card::deriveReturnKey(m_vending, record->meterNumber, record->keyVersion))) {
+      return unproven("the RETURN's MAC does not verify");
+    }
+    if (record->lastSequence < token->sequence) {
+      return unproven("the RETURN does not show the token loaded");
+    }
+    return {};
+  }
+  return unproven("delivery needs the card's proof: card_signature or meter_return");
 }
 
 namespace {

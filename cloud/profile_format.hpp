@@ -28,6 +28,8 @@ class ProfileFormat final : public CardFormat {
                                                 const std::string& challengeHex) override;
   CloudResult<MeterReturn> verifyReturn(const std::string& returnHex,
                                         std::int64_t keyVersion) override;
+  std::string newDeliveryNonce() override;
+  CloudResult<void> verifyDelivery(const DeliveryClaim& claim) override;
 
  private:
   card::SymKey m_vending;

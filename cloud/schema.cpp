@@ -10,7 +10,7 @@ namespace kiosk::cloud {
 namespace {
 
 // Append only: a released migration never changes.
-constexpr std::array<std::string_view, 5> kMigrations = {
+constexpr std::array<std::string_view, 6> kMigrations = {
     R"sql(
 CREATE TABLE tariffs (
   id TEXT PRIMARY KEY,
@@ -189,6 +189,11 @@ ALTER TABLE orders ADD COLUMN refund_claim_until BIGINT;
     R"sql(
 ALTER TABLE cards ADD COLUMN status_at BIGINT;
 CREATE INDEX cards_status ON cards(status, status_at);
+)sql",
+    // Delivery is proven by the card: the nonce it signs with its CREDIT record is issued with
+    // the token, one per order. A token minted before this gets one at its next script.
+    R"sql(
+ALTER TABLE tokens ADD COLUMN delivery_nonce TEXT;
 )sql",
 };
 

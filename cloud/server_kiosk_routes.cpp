@@ -175,6 +175,7 @@ void Server::Impl::registerKioskRoutes() {
                             {"key_version", token->keyVersion},
                             {"issued_at", token->issuedAt},
                             {"hex", token->tokenHex}}},
+                          {"delivery_nonce", token->deliveryNonce},
                           {"script", *script}}};
           });
         });
@@ -185,8 +186,16 @@ void Server::Impl::registerKioskRoutes() {
             KIOSK_TRY(body, parseBody(req.body));
             KIOSK_TRY(card, stringField(*body, "card_number"));
             KIOSK_TRY(sequence, integerField(*body, "sequence"));
+            DeliveryProof proof;
+            if (body->contains("proof")) {
+              const auto& given = (*body)["proof"];
+              if (!given.is_object()) return Unexpected<Failure>{bad("proof must be an object")};
+              proof.cardSignature = optStringField(given, "card_signature");
+              proof.meterReturn = optStringField(given, "meter_return");
+            }
+            if (format == nullptr) return failWith(CloudError::CardFormat, "no vending key loaded");
             caller.cardNumber = *card;
-            KIOSK_TRY(done, store.confirmDelivery(req.matches[1], *sequence, now(), caller));
+            KIOSK_TRY(done, store.confirmDelivery(req.matches[1], *sequence, proof, *format, now(), caller));
             metrics.count("kiosk_cloud_orders_delivered_total");
             return Reply{200, orderReply(*done)};
           });

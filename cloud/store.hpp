@@ -39,11 +39,15 @@ class Store {
   CloudResult<Order> cancelOrder(const std::string& kioskId, const std::string& orderId,
                                  std::int64_t now);
   CloudResult<PaymentResult> recordPayment(const PaymentEvent& event, std::int64_t now);
-  // Mints the order's token on first call (next sequence of the meter) and returns the same
-  // token on every later or concurrent call. A lost or blocked card (or account) gets none.
+  // Mints the order's token and its delivery nonce on first call (next sequence of the meter)
+  // and returns the same token and nonce on every later or concurrent call. A lost or blocked
+  // card (or account) gets none.
   CloudResult<IssuedToken> issueToken(const std::string& orderId, CardFormat& format,
                                       std::int64_t now, const KioskCaller& caller = {});
+  // DELIVERED once `format` accepts the proof for the order's token, its nonce and the card's
+  // registered key (DeliveryUnproven otherwise, and nothing changes).
   CloudResult<Order> confirmDelivery(const std::string& orderId, std::int64_t sequence,
+                                     const DeliveryProof& proof, CardFormat& format,
                                      std::int64_t now, const KioskCaller& caller = {});
 
   // --- kiosk API: cards, journal, readings, configuration (store_kiosk.cpp)

@@ -328,8 +328,8 @@ CloudResult<IssuedToken> Store::issueToken(const std::string& orderId, CardForma
                      "o.card_number LEFT JOIN accounts a ON a.id = c.account_id "
                      "LEFT JOIN meters m ON m.number = o.meter_number WHERE o.id = $1",
                      {orderId}});
-    reads.push_back({"SELECT meter_number, sequence, amount, key_version, issued_at, token_hex "
-                     "FROM tokens WHERE order_id = $1",
+    reads.push_back({"SELECT meter_number, sequence, amount, key_version, issued_at, token_hex, "
+                     "delivery_nonce FROM tokens WHERE order_id = $1",
                      {orderId}});
     // The meter's row is locked after the order's (always in this order), so its sequence
     // can be taken here and written back with COMMIT.
@@ -358,8 +358,15 @@ CloudResult<IssuedToken> Store::issueToken(const std::string& orderId, CardForma
         return failWith(CloudError::InvalidState, "order is " + current.state + ", not PAID");
       }
       const auto& t = token.rows[0];
-      return IssuedToken{orderId,      t.text(0),    t.integer(1), t.integer(2),
-                         t.integer(3), t.integer(4), t.text(5),    false};
+      IssuedToken known{orderId,      t.text(0),    t.integer(1), t.integer(2), t.integer(3),
+                        t.integer(4), t.text(5),    false,        t.text(6)};
+      if (t.isNull(6)) {
+        // Minted before delivery nonces: it gets its one now.
+        known.deliveryNonce = format.newDeliveryNonce();
+        KIOSK_TRY(given, runLater(conn, "UPDATE tokens SET delivery_nonce = $1 WHERE order_id = $2",
+                                  {known.deliveryNonce, orderId}));
+      }
+      return known;
     }
     KIOSK_TRY(claimed, runLater(conn,
                                 "UPDATE orders SET state = 'TOKEN_ISSUED', token_issued_at = $1, "
@@ -374,17 +381,21 @@ CloudResult<IssuedToken> Store::issueToken(const std::string& orderId, CardForma
                       meter.rows[0].integer(1),
                       now,
                       {},
-                      true};
+                      true,
+                      {}};
     KIOSK_TRY(counted, runLater(conn, "UPDATE meters SET token_seq = $1 WHERE number = $2",
                                 {token.sequence, current.meterNumber}));
     KIOSK_TRY(minted, format.mintToken({token.meterNumber, meter.rows[0].text(2), token.sequence,
                                         token.amount, token.issuedAt, token.keyVersion}));
     token.tokenHex = *minted;
+    token.deliveryNonce = format.newDeliveryNonce();
     KIOSK_TRY(stored, runLater(conn,
                                "INSERT INTO tokens (order_id, meter_number, sequence, amount, "
-                               "key_version, issued_at, token_hex) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                               "key_version, issued_at, token_hex, delivery_nonce) VALUES ($1, $2, "
+                               "$3, $4, $5, $6, $7, $8)",
                                {orderId, token.meterNumber, token.sequence, token.amount,
-                                token.keyVersion, token.issuedAt, token.tokenHex}));
+                                token.keyVersion, token.issuedAt, token.tokenHex,
+                                token.deliveryNonce}));
     KIOSK_TRY(sent, announce(m_db, conn, orderId));
     return token;
   });
@@ -392,6 +403,7 @@ CloudResult<IssuedToken> Store::issueToken(const std::string& orderId, CardForma
 }
 
 CloudResult<Order> Store::confirmDelivery(const std::string& orderId, std::int64_t sequence,
+                                          const DeliveryProof& proof, CardFormat& format,
                                           std::int64_t now, const KioskCaller& caller) {
   const std::string lockedOrder = lockedOrderQuery(m_db.dialect());
   auto confirmed = transact<Order>(m_db, [&](SqlConnection& conn) -> CloudResult<Order> {
@@ -399,7 +411,10 @@ CloudResult<Order> Store::confirmDelivery(const std::string& orderId, std::int64
     addNonce(reads, caller, now);
     const std::size_t first = reads.size();
     reads.push_back({lockedOrder, {orderId}});
-    reads.push_back({"SELECT sequence FROM tokens WHERE order_id = $1", {orderId}});
+    reads.push_back({"SELECT t.sequence, t.token_hex, COALESCE(t.delivery_nonce, ''), "
+                     "COALESCE(c.public_key, '') FROM tokens t JOIN orders o ON o.id = t.order_id "
+                     "LEFT JOIN cards c ON c.number = o.card_number WHERE t.order_id = $1",
+                     {orderId}});
     KIOSK_TRY(results, runAll(conn, reads));
     KIOSK_TRY(fresh, checkNonce(caller, *results));
     const auto& orders = (*results)[first];
@@ -416,6 +431,12 @@ CloudResult<Order> Store::confirmDelivery(const std::string& orderId, std::int64
     if (token.rows.empty() || token.rows[0].integer(0) != sequence) {
       return failWith(CloudError::BadRequest, "sequence does not match the order's token");
     }
+    const auto& t = token.rows[0];
+    if (t.text(2).empty()) {
+      return failWith(CloudError::DeliveryUnproven,
+                      "the token was issued without a delivery nonce: fetch its script again");
+    }
+    KIOSK_TRY(proven, format.verifyDelivery({current.cardNumber, t.text(3), t.text(1), t.text(2), proof}));
     // The row is locked (or this is SQLite's only writer): it is still TOKEN_ISSUED.
     KIOSK_TRY(updated, runLater(conn,
                                 "UPDATE orders SET state = 'DELIVERED', delivered_at = $1, "

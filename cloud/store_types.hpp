@@ -75,6 +75,7 @@ struct IssuedToken {
   std::int64_t issuedAt = 0;
   std::string tokenHex;
   bool minted = false;  // true only for the call that minted it
+  std::string deliveryNonce;  // hex; the card signs it with the token's record
 };
 
 enum class PaymentOutcome {

@@ -30,6 +30,9 @@ class CardPort {
   virtual Result<void, card::CardError> run(const card::WriteScript& script) = 0;
   // Whether the token is in the card's CREDIT records now (after a tear or a failed write).
   virtual Result<bool, card::CardError> holds(const card::CreditToken& token) = 0;
+  // The card's proof that it holds the token, for the cloud's delivery nonce.
+  virtual Result<kiosk::Bytes, card::CardError> prove(const card::CreditToken& token,
+                                                      kiosk::ByteView nonce) = 0;
 };
 
 }  // namespace kiosk::payments

@@ -128,9 +128,11 @@ Decoded<ScriptReply> CloudClient::fetchScript(const std::string& orderId,
 
 Decoded<Order> CloudClient::confirmDelivery(const std::string& orderId,
                                             const std::string& cardNumber,
-                                            std::int64_t sequence) {
+                                            std::int64_t sequence, const DeliveryProof& proof) {
   if (!protocol::isOrderId(orderId)) return fail(PayFailure{PayError::Rejected, "bad order id", 0, {}});
-  const std::string body = json{{"card_number", cardNumber}, {"sequence", sequence}}.dump();
+  const std::string body = json{{"card_number", cardNumber},
+                                {"sequence", sequence},
+                                {"proof", json::parse(proof.toJson())}}.dump();
   auto reply = call("POST", protocol::orderPath(orderId, protocol::kDeliveredAction), body);
   if (!reply) return fail(reply.error());
   auto order = decodeOrder(reply->body);

@@ -53,7 +53,7 @@ class CloudClient {
   Decoded<ScriptReply> fetchScript(const std::string& orderId, const std::string& cardNumber,
                                    const std::string& challengeHex);
   Decoded<Order> confirmDelivery(const std::string& orderId, const std::string& cardNumber,
-                                 std::int64_t sequence);
+                                 std::int64_t sequence, const DeliveryProof& proof);
   Decoded<JournalAck> uploadJournal(const std::vector<OutboxEvent>& events);
   Decoded<ReadingAck> postReading(const std::string& cardNumber, const std::string& returnHex);
   // nullopt: not modified since `etag`.

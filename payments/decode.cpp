@@ -12,6 +12,7 @@
 #include "protocol/json_reader.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/text.hpp"
+#include "protocol/text.hpp"
 
 namespace kiosk::payments {
 
@@ -162,6 +163,9 @@ Decoded<ScriptReply> decodeScriptReply(std::string_view body) {
   const std::int64_t keyVersion = token.integer("key_version", 1, 255);
   const std::int64_t issuedAt = token.integer("issued_at", 1, 0xFFFFFFFF);
   const std::string hex = token.string("hex", 64);
+  const std::string nonce = r.string("delivery_nonce", 2 * card::profile::kDeliveryNonceSize);
+  r.checkField(!r.ok() || protocol::isHexOf(nonce, 2 * card::profile::kDeliveryNonceSize),
+               "delivery_nonce", "is not 16 bytes of hex");
   const json* script = r.find("script");
   r.check(!r.ok() || (script != nullptr && script->is_object()), "script is missing or not an object");
   if (!r.ok()) return fail(bad(r.problem()));
@@ -185,8 +189,29 @@ Decoded<ScriptReply> decodeScriptReply(std::string_view body) {
   if (!steps) return fail(bad("script is not a valid write script"));
   reply.issued.token = *decoded;
   reply.issued.hex = kiosk::toHex(*bytes);
+  reply.issued.deliveryNonce = nonce;
   reply.script = std::move(*steps);
   return reply;
+}
+
+std::string DeliveryProof::toJson() const {
+  json out = json::object();
+  if (!cardSignature.empty()) out["card_signature"] = cardSignature;
+  if (!meterReturn.empty()) out["meter_return"] = meterReturn;
+  return out.dump();
+}
+
+DeliveryProof DeliveryProof::fromJson(std::string_view text) {
+  DeliveryProof proof;
+  const json doc = json::parse(text, nullptr, false);
+  if (!doc.is_object()) return proof;
+  if (const auto it = doc.find("card_signature"); it != doc.end() && it->is_string()) {
+    proof.cardSignature = it->get<std::string>();
+  }
+  if (const auto it = doc.find("meter_return"); it != doc.end() && it->is_string()) {
+    proof.meterReturn = it->get<std::string>();
+  }
+  return proof;
 }
 
 Result<void, PayFailure> checkScript(const ScriptReply& reply, const ScriptExpectation& expect) {

@@ -128,6 +128,13 @@ class Engine {
   WriteTimer& writeTimer(const std::string& orderId);
   DeliverResult deliver(const std::string& orderId, const CardFacts& facts,
                         std::uint64_t generation, std::int64_t knownCredit);
+  // Asks the card to sign the token's CREDIT record with the order's delivery nonce (an event
+  // records a card that could not).
+  Result<DeliveryProof, card::CardError> proveOnCard(const std::string& orderId,
+                                                     const card::CreditToken& token,
+                                                     const std::string& nonceHex);
+  // POST /delivered with the proof the journal holds for the transaction; nothing is sent
+  // while it holds none.
   Result<void, PayFailure> confirm(TxRecord& tx, const std::string& cardNumber,
                                    std::uint32_t sequence);
 

@@ -23,6 +23,7 @@ TxUpdate tokenUpdate(const IssuedToken& issued) {
   update.tokenHex = issued.hex;
   update.tokenSeq = issued.token.sequence;
   update.credit = issued.token.amount;
+  update.deliveryNonce = issued.deliveryNonce;
   return update;
 }
 
@@ -163,23 +164,35 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
 
   std::optional<card::CreditToken> token = tokenOf(tx.tokenHex);
   // A token journaled earlier may already be on the card (a tear after the UPDATE), or
-  // already loaded by the meter: then only the confirmation is missing.
+  // already loaded by the meter: then only the confirmation, and maybe its proof, is missing.
   if (token) {
-    bool onCard = false;
-    if (facts.meterReturn && facts.meterReturn->meterNumber == token->meterNumber &&
+    DeliveryProof proof = DeliveryProof::fromJson(tx.deliveryProof);
+    bool onCard = !proof.empty();
+    if (!onCard && facts.meterReturn && facts.meterReturn->meterNumber == token->meterNumber &&
         facts.meterReturn->lastSequence >= token->sequence) {
+      // The meter loaded it and freed its record: the meter's own RETURN is the proof.
+      proof.meterReturn = kiosk::toHex(card::encodeReturn(*facts.meterReturn));
       onCard = true;
-    } else {
+    } else if (!onCard) {
       auto holds = timer.card([&] { return m_card.holds(*token); });
       if (!holds) {
         if (cardGone(holds.error())) return {Delivered::Pulled, {}, "card left"};
         result.detail = std::string(card::describe(holds.error()));
         return result;
       }
-      onCard = *holds;
+      // On the card but with no nonce journaled: the script below brings it (writing the
+      // same token again changes nothing on the card).
+      if (*holds && !tx.deliveryNonce.empty()) {
+        auto proved = proveOnCard(tx.orderId, *token, tx.deliveryNonce);
+        if (!proved && cardGone(proved.error())) return {Delivered::Pulled, {}, "card left"};
+        if (proved) proof = *proved;
+        onCard = true;
+      }
     }
     if (onCard) {
-      auto recorded = m_journal.record(tx.id, Step::ReadBack, {},
+      TxUpdate update;
+      if (!proof.empty()) update.deliveryProof = proof.toJson();
+      auto recorded = m_journal.record(tx.id, Step::ReadBack, update,
                                        R"({"found_after_interruption":true})", now());
       if (!recorded) {
         journalOk(recorded.error(), "recording a read-back");
@@ -301,8 +314,14 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
   }
 
   const std::uint32_t sequence = carried->token.sequence;
+  // The card's proof goes into the same commit as the read-back. A card pulled before it gave
+  // one is asked again at its next insertion; until then the delivery stays unconfirmed.
+  TxUpdate update = tokenUpdate(*carried);
+  if (auto proved = proveOnCard(orderId, carried->token, carried->deliveryNonce)) {
+    update.deliveryProof = proved->toJson();
+  }
   auto recorded = m_journal.record(
-      tx.id, {Step::ScriptFetched, Step::ApduSent, Step::ReadBack}, tokenUpdate(*carried),
+      tx.id, {Step::ScriptFetched, Step::ApduSent, Step::ReadBack}, update,
       json{{"sequence", sequence}, {"record", card::creditRecordFor(sequence)}}.dump(), now());
   post(notice::WriteStep{2, 3});
   if (!recorded) {
@@ -319,12 +338,33 @@ Engine::DeliverResult Engine::deliver(const std::string& orderId, const CardFact
   return result;
 }
 
+Result<DeliveryProof, card::CardError> Engine::proveOnCard(const std::string& orderId,
+                                                           const card::CreditToken& token,
+                                                           const std::string& nonceHex) {
+  const auto nonce = kiosk::fromHex(nonceHex);
+  if (!nonce) return fail(card::CardError::BadData);
+  auto signature = m_card.prove(token, *nonce);
+  if (!signature) {
+    event("card.proof_failed", json{{"order_id", orderId}, {"sequence", token.sequence},
+                                    {"error", card::describe(signature.error())}}.dump());
+    return fail(signature.error());
+  }
+  DeliveryProof proof;
+  proof.cardSignature = kiosk::toHex(*signature);
+  return proof;
+}
+
 Result<void, PayFailure> Engine::confirm(TxRecord& tx, const std::string& cardNumber,
                                          std::uint32_t sequence) {
+  const DeliveryProof proof = DeliveryProof::fromJson(tx.deliveryProof);
+  if (proof.empty()) {
+    // Nothing to show the cloud yet: the card proves the delivery at its next insertion.
+    return fail(PayFailure{PayError::Rejected, "the card has not proven the delivery yet", 0, {}});
+  }
   auto delay = m_options.retryInitial;
   Decoded<Order> confirmed = fail(PayFailure{PayError::Offline, "not tried", 0, {}});
   for (int attempt = 0; attempt < 3; ++attempt) {
-    confirmed = m_cloud.confirmDelivery(tx.orderId, cardNumber, sequence);
+    confirmed = m_cloud.confirmDelivery(tx.orderId, cardNumber, sequence, proof);
     if (confirmed || confirmed.error().error == PayError::AlreadyDelivered ||
         !isTransient(confirmed.error().error)) {
       break;

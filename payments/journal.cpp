@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS transactions (
   expires_at INTEGER NOT NULL DEFAULT 0,
   token_hex TEXT NOT NULL DEFAULT '',
   token_seq INTEGER NOT NULL DEFAULT 0,
+  delivery_nonce TEXT NOT NULL DEFAULT '',
+  delivery_proof TEXT NOT NULL DEFAULT '',
   step TEXT NOT NULL,
   outcome TEXT NOT NULL DEFAULT '',
   created_at INTEGER NOT NULL,
@@ -102,7 +104,13 @@ CREATE TABLE IF NOT EXISTS meta (
 constexpr const char* kTxColumns =
     "id, kind, card_number, meter_number, COALESCE(idempotency_key, ''), amount, challenge, "
     "COALESCE(order_id, ''), credit, fees, qr_url, expires_at, token_hex, token_seq, step, "
-    "outcome, created_at, updated_at";
+    "outcome, created_at, updated_at, delivery_nonce, delivery_proof";
+
+// Columns added since the first journal layout, for a journal made before them.
+constexpr std::array<std::pair<const char*, const char*>, 2> kAddedColumns{{
+    {"delivery_nonce", "ALTER TABLE transactions ADD COLUMN delivery_nonce TEXT NOT NULL DEFAULT ''"},
+    {"delivery_proof", "ALTER TABLE transactions ADD COLUMN delivery_proof TEXT NOT NULL DEFAULT ''"},
+}};
 
 }  // namespace
 
@@ -228,6 +236,8 @@ TxRecord readTx(const auto& s) {
   tx.outcome = outcomeFromString(s.text(15));
   tx.createdAt = s.integer(16);
   tx.updatedAt = s.integer(17);
+  tx.deliveryNonce = s.text(18);
+  tx.deliveryProof = s.text(19);
   return tx;
 }
 
@@ -272,6 +282,16 @@ Journaled<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& f
     if (auto done = journal->exec(pragma); !done) return fail(done.error());
   }
   if (auto done = journal->exec(kSchema); !done) return fail(done.error());
+  for (const auto& [column, add] : kAddedColumns) {
+    auto& has = journal->prepare(std::string("SELECT COUNT(*) FROM pragma_table_info('transactions') "
+                                             "WHERE name = '") + column + "'");
+    has.reset();
+    const bool present = has.step() == SQLITE_ROW && has.integer(0) == 1;
+    has.reset();
+    if (!present) {
+      if (auto done = journal->exec(add); !done) return fail(done.error());
+    }
+  }
   if (journal->m_options.maxPageCount > 0) {
     const std::string cap =
         "PRAGMA max_page_count=" + std::to_string(journal->m_options.maxPageCount);
@@ -455,6 +475,8 @@ Journaled<TxRecord> Journal::record(std::int64_t txId, const std::vector<Step>& 
   if (update.tokenHex) sql += ", token_hex = ?9";
   if (update.tokenSeq) sql += ", token_seq = ?10";
   if (update.meterNumber) sql += ", meter_number = ?11";
+  if (update.deliveryNonce) sql += ", delivery_nonce = ?12";
+  if (update.deliveryProof) sql += ", delivery_proof = ?13";
   sql += " WHERE id = ?1 AND outcome = ''";
   auto& set = prepare(sql);
   set.bind(1, txId).bind(2, std::string(toString(last))).bind(3, at);
@@ -472,6 +494,8 @@ Journaled<TxRecord> Journal::record(std::int64_t txId, const std::vector<Step>& 
   bindText(9, update.tokenHex);
   bindInt(10, update.tokenSeq);
   bindText(11, update.meterNumber);
+  bindText(12, update.deliveryNonce);
+  bindText(13, update.deliveryProof);
   if (const int rc = set.step(); rc != SQLITE_DONE) return fail(fromSqlite(rc));
   if (sqlite3_changes(m_db) != 1) {
     auto existing = load(txId);

@@ -88,6 +88,8 @@ struct TxRecord {
   std::int64_t expiresAt = 0;
   std::string tokenHex;  // empty until a script was fetched
   std::int64_t tokenSeq = 0;
+  std::string deliveryNonce;  // hex, with the token: what the card signs as proof
+  std::string deliveryProof;  // the proof (DeliveryProof's JSON) once the card gave it
   Step step = Step::OrderRequested;
   Outcome outcome = Outcome::None;
   std::int64_t createdAt = 0;
@@ -107,6 +109,8 @@ struct TxUpdate {
   std::optional<std::string> tokenHex;
   std::optional<std::int64_t> tokenSeq;
   std::optional<std::string> meterNumber;
+  std::optional<std::string> deliveryNonce;
+  std::optional<std::string> deliveryProof;
 };
 
 class Journal {

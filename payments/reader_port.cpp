@@ -127,6 +127,12 @@ Result<bool, card::CardError> ReaderCardPort::holds(const card::CreditToken& tok
   return withSession([&token](card::ProfileSession& session) { return session.findToken(token); });
 }
 
+Result<kiosk::Bytes, card::CardError> ReaderCardPort::prove(const card::CreditToken& token,
+                                                            kiosk::ByteView nonce) {
+  return withSession(
+      [&](card::ProfileSession& session) { return session.proveToken(token, nonce); });
+}
+
 // ---------------------------------------------------------------------------------------
 
 }  // namespace kiosk::payments

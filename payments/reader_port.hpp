@@ -43,6 +43,8 @@ class ReaderCardPort final : public CardPort {
   // AccessDenied, and nothing sent, when it does not fit that card (or no card was read).
   Result<void, card::CardError> run(const card::WriteScript& script) override;
   Result<bool, card::CardError> holds(const card::CreditToken& token) override;
+  Result<kiosk::Bytes, card::CardError> prove(const card::CreditToken& token,
+                                              kiosk::ByteView nonce) override;
 
   // APDUs sent since construction (the benchmark's count).
   std::size_t apdus() const;

@@ -57,6 +57,22 @@ struct IssuedToken {
   std::string orderId;
   card::CreditToken token;
   std::string hex;  // the 32-byte CREDIT record, upper-case hex
+  std::string deliveryNonce;  // hex, 16 bytes: what the card signs with the record as proof
+};
+
+// What the kiosk offers the cloud as proof that a token reached the card (hex, one of the
+// two): the card's signature of the token's CREDIT record with the order's delivery nonce, or,
+// when the meter loaded the token and freed its record first, the meter's RETURN showing it.
+// Journaled as the JSON object the confirmation carries, so a confirmation sent again after a
+// crash carries it too.
+struct DeliveryProof {
+  std::string cardSignature;
+  std::string meterReturn;
+
+  bool empty() const { return cardSignature.empty() && meterReturn.empty(); }
+  std::string toJson() const;
+  // An empty proof for text that is not such an object (a transaction journaled without one).
+  static DeliveryProof fromJson(std::string_view text);
 };
 
 struct ScriptReply {

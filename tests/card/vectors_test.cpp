@@ -115,8 +115,26 @@ TEST(Vectors, InternalAuthenticate) {
           "022100F107E6A145AC923E91DF637DA3B15B9C096393306E3168784A9B181A5963A3E9")));
 }
 
+// Delivery proof of the vector token in record 1 with the nonce below: the command, what the
+// card signs, and a signature by the card key (made with `openssl dgst -sha256 -sign`).
+TEST(Vectors, DeliveryProof) {
+  const Bytes nonce = hex("00112233445566778899AABBCCDDEEFF");
+  const Bytes record = hex("010101000000005F75E9664000000001000013886955B900AB9F3B9460AAE853");
+  EXPECT_EQ(toHex(commands::proveRecord(1, nonce)), "008801011000112233445566778899AABBCCDDEEFF00");
+  const Bytes message = deliveryProofMessage(kCardNumber, 1, record, nonce);
+  EXPECT_EQ(toHex(message),
+            "4B494F534B2D434152442D44454C49564552592D7631001E8DA78911800101"
+            "010101000000005F75E9664000000001000013886955B900AB9F3B9460AAE853"
+            "00112233445566778899AABBCCDDEEFF");
+  const EcKey cardPublic = EcKey::fromPublicPoint(loadKey(kCardPem).publicPoint()).value();
+  const Bytes signature = hex("3045022073C2AD224615F5A5DB754E596135EEEB60B7260D45A41FE8F305E66E3B5895E4"
+                              "02210081F55DD7CDA291242118F0340A3B7157F82EB620D6458B8C622500884BD09356");
+  EXPECT_TRUE(cardPublic.verify(message, signature));
+  EXPECT_FALSE(cardPublic.verify(deliveryProofMessage(kCardNumber, 2, record, nonce), signature));
+}
+
 TEST(Vectors, ReadApdus) {
-  EXPECT_EQ(toHex(commands::selectAid()), "00A4040C08F04B494F534B0101");
+  EXPECT_EQ(toHex(commands::selectAid()), "00A4040C08F04B494F534B0102");
   EXPECT_EQ(toHex(commands::readBinary(profile::kSfiId)), "00B0810000");
   EXPECT_EQ(toHex(commands::readAllRecords(profile::kSfiCredit)), "00B2011500");
   EXPECT_EQ(toHex(commands::readBinary(profile::kSfiReturn)), "00B0830000");

@@ -40,9 +40,9 @@ TEST_F(VirtualCardTest, SelectsOnlyItsOwnAid) {
   EXPECT_EQ(status(hex("00A4040C08A000000003101001")), sw::kFileNotFound);
   EXPECT_EQ(status(commands::readBinary(profile::kSfiId)), sw::kFileNotFound);
   selectApp();
-  const Response fci = send(hex("00A4040008F04B494F534B010100"));
+  const Response fci = send(hex("00A4040008F04B494F534B010200"));
   EXPECT_EQ(fci.sw, sw::kOk);
-  EXPECT_EQ(toHex(fci.data), "6F0A8408F04B494F534B0101");
+  EXPECT_EQ(toHex(fci.data), "6F0A8408F04B494F534B0102");
 }
 
 TEST_F(VirtualCardTest, UnknownClassInstructionAndFiles) {
@@ -168,6 +168,35 @@ TEST_F(VirtualCardTest, InternalAuthenticateSignsWithTheCardKey) {
   // Domain separation: the same signature is not valid for the bare challenge.
   EXPECT_FALSE(cardPublic.verify(chal, r.data));
   EXPECT_EQ(status(commands::internalAuthenticate(hex("0102"))), sw::kWrongLength);
+}
+
+// The delivery proof signs the CREDIT record as the card holds it: the kiosk names the record
+// and passes the cloud's nonce, and cannot choose what is signed.
+TEST_F(VirtualCardTest, DeliveryProofSignsTheRecordAsTheCardHoldsIt) {
+  const Bytes nonce = hex("00112233445566778899AABBCCDDEEFF");
+  EXPECT_EQ(status(commands::proveRecord(1, nonce)), sw::kConditionsNotSatisfied);  // not selected
+  selectApp();
+  const Bytes token = encodeToken(mintToken(kVendingKey, {Utility::Electricity, 1, kMeterNumber, 3, 5000,
+                                                          1767225600, {}}).value());
+  const std::uint8_t record = creditRecordFor(3);
+  card.image().credit[record - 1] = token;
+  const EcKey cardPublic = loadKey(kCardPem).publicOnly();
+  const Response proof = send(commands::proveRecord(record, nonce));
+  ASSERT_EQ(proof.sw, sw::kOk);
+  EXPECT_TRUE(cardPublic.verify(deliveryProofMessage(kCardNumber, record, token, nonce), proof.data));
+  EXPECT_FALSE(cardPublic.verify(internalAuthMessage(kCardNumber, nonce), proof.data));
+
+  // Another record: signed as it is (empty), so it proves nothing about the token.
+  const Response empty = send(commands::proveRecord(record + 1, nonce));
+  ASSERT_EQ(empty.sw, sw::kOk);
+  EXPECT_FALSE(cardPublic.verify(deliveryProofMessage(kCardNumber, record + 1, token, nonce), empty.data));
+  EXPECT_TRUE(cardPublic.verify(deliveryProofMessage(kCardNumber, record + 1, Bytes(32, 0), nonce), empty.data));
+
+  EXPECT_EQ(status(commands::proveRecord(0, nonce)), sw::kRecordNotFound);
+  EXPECT_EQ(status(commands::proveRecord(9, nonce)), sw::kRecordNotFound);
+  EXPECT_EQ(status(commands::proveRecord(1, hex("0011223344556677"))), sw::kWrongLength);
+  EXPECT_EQ(status(encodeApdu({0x00, profile::kInsInternalAuthenticate, 0x02, 0x01, nonce, std::uint16_t{256}}).value()),
+            sw::kWrongP1P2);
 }
 
 // The card keeps its parsed key between authentications, but an image edited in place (a

@@ -19,6 +19,7 @@
 #include <ctime>
 #include <fstream>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -104,9 +105,14 @@ class CloudApiTest : public ::testing::TestWithParam<Backend> {
                                          created.body.value("secret", ""));
   }
 
+  // The proof the card gives for the token of a /script answer: its signature of the token's
+  // CREDIT record with the order's nonce (the card issued on first use).
+  json cardProof(const Reply& scriptReply, const std::string& card = kCard);
+
   std::unique_ptr<CloudProcess> m_cloud;
   std::unique_ptr<KioskClient> m_kiosk;
   std::unique_ptr<AdminClient> m_admin;
+  std::map<std::string, card::EcKey> m_cardKeys;
 };
 
 // What a card signs to prove a CREDIT record (docs/card-profile.md, "Delivery proof"), put
@@ -128,6 +134,16 @@ kiosk::Bytes deliveryMessage(std::uint64_t cardNumber, std::uint8_t record, cons
 std::string signDelivery(const card::EcKey& key, std::uint64_t cardNumber, std::uint8_t record,
                          const std::string& recordHex, const std::string& nonceHex) {
   return kiosk::toHex(key.sign(deliveryMessage(cardNumber, record, recordHex, nonceHex)).value());
+}
+
+json CloudApiTest::cardProof(const Reply& scriptReply, const std::string& card) {
+  auto known = m_cardKeys.find(card);
+  if (known == m_cardKeys.end()) known = m_cardKeys.emplace(card, issueCard(card)).first;
+  const auto& token = scriptReply.body["token"];
+  const auto sequence = token["sequence"].get<std::uint32_t>();
+  return {{"card_signature", signDelivery(known->second, std::stoull(card), card::creditRecordFor(sequence),
+                                          token["hex"].get<std::string>(),
+                                          scriptReply.body["delivery_nonce"].get<std::string>())}};
 }
 
 // Checks the write script the way the card will: the UPDATE carries the token, and its MAC
@@ -181,7 +197,7 @@ TEST_P(CloudApiTest, FullOrderLifecycleWritesAVerifiableTokenAndBalances) {
   expectScriptForCard(written.body["script"], m_cloud->smMasterKey(), kCard, challenge,
                       token["hex"].get<std::string>());
 
-  auto done = deliver(id, 1);
+  auto done = deliver(id, 1, kCard, cardProof(written));
   ASSERT_EQ(done.status, 200) << done.text;
   EXPECT_EQ(done.body["state"], "DELIVERED");
 
@@ -272,7 +288,8 @@ TEST_P(CloudApiTest, ReplayedOrderRequestsAreRefusedAndChangeNothing) {
                            {{"card_number", kCard}, {"challenge", randomChallenge()}});
   ASSERT_EQ(written.status, 200) << written.text;
   auto delivered = sendTwice("/v1/kiosk/orders/" + id + "/delivered",
-                             {{"card_number", kCard}, {"sequence", written.body["token"]["sequence"]}});
+                             {{"card_number", kCard}, {"sequence", written.body["token"]["sequence"]},
+                              {"proof", cardProof(written)}});
   EXPECT_EQ(delivered.status, 200) << delivered.text;
 
   // Two copies of one create request in flight together.
@@ -513,9 +530,10 @@ TEST_P(CloudApiTest, DoubleDeliveryConfirmationChangesNothing) {
   auto written = script(id, randomChallenge());
   ASSERT_EQ(written.status, 200) << written.text;
   const auto sequence = written.body["token"]["sequence"].get<std::int64_t>();
-  EXPECT_EQ(deliver(id, sequence + 1).errorCode(), "BAD_REQUEST");  // not this order's token
-  ASSERT_EQ(deliver(id, sequence).status, 200);
-  auto again = deliver(id, sequence);
+  const json proof = cardProof(written);
+  EXPECT_EQ(deliver(id, sequence + 1, kCard, proof).errorCode(), "BAD_REQUEST");  // not this order's token
+  ASSERT_EQ(deliver(id, sequence, kCard, proof).status, 200);
+  auto again = deliver(id, sequence, kCard, proof);
   EXPECT_EQ(again.status, 409);
   EXPECT_EQ(again.errorCode(), "ALREADY_DELIVERED");
   auto report = m_admin->get("/v1/admin/reconciliation");
@@ -698,8 +716,9 @@ TEST_P(CloudApiTest, ConfigCarriesTariffsStaffAndAnETag) {
 TEST_P(CloudApiTest, MeterReadingsMarkTokensLoadedAndRaiseWarnings) {
   const std::string id = newOrder();
   pay(id);
-  ASSERT_EQ(script(id, randomChallenge()).status, 200);
-  ASSERT_EQ(deliver(id, 1).status, 200);
+  auto written = script(id, randomChallenge());
+  ASSERT_EQ(written.status, 200);
+  ASSERT_EQ(deliver(id, 1, kCard, cardProof(written)).status, 200);
   const auto returnKey = card::deriveReturnKey(m_cloud->vendingKey(), 52000001, 1);
   auto upload = [&](std::int64_t day, std::uint64_t consumption, std::uint8_t flags,
                     const card::SymKey& key) {

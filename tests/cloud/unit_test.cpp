@@ -67,7 +67,17 @@ class FixedFormat final : public CardFormat {
   CloudResult<MeterReturn> verifyReturn(const std::string&, std::int64_t) override {
     return failWith(CloudError::BadReturnData, "not in this test");
   }
+  std::string newDeliveryNonce() override { return "nonce-" + std::to_string(++nonces); }
+  // Accepts "signed:<token>:<nonce>" from the card whose key is "key-200".
+  CloudResult<void> verifyDelivery(const DeliveryClaim& claim) override {
+    if (claim.cardPublicKey == "key-" + claim.cardNumber &&
+        claim.proof.cardSignature == "signed:" + claim.tokenHex + ":" + claim.nonceHex) {
+      return {};
+    }
+    return failWith(CloudError::DeliveryUnproven, "not proven");
+  }
   int minted = 0;
+  int nonces = 0;
 };
 
 class StoreStates : public ::testing::Test {
@@ -80,7 +90,7 @@ class StoreStates : public ::testing::Test {
         {.id = "A1", .resident = "R", .building = "B", .room = "1", .household = "H"}, 0));
     ASSERT_TRUE(m_store->createMeter({.number = "100", .accountId = "A1", .utility = "water"}, 0));
     ASSERT_TRUE(m_store->createCard(
-        {.number = "200", .kind = "resident", .accountId = "A1", .meterNumber = "100"}, 0));
+        {.number = "200", .kind = "resident", .accountId = "A1", .meterNumber = "100", .publicKey = "key-200"}, 0));
     ASSERT_TRUE(m_store->createKiosk({.id = "K1", .secret = protocol::randomHex(32)}, 0));
   }
   Order create(const std::string& key, std::int64_t now = 1000) {
@@ -105,12 +115,20 @@ TEST_F(StoreStates, StatesOnlyMoveForward) {
   auto token = m_store->issueToken(order.id, format, 1004);
   ASSERT_TRUE(token);
   EXPECT_EQ(token->sequence, 1);
-  EXPECT_EQ(m_store->issueToken(order.id, format, 1005)->tokenHex, "100:1");
+  EXPECT_EQ(token->deliveryNonce, "nonce-1");
+  auto again = m_store->issueToken(order.id, format, 1005);
+  EXPECT_EQ(again->tokenHex, "100:1");
+  EXPECT_EQ(again->deliveryNonce, "nonce-1");
   EXPECT_EQ(format.minted, 1);
   // No refund once a token exists.
   EXPECT_FALSE(m_store->requestRefund(order.id, 1006));
-  ASSERT_TRUE(m_store->confirmDelivery(order.id, 1, 1007));
-  EXPECT_EQ(m_store->confirmDelivery(order.id, 1, 1008).error().error, CloudError::AlreadyDelivered);
+  // The proof is checked against the token, the order's nonce and the card's registered key.
+  EXPECT_EQ(m_store->confirmDelivery(order.id, 1, {"signed:100:1:nonce-2", ""}, format, 1007).error().error,
+            CloudError::DeliveryUnproven);
+  EXPECT_EQ(m_store->order(order.id)->state, state::kTokenIssued);
+  ASSERT_TRUE(m_store->confirmDelivery(order.id, 1, {"signed:100:1:nonce-1", ""}, format, 1007));
+  EXPECT_EQ(m_store->confirmDelivery(order.id, 1, {"signed:100:1:nonce-1", ""}, format, 1008).error().error,
+            CloudError::AlreadyDelivered);
 }
 
 TEST_F(StoreStates, ExpiryTouchesOnlyWaitingOrdersPastTheirTime) {

@@ -173,7 +173,7 @@ TEST_F(ClientTest, JournalAcknowledgementMustCoverTheBatch) {
 TEST_F(ClientTest, DeliveryMustComeBackDelivered) {
   transport.reply("POST", "/v1/kiosk/orders/", 200,
                   orderJson(sampleOrder("ord_0123456789abcdef01234567", "TOKEN_ISSUED")).dump());
-  auto confirmed = client.confirmDelivery("ord_0123456789abcdef01234567", kCard, 9);
+  auto confirmed = client.confirmDelivery("ord_0123456789abcdef01234567", kCard, 9, {"3045", ""});
   ASSERT_FALSE(confirmed);
   EXPECT_EQ(confirmed.error().error, PayError::BadResponse);
 }

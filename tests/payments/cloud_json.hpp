@@ -45,6 +45,9 @@ inline json orderJson(const cloud::Order& order, bool withQr = true) {
   return out;
 }
 
+// The delivery nonce the test cloud issues with every token.
+inline constexpr const char* kDeliveryNonce = "00112233445566778899AABBCCDDEEFF";
+
 // The /script answer for `cardNumber` (its SM key) with a token of `sequence` and `amount`
 // for `meter`, exactly as the server builds it.
 inline json scriptJson(const std::string& orderId, std::uint32_t sequence, std::uint32_t amount,
@@ -63,6 +66,7 @@ inline json scriptJson(const std::string& orderId, std::uint32_t sequence, std::
                 {"key_version", 1},
                 {"issued_at", 1767225600},
                 {"hex", tokenHex.value()}}},
+              {"delivery_nonce", kDeliveryNonce},
               {"script", script.value()}};
 }
 

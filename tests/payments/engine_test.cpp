@@ -169,10 +169,36 @@ class EngineTest : public ::testing::Test {
       TxUpdate token;
       token.tokenHex = tokenHex;
       token.tokenSeq = card::decodeToken(*kiosk::fromHex(tokenHex))->sequence;
+      token.deliveryNonce = kDeliveryNonce;
       tx = journal->record(tx->id, {Step::ScriptFetched, Step::ApduSent}, token, "{}", 1767225611);
     }
-    if (step >= Step::ReadBack) tx = journal->record(tx->id, Step::ReadBack, {}, "{}", 1767225612);
+    if (step >= Step::ReadBack) {
+      // The card's proof, as it gave it with the read-back.
+      TxUpdate proven;
+      proven.deliveryProof = DeliveryProof{proofFor(tokenHex), ""}.toJson();
+      tx = journal->record(tx->id, Step::ReadBack, proven, "{}", 1767225612);
+    }
     return *tx;
+  }
+  // The card's signature of the token's record with the test cloud's nonce, as the card makes it.
+  std::string proofFor(const std::string& tokenHex) {
+    const auto token = card::decodeToken(*kiosk::fromHex(tokenHex));
+    const auto id = card::decodeIdFile(virtualCard.image().id);
+    const auto key = card::EcKey::fromPrivateScalar(virtualCard.image().cardPrivateKey, id->cardPublicKey);
+    const auto message = card::deliveryProofMessage(id->cardNumber, card::creditRecordFor(token->sequence),
+                                                    *kiosk::fromHex(tokenHex), *kiosk::fromHex(kDeliveryNonce));
+    return kiosk::toHex(key->sign(message).value());
+  }
+  // Whether a POST /delivered carries the card's own proof of `tokenHex` with the nonce.
+  bool carriesCardProof(const HttpRequest& delivered, const std::string& tokenHex) {
+    const auto body = json::parse(delivered.body);
+    if (!body.contains("proof") || !body["proof"].contains("card_signature")) return false;
+    const auto token = card::decodeToken(*kiosk::fromHex(tokenHex));
+    const auto id = card::decodeIdFile(virtualCard.image().id);
+    const auto key = card::EcKey::fromPublicPoint(id->cardPublicKey);
+    const auto message = card::deliveryProofMessage(id->cardNumber, card::creditRecordFor(token->sequence),
+                                                    *kiosk::fromHex(tokenHex), *kiosk::fromHex(kDeliveryNonce));
+    return key->verify(message, *kiosk::fromHex(body["proof"]["card_signature"].get<std::string>()));
   }
   void cloudSays(const std::string& state) {
     transport.reply("GET", std::string("/v1/kiosk/orders/") + kOrder, 200,
@@ -291,6 +317,34 @@ TEST_F(EngineTest, AReadBackTokenIsConfirmedWithoutTheCard) {
   });
   ASSERT_NE(delivered, requests.end());
   EXPECT_EQ(json::parse(delivered->body)["sequence"], 9);
+  EXPECT_TRUE(carriesCardProof(*delivered, tokenHex(9))) << delivered->body;
+}
+
+// The card left between the read-back and its proof: nothing is confirmed without it, and
+// the card proves the delivery at its next insertion.
+TEST_F(EngineTest, AReadBackWithoutTheCardsProofWaitsForTheCard) {
+  const std::string hex = tokenHex(9);
+  TxRecord tx = journaled(Step::ApduSent, hex);
+  tx = journal->record(tx.id, Step::ReadBack, {}, "{}", 1767225612).value();
+  virtualCard.image().credit[card::creditRecordFor(9) - 1] = *kiosk::fromHex(hex);
+  cloudSays("TOKEN_ISSUED");
+  transport.reply("POST", std::string("/v1/kiosk/orders/") + kOrder + "/delivered", 200,
+                  orderJson(sampleOrder(kOrder, "DELIVERED")).dump());
+  startEngine();
+  ASSERT_TRUE(engine->syncAndWait(5s));
+  EXPECT_EQ(transport.count("POST", "/v1/kiosk/orders/" + std::string(kOrder) + "/delivered"), 0U);
+  EXPECT_TRUE(journal->transaction(tx.id)->open());
+  insertCard();
+  engine->writeToken(kOrder, kCard);
+  ASSERT_TRUE(notices.waitFor<notice::WriteDone>());
+  EXPECT_EQ(waitSettled(tx.id).outcome, Outcome::Delivered);
+  const auto requests = transport.requests();
+  const auto delivered = std::find_if(requests.begin(), requests.end(), [](const HttpRequest& r) {
+    return r.target.ends_with("/delivered");
+  });
+  ASSERT_NE(delivered, requests.end());
+  EXPECT_TRUE(carriesCardProof(*delivered, hex)) << delivered->body;
+  EXPECT_EQ(transport.count("POST", "/v1/kiosk/orders/" + std::string(kOrder) + "/script"), 0U);
 }
 
 TEST_F(EngineTest, ATokenAlreadyOnTheCardIsConfirmedNotWrittenAgain) {
@@ -310,6 +364,12 @@ TEST_F(EngineTest, ATokenAlreadyOnTheCardIsConfirmedNotWrittenAgain) {
   EXPECT_EQ(done->deliveries[0].sequence, 9U);
   EXPECT_EQ(waitSettled(tx.id).outcome, Outcome::Delivered);
   EXPECT_EQ(transport.count("POST", "/v1/kiosk/orders/" + std::string(kOrder) + "/script"), 0U);
+  const auto requests = transport.requests();
+  const auto delivered = std::find_if(requests.begin(), requests.end(), [](const HttpRequest& r) {
+    return r.target.ends_with("/delivered");
+  });
+  ASSERT_NE(delivered, requests.end());
+  EXPECT_TRUE(carriesCardProof(*delivered, hex)) << delivered->body;
 }
 
 TEST_F(EngineTest, ASecondTokenForAJournaledOrderNeverReachesTheCard) {

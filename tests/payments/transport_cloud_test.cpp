@@ -82,9 +82,20 @@ TEST(CurlTransportCloud, RunsAnOrderAgainstTheRealCloud) {
   ASSERT_TRUE(second);
   EXPECT_EQ(second->issued.hex, script->issued.hex);  // one token per order
 
-  auto delivered = client.confirmDelivery(created->order.id, kCard, script->issued.token.sequence);
+  EXPECT_EQ(second->issued.deliveryNonce, script->issued.deliveryNonce);
+  EXPECT_EQ(script->issued.deliveryNonce.size(), 32U);
+
+  // The proof here is the meter's: its RETURN shows the token loaded.
+  card::ReturnRecord loaded;
+  loaded.utility = card::Utility::Water;
+  loaded.meterNumber = 52000001;
+  loaded.lastSequence = script->issued.token.sequence;
+  loaded.timestamp = clock.unixSeconds();
+  card::sealReturn(loaded, card::deriveReturnKey(cloud.vendingKey(), 52000001, 1));
+  const DeliveryProof proof{"", kiosk::toHex(card::encodeReturn(loaded))};
+  auto delivered = client.confirmDelivery(created->order.id, kCard, script->issued.token.sequence, proof);
   ASSERT_TRUE(delivered) << describe(delivered.error());
-  auto twice = client.confirmDelivery(created->order.id, kCard, script->issued.token.sequence);
+  auto twice = client.confirmDelivery(created->order.id, kCard, script->issued.token.sequence, proof);
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().error, PayError::AlreadyDelivered);
 
