@@ -114,12 +114,18 @@ CloudResult<NewCard> readNewCard(const json& body) {
   if (!meter.empty() && !protocol::isNumber(meter)) {
     return failWith(CloudError::BadRequest, "meter_number must be 1 to 19 digits");
   }
+  KIOSK_TRY(publicKey, readCardPublicKey(body, false));
+  return NewCard{*number, *kind, *account, meter, *publicKey};
+}
+
+CloudResult<std::string> readCardPublicKey(const json& body, bool required) {
   // The card's key checks its delivery proofs: an uncompressed P-256 point, 04 || X || Y.
   const std::string publicKey = optStringField(body, "public_key");
-  if (!publicKey.empty() && (!protocol::isHexOf(publicKey, 130) || !publicKey.starts_with("04"))) {
+  if ((required || !publicKey.empty()) &&
+      (!protocol::isHexOf(publicKey, 130) || !publicKey.starts_with("04"))) {
     return failWith(CloudError::BadRequest, "public_key must be 65 bytes of hex: 04, X and Y");
   }
-  return NewCard{*number, *kind, *account, meter, publicKey};
+  return publicKey;
 }
 
 CloudResult<NewFee> readNewFee(const json& body) {

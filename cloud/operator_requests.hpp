@@ -16,6 +16,9 @@ CloudResult<NewTariff> readNewTariff(const nlohmann::json& body);
 CloudResult<NewAccount> readNewAccount(const nlohmann::json& body);
 CloudResult<NewMeter> readNewMeter(const nlohmann::json& body);
 CloudResult<NewCard> readNewCard(const nlohmann::json& body);
+// "public_key": the card key from its ID file, 65 bytes of hex (04 || X || Y); empty when
+// absent and not `required`.
+CloudResult<std::string> readCardPublicKey(const nlohmann::json& body, bool required);
 // Without an id, the fee gets a new one.
 CloudResult<NewFee> readNewFee(const nlohmann::json& body);
 // Without a secret, the kiosk gets a new one.

@@ -56,6 +56,13 @@ void Server::Impl::registerOperatorRoutes() {
           KIOSK_TRY(result, store.setStatus(table, id, *status, now()));
           return Reply{200, {{"id", id}, {"status", *status}}};
         });
+  admin("POST", R"(/v1/admin/cards/([0-9]+)/public_key)", "admin_card_key",
+        [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
+          KIOSK_TRY(body, parseBody(req.body));
+          KIOSK_TRY(key, readCardPublicKey(*body, true));
+          KIOSK_TRY(done, store.registerCardPublicKey(req.matches[1], *key));
+          return Reply{200, {{"number", req.matches[1]}, {"public_key", *key}}};
+        });
   admin("GET", "/v1/admin/orders", "admin_orders",
         [this](const http::Request& req, http::Response&) -> CloudResult<Reply> {
           int limit = req.hasParam("limit") ? std::atoi(req.param("limit").c_str()) : 100;

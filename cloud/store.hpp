@@ -111,6 +111,9 @@ class Store {
   // What card issuance needs: kind, account, meter, utility and the meter's tariff spec.
   CloudResult<CardIssueInfo> cardForIssue(const std::string& cardNumber);
   CloudResult<bool> setCardPublicKey(const std::string& cardNumber, const std::string& publicKeyHex);
+  // Registers the key of a card that has none (the same key again changes nothing); Conflict
+  // when the card has another key: a new card key is a new card, issued with `issue-card`.
+  CloudResult<bool> registerCardPublicKey(const std::string& cardNumber, const std::string& publicKeyHex);
 
   // --- reports (store_reports.cpp)
   // Newest first; empty filters match every state or kiosk.

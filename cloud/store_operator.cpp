@@ -229,6 +229,18 @@ CloudResult<bool> Store::setCardPublicKey(const std::string& cardNumber,
   return rows->affected == 1;
 }
 
+CloudResult<bool> Store::registerCardPublicKey(const std::string& cardNumber,
+                                               const std::string& publicKeyHex) {
+  KIOSK_TRY(rows, writeOnce(m_db,
+                            "UPDATE cards SET public_key = $1 WHERE number = $2 AND "
+                            "(public_key IS NULL OR public_key = '' OR UPPER(public_key) = UPPER($1))",
+                            {publicKeyHex, cardNumber}));
+  if (rows->affected == 1) return true;
+  KIOSK_TRY(card, runOnce(m_db, "SELECT 1 FROM cards WHERE number = $1", {cardNumber}));
+  if (card->rows.empty()) return failWith(CloudError::NotFound, "no card " + cardNumber);
+  return failWith(CloudError::Conflict, "card " + cardNumber + " already has another public key");
+}
+
 // ---------------------------------------------------------------------------------------
 // Ids from before the id rule
 

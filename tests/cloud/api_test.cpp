@@ -489,6 +489,38 @@ TEST_P(CloudApiTest, DeliveryIsConfirmedOnlyWithTheCardsSignature) {
   EXPECT_NE(unknown.errorMessage().find("no registered public key"), std::string::npos) << unknown.text;
 }
 
+// A card issued elsewhere gets its key registered by the operator, once: the same proof that
+// was refused before is accepted after, and the key cannot be swapped for another.
+TEST_P(CloudApiTest, AnOperatorRegistersTheKeyOfACardIssuedElsewhere) {
+  const auto cardKey = card::EcKey::generate().value();
+  const std::string id = newOrder(kFeeCard, 5000);
+  pay(id);
+  auto written = script(id, randomChallenge(), kFeeCard);
+  ASSERT_EQ(written.status, 200) << written.text;
+  const auto sequence = written.body["token"]["sequence"].get<std::uint32_t>();
+  const json proof{{"card_signature",
+                    signDelivery(cardKey, std::stoull(kFeeCard), card::creditRecordFor(sequence),
+                                 written.body["token"]["hex"].get<std::string>(),
+                                 written.body["delivery_nonce"].get<std::string>())}};
+  EXPECT_EQ(deliver(id, sequence, kFeeCard, proof).errorCode(), "DELIVERY_UNPROVEN");
+
+  const std::string target = std::string("/v1/admin/cards/") + kFeeCard + "/public_key";
+  EXPECT_EQ(m_admin->post(target, {{"public_key", "04abcd"}}).errorCode(), "BAD_REQUEST");
+  EXPECT_EQ(m_admin->post(target, json::object()).errorCode(), "BAD_REQUEST");
+  EXPECT_EQ(m_admin->post("/v1/admin/cards/1234567/public_key",
+                          {{"public_key", kiosk::toHex(cardKey.publicPoint())}}).status, 404);
+  auto registered = m_admin->post(target, {{"public_key", kiosk::toHex(cardKey.publicPoint())}});
+  ASSERT_EQ(registered.status, 200) << registered.text;
+  EXPECT_EQ(m_admin->post(target, {{"public_key", kiosk::toHex(cardKey.publicPoint())}}).status, 200)
+      << "the same key again changes nothing";
+  const auto other = card::EcKey::generate().value();
+  EXPECT_EQ(m_admin->post(target, {{"public_key", kiosk::toHex(other.publicPoint())}}).errorCode(), "CONFLICT");
+
+  auto done = deliver(id, sequence, kFeeCard, proof);
+  ASSERT_EQ(done.status, 200) << done.text;
+  EXPECT_EQ(done.body["state"], "DELIVERED");
+}
+
 // The meter may load the token and free its record before the kiosk asks the card: then the
 // meter's RETURN, MAC'd with the meter's own key and showing the token's sequence loaded, is
 // the proof. A RETURN that does not show it, is from another meter or does not verify is not.
