@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <filesystem>
 
 #include "tests/support/cloud_fixture.hpp"
@@ -125,6 +127,48 @@ TEST_F(JournalTest, EverythingSurvivesReopening) {
   ASSERT_TRUE(config);
   ASSERT_TRUE(config->has_value());
   EXPECT_EQ((*config)->second, "\"etag-1\"");
+}
+
+// A journal written before the delivery proof (no columns for its nonce and proof) opens
+// with its open transaction intact, and takes the new columns from then on.
+TEST_F(JournalTest, AJournalFromBeforeTheDeliveryProofKeepsItsTransactions) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "journal.sqlite").c_str(), &db), SQLITE_OK);
+  const char* old = R"SQL(
+CREATE TABLE transactions (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, card_number TEXT NOT NULL,
+  meter_number TEXT NOT NULL DEFAULT '', idempotency_key TEXT UNIQUE,
+  amount INTEGER NOT NULL DEFAULT 0, challenge TEXT NOT NULL DEFAULT '', order_id TEXT UNIQUE,
+  credit INTEGER NOT NULL DEFAULT 0, fees INTEGER NOT NULL DEFAULT 0,
+  qr_url TEXT NOT NULL DEFAULT '', expires_at INTEGER NOT NULL DEFAULT 0,
+  token_hex TEXT NOT NULL DEFAULT '', token_seq INTEGER NOT NULL DEFAULT 0, step TEXT NOT NULL,
+  outcome TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+INSERT INTO transactions (kind, card_number, order_id, credit, token_hex, token_seq, step,
+  created_at, updated_at) VALUES ('topup', '8800000001', 'ord_0123456789abcdef01234567', 5000,
+  'AB', 9, 'apdu_sent', 1767225600, 1767225601);
+)SQL";
+  ASSERT_EQ(sqlite3_exec(db, old, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  auto journal = open();
+  ASSERT_TRUE(journal);
+  auto pending = journal->unfinished();
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1U);
+  const TxRecord tx = pending->front();
+  EXPECT_EQ(tx.orderId, "ord_0123456789abcdef01234567");
+  EXPECT_EQ(tx.step, Step::ApduSent);
+  EXPECT_EQ(tx.tokenSeq, 9);
+  EXPECT_EQ(tx.deliveryNonce, "");
+  TxUpdate proof;
+  proof.deliveryNonce = "00112233445566778899AABBCCDDEEFF";
+  proof.deliveryProof = R"({"card_signature":"3045"})";
+  auto read = journal->record(tx.id, Step::ReadBack, proof, "{}", kAt);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->deliveryNonce, "00112233445566778899AABBCCDDEEFF");
+  journal.reset();
+  auto again = open();
+  EXPECT_EQ(again->transaction(tx.id)->deliveryProof, R"({"card_signature":"3045"})");
 }
 
 TEST_F(JournalTest, AcknowledgementsOnlyMoveForward) {
