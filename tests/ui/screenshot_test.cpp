@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -277,6 +278,21 @@ TEST(ScreenGallery, LandscapeEveryScreenInBothLanguages) {
   checkGallery("landscape", 1920, 1080);
 }
 
+// The amount screen says what price its estimate assumes (the sample tariff: ¥0.56 per kWh),
+// in each language with that language's unit.
+TEST(AmountScreen, TheEstimateNamesThePriceItAssumes) {
+  for (const auto& [lang, unit] : {std::pair<std::string, std::string>{"en", "kWh"}, {"zh-CN", "千瓦时"}}) {
+    SCOPED_TRACE(lang);
+    const Shot shot = takeScreenshot("amount_price_" + lang, 1080, 1920, "--screen amount --lang " + lang);
+    const json* price = findText(shot.layout, "amount.price");
+    ASSERT_NE(price, nullptr) << "the amount screen does not say which price its estimate assumes";
+    const std::string text = (*price)["text"];
+    EXPECT_NE(text.find("0.56"), std::string::npos) << text;
+    EXPECT_NE(text.find(unit), std::string::npos) << text;
+    expectCleanLayout(shot);
+  }
+}
+
 TEST(PayScreen, QrCodeDecodesToThePayUrl) {
   const Shot shot = takeScreenshot("pay_qr", 1080, 1920, "--screen pay --lang en");
   ASSERT_EQ(shot.image.width, 1080);
@@ -360,6 +376,11 @@ TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
   // The card started with ¥86.20 on its meter; ¥50 went in, property fees first (¥35.00).
   ASSERT_TRUE(first.count("account"));
   EXPECT_NE(allText(first["account"].layout).find("86.20"), std::string::npos) << allText(first["account"].layout);
+  // The writing screen starts at its first step, never at "step 0".
+  ASSERT_TRUE(first.count("writing"));
+  const json* step = findText(first["writing"].layout, "writing.step");
+  ASSERT_NE(step, nullptr);
+  EXPECT_EQ((*step)["text"].get<std::string>().find("Step 0 "), std::string::npos) << (*step)["text"];
   ASSERT_TRUE(first.count("done"));
   const std::string done = allText(first["done"].layout);
   EXPECT_NE(done.find("15.00"), std::string::npos) << done;

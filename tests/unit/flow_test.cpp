@@ -75,6 +75,8 @@ TEST_F(FlowTest, FullTopUpWritesTheTokenAfterPayment) {
   toPay();
   auto commands = send(event::OrderPaid{"ord_1"});
   EXPECT_EQ(screen(), "writing");
+  // The writing screen starts at its first step (under way), not at "step 0 of 3".
+  EXPECT_EQ(std::get<screen::Writing>(flow.state().screen).view.step, 1);
   ASSERT_EQ(commands.size(), 1U);
   EXPECT_EQ(std::get<command::WriteToken>(commands[0]).orderId, "ord_1");
   send(event::WriteProgress{2, 3});
