@@ -160,7 +160,7 @@ class Stepper {
                    [&](const screen::Reading&) { ask(command::LookupAccount{e.cardNumber}); },
                    [&](const screen::Reinsert& s) {
                      if (e.cardNumber == s.view.cardNumber) {
-                       go(screen::Writing{s.orderId, e.cardNumber, WritingView{0, 3}});
+                       go(screen::Writing{s.orderId, e.cardNumber, WritingView{1, 3}});
                        ask(command::WriteToken{s.orderId, e.cardNumber});
                      } else {
                        screen::Reinsert next = s;
@@ -196,7 +196,7 @@ class Stepper {
         !std::holds_alternative<screen::Account>(screen)) {
       return;
     }
-    go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{0, 3}});
+    go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{1, 3}});
     ask(command::WriteToken{e.orderId, m_next.state.cardNumber});
   }
 
@@ -221,7 +221,7 @@ class Stepper {
   void on(const event::OrderPaid& e) {
     const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
     if (paying == nullptr || paying->view.orderId != e.orderId) return;
-    go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{0, 3}});
+    go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{1, 3}});
     ask(command::WriteToken{e.orderId, m_next.state.cardNumber});
   }
 

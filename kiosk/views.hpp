@@ -67,7 +67,7 @@ struct PayView {
 };
 
 struct WritingView {
-  int step = 0;   // 0..steps
+  int step = 1;   // 1..steps: the write starts at its first step
   int steps = 3;
 };
 

@@ -76,6 +76,12 @@ float drawSplit(Ui& ui, const app::AmountView& view, const Rect& area) {
                   ui.tr(unitKey(view.utility))),
            x, y, w, ui.theme.text, Align::Right);
   y += rowH;
+  if (view.priceMinorPerUnit > 0) {
+    drawText(ui, "amount.price", ui.fonts.small,
+             ui.trf("amount.price", app::formatMoney(view.priceMinorPerUnit), ui.tr(unitKey(view.utility))),
+             x, y, w, ui.theme.textDim, Align::Right);
+    y += ui.fonts.small->FontSize * 1.2F;
+  }
   const std::string line =
       view.problemKey ? ui.tr(*view.problemKey)
                       : ui.trf("amount.limits", app::formatMoney(view.minMinor),

@@ -16,8 +16,8 @@ std::string formatDateTime(std::int64_t unixSeconds) {
 
 std::string formatUnits(std::int64_t minor, std::int64_t priceMinorPerUnit) {
   if (priceMinorPerUnit <= 0 || minor <= 0) return "0.0";
-  // Tenths of a unit, rounded down: the estimate never promises more than the meter gives.
-  const std::int64_t tenths = minor * 10 / priceMinorPerUnit;
+  // Tenths of a unit, to the nearest (half up): an estimate, said "about" on the screen.
+  const std::int64_t tenths = (minor * 20 / priceMinorPerUnit + 1) / 2;
   return fmt::format("{}.{}", tenths / 10, tenths % 10);
 }
 

@@ -10,7 +10,7 @@ namespace kiosk::ui {
 
 std::string formatDate(std::int64_t unixSeconds);      // "2026-11-20" (local time)
 std::string formatDateTime(std::int64_t unixSeconds);  // "2026-11-20 14:05"
-// Units (kWh or m3) that `minor` buys at `priceMinorPerUnit`, one decimal: "66.7".
+// Units (kWh or m3) that `minor` buys at `priceMinorPerUnit`, to the nearest tenth: "26.8".
 std::string formatUnits(std::int64_t minor, std::int64_t priceMinorPerUnit);
 const char* utilityKey(app::Utility utility);
 const char* unitKey(app::Utility utility);
