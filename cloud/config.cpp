@@ -35,7 +35,10 @@ void loadConfigFile(const std::string& path, ServerConfig& c) {
   if (doc.is_discarded() || !doc.is_object()) {
     throw std::runtime_error(path + ": not a JSON object");
   }
-  for (const auto& [key, value] : doc.items()) {
+  for (const auto& item : doc.items()) {
+    // Named references, not a structured binding: the lambdas below capture them.
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     auto text = [&](std::string& out) {
       if (!value.is_string()) throw std::runtime_error(path + ": " + key + " must be a string");
       out = value.get<std::string>();
