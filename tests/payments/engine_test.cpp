@@ -304,6 +304,48 @@ TEST_F(EngineTest, APaymentThatArrivedDuringTheCrashWaitsForTheCardWithoutAToken
   EXPECT_EQ(transport.count("POST", "/v1/kiosk/orders/" + std::string(kOrder) + "/cancel"), 0U);
 }
 
+// What the meter wrote on the card, read while the cloud is unreachable, is kept and uploaded
+// once the cloud is back: exactly the RETURN the card held, once.
+TEST_F(EngineTest, AMeterReadingReadOfflineIsUploadedWhenTheCloudIsBack) {
+  card::ReturnRecord reading;
+  reading.meterNumber = card::test::kMeterNumber;
+  reading.lastSequence = 4;
+  reading.remainingCredit = 1234;
+  reading.consumption = 98765;
+  reading.timestamp = 1767225000;
+  card::sealReturn(reading, card::deriveReturnKey(card::test::kVendingKey, card::test::kMeterNumber, 1));
+  const std::string returnHex = kiosk::toHex(card::encodeReturn(reading));
+  virtualCard.image().meterReturn = card::encodeReturn(reading);
+  transport.failWith("GET", "/v1/kiosk/cards/", CURLE_COULDNT_CONNECT);
+  transport.failWith("POST", "/v1/kiosk/readings", CURLE_COULDNT_CONNECT);
+  startEngine();
+  insertCard();
+  engine->lookupAccount(kCard);
+  auto ready = notices.waitFor<notice::AccountReady>();
+  ASSERT_TRUE(ready);
+  EXPECT_TRUE(ready->offline);
+
+  // Back online: what the cloud is sent from now on.
+  const std::size_t offlineRequests = transport.requests().size();
+  transport.reply("POST", "/v1/kiosk/readings", 200, R"({"stored":true,"tokens_loaded":1})");
+  auto uploaded = [&] {
+    const auto requests = transport.requests();
+    std::size_t n = 0;
+    for (std::size_t i = offlineRequests; i < requests.size(); ++i) {
+      const auto& r = requests[i];
+      if (r.method == "POST" && r.target == "/v1/kiosk/readings" &&
+          json::parse(r.body)["return"] == returnHex && json::parse(r.body)["card_number"] == kCard) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  ASSERT_TRUE(engine->syncAndWait(10s));
+  EXPECT_EQ(uploaded(), 1U) << "the reading read offline was never uploaded";
+  ASSERT_TRUE(engine->syncAndWait(5s));
+  EXPECT_EQ(uploaded(), 1U) << "an uploaded reading is not sent again";
+}
+
 TEST_F(EngineTest, AReadBackTokenIsConfirmedWithoutTheCard) {
   const TxRecord tx = journaled(Step::ReadBack, tokenHex(9));
   cloudSays("TOKEN_ISSUED");
