@@ -140,6 +140,10 @@ class Engine {
 
   void syncLoop();
   bool uploadOutbox();
+  // Posts the meter readings the journal keeps, oldest first, until one cannot go now; a
+  // reading the cloud refuses for good is dropped with an event. False while the cloud
+  // cannot take them.
+  bool uploadReadings();
   void refreshConfig(bool force);
   void resolveUnfinished(bool everything);
   void resolve(TxRecord tx, bool recheckPaid);
@@ -162,6 +166,7 @@ class Engine {
   // Guards what two or more threads share (the reader's thread, the caller's, the card, order,
   // cloud and sync workers); each worker's own state is further below.
   mutable std::mutex m_mutex;
+  std::mutex m_readingsMutex;  // one uploader of the kept readings at a time
   std::condition_variable m_changed;
   std::optional<CardFacts> m_facts;          // the authenticated card in the reader
   std::uint64_t m_generation = 0;            // counts insertions and removals

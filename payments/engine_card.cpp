@@ -56,6 +56,12 @@ void Engine::doReadCard() {
     data["flags"] = facts->meterReturn->flags;
   }
   event("card.read", data.dump());
+  if (facts->meterReturn) {
+    // Kept until the cloud has it: a card read offline does not lose its meter's reading.
+    if (auto kept = m_journal.keepReading(number, data["return"].get<std::string>(), now()); !kept) {
+      spdlog::warn("engine: meter reading of card {} not kept: {}", number, describe(kept.error()));
+    }
+  }
 
   bool blocked = false;
   bool journalBroken = false;
@@ -211,10 +217,8 @@ void Engine::doLookup(const std::string& cardNumber) {
     post(notice::AccountReady{accountFrom(*facts, &*summary), false});
   }
 
-  if (facts->meterReturn) {
-    // Best effort: the same data is in the outbox's card.read event.
-    auto reading = m_cloud.postReading(cardNumber, kiosk::toHex(card::encodeReturn(*facts->meterReturn)));
-    if (!reading) spdlog::info("engine: meter reading not posted: {}", describe(reading.error()));
-  }
+  // The card's meter reading (kept at the read) goes now that the cloud answers; the sync
+  // loop sends what cannot go now.
+  (void)uploadReadings();
 }
 }  // namespace kiosk::payments

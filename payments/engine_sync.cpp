@@ -34,7 +34,7 @@ void Engine::syncLoop() {
     }
     refreshConfig(first);
     resolveUnfinished(first);
-    const bool uploaded = uploadOutbox();
+    const bool uploaded = uploadOutbox() && uploadReadings();
     first = false;
     std::chrono::milliseconds wait = m_options.syncInterval;
     if (!uploaded) {
@@ -69,6 +69,36 @@ bool Engine::uploadOutbox() {
     if (auto acked = m_journal.acknowledge(ack->lastSeq); !acked) {
       journalOk(acked.error(), "acknowledging uploaded events");
       return false;
+    }
+  }
+  return true;
+}
+
+bool Engine::uploadReadings() {
+  std::lock_guard uploading(m_readingsMutex);
+  for (int batches = 0; batches < 50; ++batches) {
+    auto readings = m_journal.pendingReadings(m_options.batchSize);
+    if (!readings) return false;
+    if (readings->empty()) return true;
+    for (const auto& reading : *readings) {
+      auto posted = m_cloud.postReading(reading.cardNumber, reading.returnHex);
+      if (!posted) {
+        const PayError error = posted.error().error;
+        if (isTransient(error) || isOffline(error) || error == PayError::BadResponse) {
+          noteCloud(!isOffline(error));
+          return false;
+        }
+        // Refused for good (a RETURN that does not verify, a card the cloud does not know):
+        // sending it again cannot change the answer.
+        event("reading.refused", json{{"card_number", reading.cardNumber},
+                                      {"read_at", reading.readAt},
+                                      {"failure", json::parse(failureJson(posted.error()))}}.dump());
+      }
+      noteCloud(true);
+      if (auto done = m_journal.readingDone(reading.id); !done) {
+        journalOk(done.error(), "recording an uploaded reading");
+        return false;
+      }
     }
   }
   return true;

@@ -95,6 +95,13 @@ CREATE TABLE IF NOT EXISTS outbox (
   at INTEGER NOT NULL,
   data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS readings (
+  id INTEGER PRIMARY KEY,
+  card_number TEXT NOT NULL,
+  return_hex TEXT NOT NULL,
+  read_at INTEGER NOT NULL,
+  UNIQUE (card_number, return_hex)
+);
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -621,6 +628,38 @@ Journaled<std::vector<OutboxEvent>> Journal::pendingEvents(std::size_t limit) {
     out.push_back({s.integer(0), s.text(1), s.integer(2), s.text(3)});
   }
   return out;
+}
+
+Journaled<void> Journal::keepReading(const std::string& cardNumber, const std::string& returnHex,
+                                     std::int64_t at) {
+  std::lock_guard lock(m_mutex);
+  auto& s = prepare(
+      "INSERT INTO readings (card_number, return_hex, read_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (card_number, return_hex) DO NOTHING");
+  s.bind(1, cardNumber).bind(2, returnHex).bind(3, at);
+  if (const int rc = s.step(); rc != SQLITE_DONE) return fail(fromSqlite(rc));
+  return {};
+}
+
+Journaled<std::vector<PendingReading>> Journal::pendingReadings(std::size_t limit) {
+  std::lock_guard lock(m_readMutex);
+  auto& s = prepareRead("SELECT id, card_number, return_hex, read_at FROM readings ORDER BY id LIMIT ?1");
+  s.bind(1, static_cast<std::int64_t>(limit));
+  std::vector<PendingReading> out;
+  for (int rc = s.step();; rc = s.step()) {
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return fail(fromSqlite(rc));
+    out.push_back({s.integer(0), s.text(1), s.text(2), s.integer(3)});
+  }
+  return out;
+}
+
+Journaled<void> Journal::readingDone(std::int64_t id) {
+  std::lock_guard lock(m_mutex);
+  auto& s = prepare("DELETE FROM readings WHERE id = ?1");
+  s.bind(1, id);
+  if (const int rc = s.step(); rc != SQLITE_DONE) return fail(fromSqlite(rc));
+  return {};
 }
 
 Journaled<void> Journal::acknowledge(std::int64_t seq) {

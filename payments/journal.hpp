@@ -99,6 +99,14 @@ struct TxRecord {
   OrderRequest request() const { return {idempotencyKey, cardNumber, amount, challenge}; }
 };
 
+// A meter reading the cloud has not acknowledged yet.
+struct PendingReading {
+  std::int64_t id = 0;
+  std::string cardNumber;
+  std::string returnHex;
+  std::int64_t readAt = 0;
+};
+
 // Fields a step sets on the transaction (only those given).
 struct TxUpdate {
   std::optional<std::string> orderId;
@@ -172,6 +180,15 @@ class Journal {
   Journaled<void> acknowledge(std::int64_t seq);
   Journaled<std::int64_t> acknowledged();
   Journaled<std::int64_t> lastSequence();
+
+  // ---- meter readings (a card's RETURN file), kept until the cloud has them
+  // Keeps what a card's meter wrote (the same bytes from the same card again: kept once).
+  Journaled<void> keepReading(const std::string& cardNumber, const std::string& returnHex,
+                              std::int64_t at);
+  // The readings the cloud does not have yet, oldest first.
+  Journaled<std::vector<PendingReading>> pendingReadings(std::size_t limit);
+  // The cloud took it (or refused it for good): it is not sent again.
+  Journaled<void> readingDone(std::int64_t id);
 
   // ---- kiosk config, kept for offline use
   Journaled<void> saveConfig(const std::string& body, const std::string& etag);

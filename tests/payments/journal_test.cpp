@@ -171,6 +171,27 @@ INSERT INTO transactions (kind, card_number, order_id, credit, token_hex, token_
   EXPECT_EQ(again->transaction(tx.id)->deliveryProof, R"({"card_signature":"3045"})");
 }
 
+// Meter readings are kept across restarts until the cloud has them; the same RETURN read
+// from the same card again is kept once.
+TEST_F(JournalTest, MeterReadingsAreKeptOnceUntilDone) {
+  auto journal = open();
+  ASSERT_TRUE(journal->keepReading("8800000001", "0101AB", kAt));
+  ASSERT_TRUE(journal->keepReading("8800000001", "0101AB", kAt + 60));
+  ASSERT_TRUE(journal->keepReading("8800000002", "0101AB", kAt + 61));
+  ASSERT_TRUE(journal->keepReading("8800000001", "0101CD", kAt + 62));
+  journal.reset();
+  journal = open();
+  auto kept = journal->pendingReadings(10);
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->size(), 3U);
+  EXPECT_EQ((*kept)[0].cardNumber, "8800000001");
+  EXPECT_EQ((*kept)[0].returnHex, "0101AB");
+  EXPECT_EQ((*kept)[0].readAt, kAt);
+  EXPECT_EQ((*kept)[2].returnHex, "0101CD");
+  ASSERT_TRUE(journal->readingDone((*kept)[0].id));
+  EXPECT_EQ(journal->pendingReadings(10)->size(), 2U);
+}
+
 TEST_F(JournalTest, AcknowledgementsOnlyMoveForward) {
   auto journal = open();
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(journal->event("e", "{}", kAt + i));
