@@ -390,3 +390,42 @@ TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
   EXPECT_EQ(last.layout["screen"], "account");
   EXPECT_EQ(allText(last.layout).find("86.20"), std::string::npos) << "the balance did not change";
 }
+
+// The done screen of a real top-up in Chinese: every receipt line speaks Chinese (the order
+// number, money and the time are the only Latin text), and the time is the kiosk's own.
+TEST(SimulationDemo, TheChineseReceiptLinesAreChinese) {
+  const std::string dir = std::string(KIOSK_ARTIFACTS_DIR) + "/demo_zh";
+  const std::string state = std::string(KIOSK_ARTIFACTS_DIR) + "/demo_zh-state";
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(state);
+  ASSERT_EQ(runProgram(kKioskSim, 1080, 1920, "--demo --lang zh-CN --demo-dir " + shellQuote(dir) +
+                                     " --state-dir " + shellQuote(state)),
+            0);
+  std::vector<std::string> layouts;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().string().ends_with(".layout.json")) layouts.push_back(entry.path().string());
+  }
+  std::sort(layouts.begin(), layouts.end());
+  json done;
+  for (const auto& file : layouts) {
+    std::ifstream in(file);
+    const json layout = json::parse(in);
+    if (layout["screen"] == "done") {
+      done = layout;
+      break;
+    }
+  }
+  ASSERT_FALSE(done.is_null()) << "the demo never reached the done screen";
+  std::vector<std::string> lines;
+  for (const auto& t : done["texts"]) {
+    const std::string id = t["id"];
+    if (id.starts_with("done.receipt") && id != "done.receipt") lines.push_back(t["text"]);
+  }
+  ASSERT_GE(lines.size(), 4U) << allText(done);
+  for (const auto& line : lines) {
+    for (const char* english : {"Card", "Meter", "Order", "Token", "credit", "Total", "Fees", "UTC"}) {
+      EXPECT_EQ(line.find(english), std::string::npos) << "English on the Chinese receipt: " << line;
+    }
+  }
+}
+
