@@ -37,10 +37,6 @@ AlarmLevel alarmOf(const payments::AccountInfo& account) {
   }
 }
 
-std::string utcTime(std::int64_t unixSeconds) {
-  return platform::formatTime(unixSeconds, platform::kUtcZone, platform::kDateTimeZonePattern);
-}
-
 }  // namespace
 
 AccountView accountView(const payments::AccountInfo& account) {
@@ -76,22 +72,15 @@ AmountView amountView(const payments::AccountInfo& account) {
 DoneView doneView(const payments::notice::WriteDone& done) {
   DoneView view;
   view.utility = utilityOf(done.utility);
-  std::string receipt;
-  receipt += "Card " + protocol::maskCardNumber(done.cardNumber) + "\n";
-  receipt += "Meter " + done.meterNumber + "\n";
+  view.cardNumber = done.cardNumber;
+  view.meterNumber = done.meterNumber;
+  view.at = done.at;
   for (const auto& delivery : done.deliveries) {
     view.creditMinor += delivery.credit;
     if (view.receiptUrl.empty()) view.receiptUrl = delivery.receiptUrl;
     view.feesPaidMinor += delivery.fees;
-    receipt += "Order " + delivery.orderId + "\n";
-    if (delivery.sequence != 0) {
-      receipt += fmt::format("  Token #{}  credit {}\n", delivery.sequence, formatMoney(delivery.credit));
-    }
-    if (delivery.fees != 0) receipt += "  Fees paid " + formatMoney(delivery.fees) + "\n";
+    view.items.push_back({delivery.orderId, delivery.sequence, delivery.credit, delivery.fees});
   }
-  receipt += "Total credit " + formatMoney(view.creditMinor) + "\n";
-  receipt += utcTime(done.at) + "\n";
-  view.receiptText = receipt;
   return view;
 }
 

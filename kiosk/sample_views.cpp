@@ -58,8 +58,10 @@ DoneView done() {
   v.creditMinor = 7'000;
   v.feesPaidMinor = 3'000;
   v.receiptUrl = "http://127.0.0.1:8443/receipt/ord_7Q2K9X4M1C";
-  v.receiptText =
-      "ord_7Q2K9X4M1C\n2026-11-18 09:41\nK-0001\n¥100.00\n= ¥30.00 + ¥70.00";
+  v.cardNumber = "8800000001";
+  v.meterNumber = "41000001";
+  v.items = {{"ord_7Q2K9X4M1C", 12, 7'000, 3'000}};
+  v.at = 1'795'488'060;  // 2026-11-25
   return v;
 }
 

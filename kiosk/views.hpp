@@ -71,12 +71,24 @@ struct WritingView {
   int steps = 3;
 };
 
+// One order a write delivered, as the receipt lists it.
+struct ReceiptItem {
+  std::string orderId;
+  std::uint32_t sequence = 0;  // the token's; 0 when all of it paid fees
+  std::int64_t creditMinor = 0;
+  std::int64_t feesMinor = 0;
+};
+
 struct DoneView {
   Utility utility = Utility::Electricity;
   std::int64_t creditMinor = 0;
   std::int64_t feesPaidMinor = 0;
   std::string receiptUrl;
-  std::string receiptText;  // printable receipt, one line per row
+  // The receipt's facts; the screen words them in its language.
+  std::string cardNumber;   // shown masked
+  std::string meterNumber;
+  std::vector<ReceiptItem> items;
+  std::int64_t at = 0;      // Unix seconds, shown in the kiosk's time zone
 };
 
 struct ErrorView {

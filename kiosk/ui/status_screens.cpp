@@ -61,6 +61,27 @@ Intent drawWriting(Ui& ui, const app::WritingView& view) {
   return intent;
 }
 
+namespace {
+
+// The receipt's lines, in the screen's language; the time in the kiosk's zone, like its clock.
+std::vector<std::string> receiptLines(Ui& ui, const app::DoneView& view) {
+  std::vector<std::string> lines;
+  if (!view.cardNumber.empty()) lines.push_back(ui.trf("receipt.card", protocol::maskCardNumber(view.cardNumber)));
+  if (!view.meterNumber.empty()) lines.push_back(ui.trf("receipt.meter", view.meterNumber));
+  for (const auto& item : view.items) {
+    lines.push_back(ui.tr("receipt.order") + " " + item.orderId);
+    if (item.sequence != 0) {
+      lines.push_back(ui.trf("receipt.token", item.sequence, app::formatMoney(item.creditMinor)));
+    }
+    if (item.feesMinor != 0) lines.push_back(ui.trf("receipt.fees", app::formatMoney(item.feesMinor)));
+  }
+  lines.push_back(ui.trf("receipt.total", app::formatMoney(view.creditMinor)));
+  if (view.at != 0) lines.push_back(ui.tr("receipt.time") + " " + formatDateTime(view.at));
+  return lines;
+}
+
+}  // namespace
+
 Intent drawDone(Ui& ui, const app::DoneView& view) {
   Intent intent;
   Rect body;
@@ -100,10 +121,9 @@ Intent drawDone(Ui& ui, const app::DoneView& view) {
   if (!landscape) {
     const float tx = qr.right() + 4.F * u;
     float ty = qr.y;
-    std::istringstream lines(view.receiptText);
-    std::string line;
     int index = 0;
-    while (std::getline(lines, line) && ty + ui.fonts.small->FontSize < footer.y - 2.F * u) {
+    for (const std::string& line : receiptLines(ui, view)) {
+      if (ty + ui.fonts.small->FontSize >= footer.y - 2.F * u) break;
       ty += drawText(ui, ("done.receipt" + std::to_string(index++)).c_str(), ui.fonts.small, line,
                      tx, ty, body.right() - tx, ui.theme.textDim, Align::Left);
     }
