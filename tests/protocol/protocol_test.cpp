@@ -102,6 +102,11 @@ TEST(Paths, TargetsTheKioskBuilds) {
 TEST(Masking, CardNumbersNamesAndAccounts) {
   EXPECT_EQ(maskCardNumber("3101000012345678"), "**** **** **** 5678");
   EXPECT_EQ(maskCardNumber("1234"), "1234");
+  // Groups are counted from the end, so the last four digits always stay one group, whatever
+  // the number's length (the demo cards have ten digits).
+  EXPECT_EQ(maskCardNumber("8800000001"), "** **** 0001");
+  EXPECT_EQ(maskCardNumber("31010000123456789"), "* **** **** **** 6789");
+  EXPECT_EQ(maskCardNumber("12345"), "* 2345");
   EXPECT_EQ(maskName("张三丰"), "张**");
   EXPECT_EQ(maskName("Alice"), "A**");
   EXPECT_EQ(maskName(""), "");
