@@ -94,7 +94,7 @@ MaintenanceView maintenance() {
   v.lastSync = kNov2026 - 3'600;
   v.attention = {{"ord_7Q2K9X4M1C", "3101000012345678", 10'000, "maint.state.paid_not_written"}};
   v.recentLogs = {"09:40:02 info card inserted (reader 0)",
-                  "09:40:03 info card 3101****5678 read and authenticated in 5 APDUs",
+                  "09:40:03 info card **** **** **** 5678 read and authenticated in 5 APDUs",
                   "09:40:31 warn cloud: timeout after 5 s (GET /v1/kiosk/config)",
                   "09:41:10 info order ord_7Q2K9X4M1C paid",
                   "09:41:12 warn card removed during write; waiting for it"};

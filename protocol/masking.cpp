@@ -9,8 +9,9 @@ std::string maskCardNumber(std::string_view number) {
   if (number.size() <= 4) return std::string(number);
   std::string masked;
   const std::size_t hidden = number.size() - 4;
+  // Groups of four counted from the end: the last four characters are always one group.
   for (std::size_t i = 0; i < number.size(); ++i) {
-    if (i > 0 && i % 4 == 0) masked.push_back(' ');
+    if (i > 0 && (number.size() - i) % 4 == 0) masked.push_back(' ');
     masked.push_back(i < hidden ? '*' : number[i]);
   }
   return masked;

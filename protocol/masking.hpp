@@ -7,8 +7,8 @@
 
 namespace kiosk::protocol {
 
-// "6222 **** **** 1234": groups of four, all but the last four characters hidden. Four
-// characters or fewer are shown as they are.
+// "**** **** **** 1234": all but the last four characters hidden, in groups of four counted
+// from the end ("** **** 0001" for ten digits). Four characters or fewer are shown as they are.
 std::string maskCardNumber(std::string_view number);
 // The first character whole (however many UTF-8 bytes it takes) and "**": "张**".
 std::string maskName(std::string_view name);
