@@ -144,8 +144,9 @@ Reply notifyPaid(int port, const std::string& orderId, std::int64_t amount);
 Reply pressPayButton(int port, const std::string& orderId, const std::string& action);
 
 // The reconciliation report once `refunded` minor units have gone back (the sweeper sends them on
-// its own schedule), or the last one read after `tries` reads 100 ms apart.
-nlohmann::json reconciliationOnceRefunded(AdminClient& admin, std::int64_t refunded, int tries = 50);
+// its own schedule), or the last one read after `tries` reads 100 ms apart (20 s by default:
+// the sweeper shares two busy cores with the rest of the suite).
+nlohmann::json reconciliationOnceRefunded(AdminClient& admin, std::int64_t refunded, int tries = 200);
 
 // A TCP connection to 127.0.0.1:port driven byte by byte, for requests no HTTP client would
 // send (raw bytes in headers, requests that arrive a byte at a time).
