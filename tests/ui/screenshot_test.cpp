@@ -330,28 +330,41 @@ std::string allText(const json& layout) {
   return text;
 }
 
-}  // namespace
-
-// `kiosk-sim --demo`: the embedded cloud, the in-process reader and the demo card; the
-// kiosk tops the card up on its own, the meter loads the token, and the card shows it.
-TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
-  const std::string dir = std::string(KIOSK_ARTIFACTS_DIR) + "/demo";
-  const std::string state = std::string(KIOSK_ARTIFACTS_DIR) + "/demo-state";
+// Runs `kiosk-sim --demo` in `lang` with fresh state and returns its screenshots (PNG paths,
+// in the order they were taken); empty when the demo failed.
+std::vector<std::string> runDemo(const std::string& name, const std::string& lang) {
+  const std::string dir = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name;
+  const std::string state = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name + "-state";
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(state);
-  ASSERT_EQ(runProgram(kKioskSim, 1080, 1920, "--demo --lang en --demo-dir " + shellQuote(dir) +
-                                     " --state-dir " + shellQuote(state)),
-            0);
+  if (runProgram(kKioskSim, 1080, 1920, "--demo --lang " + lang + " --demo-dir " + shellQuote(dir) +
+                                        " --state-dir " + shellQuote(state)) != 0) {
+    return {};
+  }
   std::vector<std::string> pngs;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() == ".png") pngs.push_back(entry.path().string());
   }
   std::sort(pngs.begin(), pngs.end());
+  return pngs;
+}
+
+std::string layoutOf(const std::string& png) {
+  return std::filesystem::path(png).replace_extension(".layout.json").string();
+}
+
+}  // namespace
+
+// `kiosk-sim --demo`: the embedded cloud, the in-process reader and the demo card; the
+// kiosk tops the card up on its own, the meter loads the token, and the card shows it.
+TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
+  const std::vector<std::string> pngs = runDemo("demo", "en");
+  ASSERT_FALSE(pngs.empty()) << "the demo failed";
   std::vector<std::string> screens;
   std::map<std::string, Shot> first;  // the first shot of each screen
   for (const auto& png : pngs) {
     SCOPED_TRACE(png);
-    const Shot shot = loadShot(png, std::filesystem::path(png).replace_extension(".layout.json").string());
+    const Shot shot = loadShot(png, layoutOf(png));
     ASSERT_EQ(shot.image.width, 1080);
     EXPECT_GT(pixelVariance(shot.image), 100.0) << "blank frame";
     expectCleanLayout(shot);
@@ -386,7 +399,7 @@ TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
   EXPECT_NE(done.find("15.00"), std::string::npos) << done;
   // After the meter loaded the token and ran a day, the card reports the new balance.
   const Shot last = loadShot(pngs[pngs.size() - 2],
-                             std::filesystem::path(pngs[pngs.size() - 2]).replace_extension(".layout.json").string());
+                             layoutOf(pngs[pngs.size() - 2]));
   EXPECT_EQ(last.layout["screen"], "account");
   EXPECT_EQ(allText(last.layout).find("86.20"), std::string::npos) << "the balance did not change";
 }
@@ -394,21 +407,11 @@ TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
 // The done screen of a real top-up in Chinese: every receipt line speaks Chinese (the order
 // number, money and the time are the only Latin text), and the time is the kiosk's own.
 TEST(SimulationDemo, TheChineseReceiptLinesAreChinese) {
-  const std::string dir = std::string(KIOSK_ARTIFACTS_DIR) + "/demo_zh";
-  const std::string state = std::string(KIOSK_ARTIFACTS_DIR) + "/demo_zh-state";
-  std::filesystem::remove_all(dir);
-  std::filesystem::remove_all(state);
-  ASSERT_EQ(runProgram(kKioskSim, 1080, 1920, "--demo --lang zh-CN --demo-dir " + shellQuote(dir) +
-                                     " --state-dir " + shellQuote(state)),
-            0);
-  std::vector<std::string> layouts;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().string().ends_with(".layout.json")) layouts.push_back(entry.path().string());
-  }
-  std::sort(layouts.begin(), layouts.end());
+  const std::vector<std::string> pngs = runDemo("demo_zh", "zh-CN");
+  ASSERT_FALSE(pngs.empty()) << "the demo failed";
   json done;
-  for (const auto& file : layouts) {
-    std::ifstream in(file);
+  for (const auto& png : pngs) {
+    std::ifstream in(layoutOf(png));
     const json layout = json::parse(in);
     if (layout["screen"] == "done") {
       done = layout;
