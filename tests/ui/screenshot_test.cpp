@@ -93,6 +93,12 @@ double pixelVariance(const Image& image) {
   return sumSq / n - mean * mean;
 }
 
+std::string allTextOf(const json& layout) {
+  std::string text;
+  for (const auto& t : layout["texts"]) text += t["text"].get<std::string>() + "\n";
+  return text;
+}
+
 const json* findText(const json& layout, const std::string& id) {
   for (const auto& item : layout["texts"]) {
     if (item["id"] == id) return &item;
@@ -293,6 +299,29 @@ TEST(AmountScreen, TheEstimateNamesThePriceItAssumes) {
   }
 }
 
+// A water card whose meter has never written to it: the screen says the meter has not
+// reported (never a 1970 date or a ¥0.00 balance), speaks of water (水表, 供水), and does not call
+// an unknown supply normal.
+TEST(AccountScreen, AWaterMeterThatNeverReportedSaysSo) {
+  for (const std::string lang : {"zh-CN", "en"}) {
+    SCOPED_TRACE(lang);
+    const Shot shot = takeScreenshot("account_water_" + lang, 1080, 1920, "--screen account:water --lang " + lang);
+    ASSERT_EQ(shot.layout.value("screen", ""), "account:water");
+    const std::string text = allTextOf(shot.layout);
+    EXPECT_EQ(text.find("1970"), std::string::npos) << text;
+    EXPECT_EQ(text.find("¥0.00"), std::string::npos) << text;
+    const json* reported = findText(shot.layout, "account.balance_at");
+    ASSERT_NE(reported, nullptr);
+    EXPECT_NE((*reported)["text"].get<std::string>().find(lang == "en" ? "Not yet reported" : "尚未上报"),
+              std::string::npos)
+        << (*reported)["text"];
+    for (const char* electric : {"电表", "供电", "kWh", "千瓦时", "Supply normal", "供水正常"}) {
+      EXPECT_EQ(text.find(electric), std::string::npos) << electric << " on a water card that never reported:\n" << text;
+    }
+    expectCleanLayout(shot);
+  }
+}
+
 TEST(PayScreen, QrCodeDecodesToThePayUrl) {
   const Shot shot = takeScreenshot("pay_qr", 1080, 1920, "--screen pay --lang en");
   ASSERT_EQ(shot.image.width, 1080);
@@ -324,11 +353,6 @@ std::string decodeQr(const std::string& png) {
   return decoded;
 }
 
-std::string allText(const json& layout) {
-  std::string text;
-  for (const auto& t : layout["texts"]) text += t["text"].get<std::string>() + "\n";
-  return text;
-}
 
 // Runs `kiosk-sim --demo` in `lang` with fresh state and returns its screenshots (PNG paths,
 // in the order they were taken); empty when the demo failed.
@@ -388,20 +412,20 @@ TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
 
   // The card started with ¥86.20 on its meter; ¥50 went in, property fees first (¥35.00).
   ASSERT_TRUE(first.count("account"));
-  EXPECT_NE(allText(first["account"].layout).find("86.20"), std::string::npos) << allText(first["account"].layout);
+  EXPECT_NE(allTextOf(first["account"].layout).find("86.20"), std::string::npos) << allTextOf(first["account"].layout);
   // The writing screen starts at its first step, never at "step 0".
   ASSERT_TRUE(first.count("writing"));
   const json* step = findText(first["writing"].layout, "writing.step");
   ASSERT_NE(step, nullptr);
   EXPECT_EQ((*step)["text"].get<std::string>().find("Step 0 "), std::string::npos) << (*step)["text"];
   ASSERT_TRUE(first.count("done"));
-  const std::string done = allText(first["done"].layout);
+  const std::string done = allTextOf(first["done"].layout);
   EXPECT_NE(done.find("15.00"), std::string::npos) << done;
   // After the meter loaded the token and ran a day, the card reports the new balance.
   const Shot last = loadShot(pngs[pngs.size() - 2],
                              layoutOf(pngs[pngs.size() - 2]));
   EXPECT_EQ(last.layout["screen"], "account");
-  EXPECT_EQ(allText(last.layout).find("86.20"), std::string::npos) << "the balance did not change";
+  EXPECT_EQ(allTextOf(last.layout).find("86.20"), std::string::npos) << "the balance did not change";
 }
 
 // The done screen of a real top-up in Chinese: every receipt line speaks Chinese (the order
@@ -424,7 +448,7 @@ TEST(SimulationDemo, TheChineseReceiptLinesAreChinese) {
     const std::string id = t["id"];
     if (id.starts_with("done.receipt") && id != "done.receipt") lines.push_back(t["text"]);
   }
-  ASSERT_GE(lines.size(), 4U) << allText(done);
+  ASSERT_GE(lines.size(), 4U) << allTextOf(done);
   for (const auto& line : lines) {
     for (const char* english : {"Card", "Meter", "Order", "Token", "credit", "Total", "Fees", "UTC"}) {
       EXPECT_EQ(line.find(english), std::string::npos) << "English on the Chinese receipt: " << line;
