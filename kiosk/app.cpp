@@ -29,6 +29,7 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
                        AmountView& amount) {
   if (screen == "reading") return ui::drawReading(ui);
   if (screen == "account") return ui::drawAccount(ui, samples::account());
+  if (screen == "account:water") return ui::drawAccount(ui, samples::waterAccount());
   if (screen == "amount") return ui::drawAmount(ui, amount);
   if (screen == "pay") return ui::drawPay(ui, samples::pay());
   if (screen == "writing") return ui::drawWriting(ui, samples::writing());

@@ -26,6 +26,17 @@ AccountView account() {
   return v;
 }
 
+AccountView waterAccount() {
+  AccountView v;
+  v.utility = Utility::Water;
+  v.cardNumber = "8800000003";
+  v.meterNumber = "52000001";
+  v.holderMasked = "王*";
+  v.addressMasked = "B栋 ***室";
+  v.recent = {{kNov2026 - 3 * kDay, 2'000}};
+  return v;
+}
+
 AmountView amount() {
   AmountView v;
   v.utility = Utility::Electricity;
@@ -106,6 +117,7 @@ std::vector<std::string> screenNames() {
   return {"attract",
           "reading",
           "account",
+          "account:water",
           "amount",
           "pay",
           "writing",

@@ -10,6 +10,8 @@
 namespace kiosk::app::samples {
 
 AccountView account();
+// A water card whose meter has never written to it.
+AccountView waterAccount();
 AmountView amount();
 PayView pay();
 WritingView writing();

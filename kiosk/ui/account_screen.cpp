@@ -54,14 +54,29 @@ float drawSummary(Ui& ui, const app::AccountView& view, const Rect& area) {
   y += drawText(ui, "account.balance", ui.fonts.small,
                 ui.tr(utilityKey(view.utility)) + " · " + ui.tr("account.balance"), x, y, w,
                 ui.theme.textDim, Align::Left);
-  y += drawText(ui, "account.balance.value", ui.fonts.title, app::formatMoney(view.balanceMinor),
-                x, y, w, view.balanceMinor > 0 ? ui.theme.text : ui.theme.bad, Align::Left);
-  y += drawText(ui, "account.balance_at", ui.fonts.small,
-                ui.trf("account.balance_at", formatDateTime(view.balanceTime)), x, y, w,
-                ui.theme.textDim, Align::Left);
-  y += u;
-  y += drawText(ui, "account.alarm", ui.fonts.body, ui.tr(alarmKey(view.alarm)), x, y, w,
-                alarmColour(ui, view.alarm), Align::Left);
+  const bool water = view.utility == app::Utility::Water;
+  if (view.balanceTime == 0) {
+    // The meter has never written to the card: its balance and supply are not known.
+    y += drawText(ui, "account.balance.value", ui.fonts.title, "—", x, y, w, ui.theme.textDim,
+                  Align::Left);
+    y += drawText(ui, "account.balance_at", ui.fonts.small,
+                  ui.tr(water ? "account.not_reported.water" : "account.not_reported"), x, y, w,
+                  ui.theme.textDim, Align::Left);
+  } else {
+    y += drawText(ui, "account.balance.value", ui.fonts.title, app::formatMoney(view.balanceMinor),
+                  x, y, w, view.balanceMinor > 0 ? ui.theme.text : ui.theme.bad, Align::Left);
+    y += drawText(ui, "account.balance_at", ui.fonts.small,
+                  ui.trf(water ? "account.balance_at.water" : "account.balance_at",
+                         formatDateTime(view.balanceTime)),
+                  x, y, w, ui.theme.textDim, Align::Left);
+    y += u;
+    // Supply and balance are two facts: a balance used up is never "normal".
+    std::string alarm = alarmKey(view.alarm);
+    if (view.alarm == app::AlarmLevel::None && view.balanceMinor <= 0) alarm = "alarm.used_up";
+    if (water && (alarm == "alarm.none" || alarm == "alarm.cut_off")) alarm += ".water";
+    y += drawText(ui, "account.alarm", ui.fonts.body, ui.tr(alarm.c_str()), x, y, w,
+                  alarm == "alarm.used_up" ? ui.theme.bad : alarmColour(ui, view.alarm), Align::Left);
+  }
   y += 2.F * u;
   y += labelValue(ui, "account.card", ui.tr("account.card"), protocol::maskCardNumber(view.cardNumber),
                   x, y, w);
