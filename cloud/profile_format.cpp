@@ -137,17 +137,13 @@ CloudResult<void> ProfileFormat::verifyDelivery(const DeliveryClaim& claim) {
     return {};
   }
   if (!claim.proof.meterReturn.empty()) {
-    const auto bytes = kiosk::fromHex(claim.proof.meterReturn);
-    if (!bytes) return unproven("meter_return is not hex");
-    auto record = card::decodeReturn(*bytes);
-    if (!record) return unproven("meter_return is not a RETURN file");
-    if (record->meterNumber != token->meterNumber || record->keyVersion != token->keyVersion) {
+    // The meter's RETURN, checked as a reading is (format, key version, MAC).
+    auto reading = verifyReturn(claim.proof.meterReturn, token->keyVersion);
+    if (!reading) return unproven("meter_return: " + reading.error().message);
+    if (reading->meterNumber != std::to_string(token->meterNumber)) {
       return unproven("the RETURN is not from the token's meter");
     }
-    if (!card::verifyReturn(*record, card::deriveReturnKey(m_vending, record->meterNumber, record->keyVersion))) {
-      return unproven("the RETURN's MAC does not verify");
-    }
-    if (record->lastSequence < token->sequence) {
+    if (reading->lastSequence < static_cast<std::int64_t>(token->sequence)) {
       return unproven("the RETURN does not show the token loaded");
     }
     return {};
