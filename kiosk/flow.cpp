@@ -234,6 +234,10 @@ class Stepper {
     go(screen::Amount{paying->account, paying->amount});
   }
 
+  void on(const event::OrderRefunded&) {}
+  void on(const event::OrderContact&) {}
+  void on(const event::OrderUnconfirmed&) {}
+
   void on(const event::WriteProgress& e) {
     if (auto* s = std::get_if<screen::Writing>(&m_next.state.screen)) {
       s->view.step = e.step;

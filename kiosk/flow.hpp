@@ -117,6 +117,14 @@ struct OrderPaid { std::string orderId; };
 struct OrderDeclined { std::string orderId; };
 struct OrderExpired { std::string orderId; };
 struct OrderCancelled { std::string orderId; };
+// The cloud took the payment and gave it back (a card blocked meanwhile, say).
+struct OrderRefunded { std::string orderId; };
+// The engine lost (reachable = false) or regained contact with the cloud while waiting for
+// the payment: until it hears again, it does not know whether the resident paid.
+struct OrderContact { std::string orderId; bool reachable = true; };
+// The engine stopped waiting without the cloud's word on the payment. It keeps asking in the
+// background; a payment found later arrives as PendingWrite (or OrderPaid).
+struct OrderUnconfirmed { std::string orderId; };
 struct WriteProgress { int step = 0; int steps = 3; };
 struct WriteDone { DoneView done; };
 // The engine gave up on the write (not a pulled card: that is CardRemoved); the credit stays
@@ -143,6 +151,7 @@ using Event = std::variant<event::CardInserted, event::CardRemoved, event::CardR
                            event::CardFailed, event::AccountLoaded, event::PendingWrite,
                            event::OrderCreated, event::OrderFailed, event::OrderPaid,
                            event::OrderDeclined, event::OrderExpired, event::OrderCancelled,
+                           event::OrderRefunded, event::OrderContact, event::OrderUnconfirmed,
                            event::WriteProgress, event::WriteDone, event::WriteFailed,
                            event::Input, event::Tick, event::ServiceFault,
                            event::ServiceRestored, event::ConfigLoaded, event::DashboardLoaded,

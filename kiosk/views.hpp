@@ -64,6 +64,7 @@ struct PayView {
   std::int64_t creditMinor = 0;
   std::int64_t feesMinor = 0;
   int secondsLeft = 0;
+  bool reachable = true;   // false: the cloud does not answer; the outcome is not known
 };
 
 struct WritingView {
@@ -97,6 +98,7 @@ struct ErrorView {
   std::string actionKey;  // what to do
   std::string code;       // shown small, for staff ("E-NET-01")
   bool canRetry = false;
+  std::string orderId;    // the order the screen speaks of, if any
 };
 
 struct ReinsertView {

@@ -65,9 +65,10 @@ class KioskWindow : public ::testing::Test {
  protected:
   // The kiosk reaches the cloud directly unless a test needs to stall the network.
   virtual bool throughProxy() const { return false; }
+  virtual std::int64_t orderTtlSeconds() const { return 300; }
 
   void SetUp() override {
-    harness = std::make_unique<Harness>(Harness::Options{.orderTtlSeconds = 300, .proxy = throughProxy()});
+    harness = std::make_unique<Harness>(Harness::Options{.orderTtlSeconds = orderTtlSeconds(), .proxy = throughProxy()});
     cardFile = harness->issue(kWaterCard);
     slot = std::make_unique<CardSlot>(harness->pcscd(), cardFile);
     shots = harness->dir() / "shots";
@@ -159,6 +160,32 @@ class KioskWindow : public ::testing::Test {
       std::this_thread::sleep_for(100ms);
     }
     return std::nullopt;
+  }
+
+  // Every text drawn on a screen, one per line.
+  static std::string textsOf(const json& layout) {
+    std::string texts;
+    for (const auto& t : layout["texts"]) texts += t["text"].get<std::string>() + "\n";
+    return texts;
+  }
+  static bool hasId(const json& layout, const std::string& id) {
+    for (const auto& t : layout["texts"]) {
+      if (t["id"] == id) return true;
+    }
+    return false;
+  }
+
+  // account -> amount -> the ¥50 preset -> pay: the pay screen's shot.
+  std::optional<std::pair<std::filesystem::path, json>> toPayScreen() {
+    slot->insert();
+    auto account = waitShot("account", lastShot);
+    if (!account) return std::nullopt;
+    press(account->second, "account.topup");
+    auto amount = waitShot("amount", lastShot);
+    if (!amount) return std::nullopt;
+    press(amount->second, "amount.preset1");  // ¥50
+    press(amount->second, "amount.pay");
+    return waitShot("pay", lastShot);
   }
 
   // Presses the button drawn with this text id, with the pointer, in the kiosk's window.
@@ -257,6 +284,49 @@ TEST_F(KioskWindow, AResidentTopsUpByQrAndTheMeterReadingReachesTheCloud) {
   }
   ASSERT_TRUE(reading.is_object()) << "no reading reached the cloud";
   EXPECT_EQ(reading["remaining"], meter.state().credit);
+}
+
+// The network goes while the QR code is shown and the resident pays on the phone: the kiosk
+// says it cannot reach the cloud, at expiry says it could not confirm the payment (never "not
+// charged"), with the order number and the receipt QR code, and when the cloud answers again
+// it writes the credit to the card still in the reader.
+class KioskWindowOffline : public KioskWindow {
+ protected:
+  bool throughProxy() const override { return true; }
+  std::int64_t orderTtlSeconds() const override { return 40; }
+};
+
+TEST_F(KioskWindowOffline, APaymentMadeWhileTheCloudIsUnreachableIsNeverCalledNotCharged) {
+  ASSERT_TRUE(waitShot("attract", 0));
+  auto pay = toPayScreen();
+  ASSERT_TRUE(pay) << "no pay screen";
+  const std::string url = run("zbarimg --raw -q '" + pay->first.string() + "'");
+  ASSERT_NE(url.find("/pay/ord_"), std::string::npos) << "QR decoded to: " << url;
+  const std::string orderId = url.substr(url.find("/pay/") + 5);
+
+  harness->proxy().setDown(true);
+  auto lost = waitShot("pay:offline", lastShot, 40s);
+  ASSERT_TRUE(lost) << "the pay screen never said it lost contact with the cloud";
+  EXPECT_TRUE(hasId(lost->second, "pay.offline")) << textsOf(lost->second);
+  harness->pay(orderId);  // on the phone: the wallet reaches the cloud, the kiosk does not
+
+  auto unconfirmed = waitShot("error:unconfirmed", lastShot, 60s);
+  ASSERT_TRUE(unconfirmed) << "the kiosk did not say it could not confirm the payment";
+  const std::string texts = textsOf(unconfirmed->second);
+  EXPECT_EQ(texts.find("nothing was charged"), std::string::npos) << texts;
+  EXPECT_NE(texts.find(orderId), std::string::npos) << "no order number on the screen:\n" << texts;
+  const std::string receipt = run("zbarimg --raw -q '" + unconfirmed->first.string() + "'");
+  EXPECT_NE(receipt.find("/receipt/" + orderId), std::string::npos) << "QR decoded to: " << receipt;
+  EXPECT_TRUE(tokensOn(slot->image()).empty());
+
+  // The cloud answers again: paid. The card never left the reader, so the credit goes on it now.
+  harness->proxy().setDown(false);
+  auto done = waitShot("done", lastShot, 60s);
+  ASSERT_TRUE(done) << "the credit found paid was not written to the card in the reader";
+  const auto tokens = tokensOn(slot->image());
+  ASSERT_EQ(tokens.size(), 1U);
+  EXPECT_EQ(tokens[0].amount, 5000U);
+  EXPECT_EQ(harness->orderState(orderId), "DELIVERED");
 }
 
 // Maintenance runs its slow work on a worker: a reader test on a card that does not answer,
