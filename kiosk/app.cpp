@@ -32,6 +32,12 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
   if (screen == "account:water") return ui::drawAccount(ui, samples::waterAccount());
   if (screen == "amount") return ui::drawAmount(ui, amount);
   if (screen == "pay") return ui::drawPay(ui, samples::pay());
+  if (screen == "pay:offline") {
+    auto pay = samples::pay();
+    pay.reachable = false;
+    return ui::drawPay(ui, pay);
+  }
+  if (screen == "take_card") return ui::drawTakeCard(ui, samples::takeCard());
   if (screen == "writing") return ui::drawWriting(ui, samples::writing());
   if (screen == "done") return ui::drawDone(ui, samples::done());
   if (screen == "reinsert") return ui::drawReinsert(ui, samples::reinsert());

@@ -63,6 +63,11 @@ struct Error {
   AccountView account;
   AmountView amount;
 };
+// Done with the card, and it is still in the reader: ask for it, and start over only when it
+// is out (a kiosk that says "insert your card" to a card in its reader is not believed).
+struct TakeCard {
+  TakeCardView view;
+};
 struct OutOfService {
   OutOfServiceView view;
 };
@@ -93,7 +98,7 @@ struct Maintenance {
 
 using Screen = std::variant<screen::Attract, screen::Reading, screen::Account, screen::Amount,
                             screen::Paying, screen::Writing, screen::Reinsert, screen::Done,
-                            screen::Error, screen::OutOfService, screen::Pin,
+                            screen::Error, screen::TakeCard, screen::OutOfService, screen::Pin,
                             screen::Maintenance>;
 
 // Why a card could not be used, as the engine reports it.

@@ -60,6 +60,7 @@ struct AmountView {
 struct PayView {
   std::string payUrl;
   std::string orderId;
+  std::string receiptUrl;  // the order's page at the cloud, whatever becomes of it
   std::int64_t amountMinor = 0;
   std::int64_t creditMinor = 0;
   std::int64_t feesMinor = 0;
@@ -99,12 +100,18 @@ struct ErrorView {
   std::string code;       // shown small, for staff ("E-NET-01")
   bool canRetry = false;
   std::string orderId;    // the order the screen speaks of, if any
+  std::string receiptUrl; // its page at the cloud, shown as a QR code (empty: none)
 };
 
 struct ReinsertView {
   std::string cardNumber;
   int secondsLeft = 0;
   bool wrongCard = false;  // a different card was inserted
+};
+
+// The resident's card is still in the reader after the kiosk is done with it.
+struct TakeCardView {
+  std::string receiptUrl;  // the last screen's receipt, still offered
 };
 
 struct OutOfServiceView {

@@ -57,16 +57,21 @@ bool SimLoop::changed() {
   return true;
 }
 
+namespace {
+// "pay", or "pay:offline" while the cloud does not answer: the phone can pay either way.
+bool onPayScreen(const app::Runtime& runtime) { return runtime.screen().rfind("pay", 0) == 0; }
+}  // namespace
+
 bool SimLoop::withOrder(app::Runtime& runtime, SimIntent& intent) {
   const auto pay = runtime.lastPay();
-  if (!pay || runtime.screen() != "pay") return false;
+  if (!pay || !onPayScreen(runtime)) return false;
   intent.payUrl = pay->payUrl;
   intent.orderId = pay->orderId;
   return true;
 }
 
 bool SimLoop::drawPanel(ui::Ui& ui, app::Runtime& runtime) {
-  const bool paying = runtime.screen() == "pay" && runtime.lastPay().has_value();
+  const bool paying = onPayScreen(runtime) && runtime.lastPay().has_value();
   auto pressed = ui::drawSimulationPanel(ui, m_runner.view(paying));
   if (pressed.kind == SimIntent::Kind::None) return false;
   using SimKind = SimIntent::Kind;

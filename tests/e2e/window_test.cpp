@@ -134,13 +134,15 @@ class KioskWindow : public ::testing::Test {
   std::optional<std::pair<std::filesystem::path, json>> waitShot(const std::string& screen, int after,
                                                                  std::chrono::seconds timeout = 30s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string file = screen;  // "error:unconfirmed" is shot as "NN_error_unconfirmed.png"
+    std::replace(file.begin(), file.end(), ':', '_');
     while (std::chrono::steady_clock::now() < deadline) {
       if (std::filesystem::exists(shots)) {
         std::vector<std::filesystem::path> found;
         for (const auto& entry : std::filesystem::directory_iterator(shots)) {
           const auto name = entry.path().filename().string();
           if (entry.path().extension() == ".json" && std::stoi(name.substr(0, name.find('_'))) > after &&
-              name.find("_" + screen + ".layout.json") != std::string::npos) {
+              name.find("_" + file + ".layout.json") != std::string::npos) {
             found.push_back(entry.path());
           }
         }

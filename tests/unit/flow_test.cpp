@@ -86,6 +86,8 @@ TEST_F(FlowTest, FullTopUpWritesTheTokenAfterPayment) {
   send(event::WriteDone{done});
   EXPECT_EQ(screen(), "done");
   press(Kind::Finish);
+  EXPECT_EQ(screen(), "take_card");
+  send(event::CardRemoved{});
   EXPECT_EQ(screen(), "attract");
 }
 
