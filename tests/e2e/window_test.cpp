@@ -252,6 +252,13 @@ TEST_F(KioskWindow, AResidentTopsUpByQrAndTheMeterReadingReachesTheCloud) {
   const auto tokens = tokensOn(slot->image());
   ASSERT_EQ(tokens.size(), 1U);
   EXPECT_EQ(tokens[0].amount, 5000U);
+  // Finished with the card still in the reader: the kiosk asks for it, and starts over only
+  // once it is out.
+  press(done->second, "done.finish");
+  auto takeCard = waitShot("take_card", lastShot);
+  ASSERT_TRUE(takeCard) << "Finish with the card in the reader did not ask for it";
+  EXPECT_NE(textsOf(takeCard->second).find("Your card is still in the reader"), std::string::npos)
+      << textsOf(takeCard->second);
   slot->pull();
   ASSERT_TRUE(waitShot("attract", lastShot));
 
