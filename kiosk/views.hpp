@@ -42,6 +42,9 @@ struct AccountView {
   std::vector<MonthUsage> usage;  // oldest first
   std::vector<FeeOwed> fees;
   int pendingTokens = 0;          // paid credit waiting to be written to this card
+  // The cloud could not be asked: holder, address, fees, top-ups and pending credit are not
+  // known (shown as unknown, never as none), and paying is not possible.
+  bool offline = false;
 };
 
 struct AmountView {

@@ -338,6 +338,42 @@ TEST_F(KioskWindowOffline, APaymentMadeWhileTheCloudIsUnreachableIsNeverCalledNo
   EXPECT_EQ(harness->orderState(orderId), "DELIVERED");
 }
 
+// A card read while the cloud is out of reach: the account screen says it is offline, shows
+// what it cannot know as unknown (never "no fees", "none yet"), and paying is disabled, with
+// the reason, before the resident tries.
+TEST_F(KioskWindowOffline, TheOfflineAccountScreenSaysWhatItDoesNotKnowAndOffersNoPayment) {
+  ASSERT_TRUE(waitShot("attract", 0));
+  ASSERT_TRUE(logged("in use")) << "the kiosk never loaded a config";
+  harness->proxy().setDown(true);
+  slot->insert();
+  auto account = waitShot("account", lastShot);
+  ASSERT_TRUE(account) << "no account screen offline";
+  const json& layout = account->second;
+  const std::string texts = textsOf(layout);
+  EXPECT_TRUE(hasId(layout, "account.offline")) << "no offline banner:\n" << texts;
+  for (const char* untrue : {"No fees owed", "None yet"}) {
+    EXPECT_EQ(texts.find(untrue), std::string::npos) << "offline, the screen says \"" << untrue << "\":\n" << texts;
+  }
+  int unknown = 0;
+  for (const auto& t : layout["texts"]) {
+    const std::string id = t["id"];
+    if (id == "account.holder.value" || id == "account.address.value") {
+      EXPECT_FALSE(t["text"].get<std::string>().empty()) << id << " is blank";
+    }
+    if (t["text"].get<std::string>().find("nknown") != std::string::npos) ++unknown;
+  }
+  EXPECT_GE(unknown, 4) << "name, address, fees and top-ups should read as unknown:\n" << texts;
+  bool disabled = false;
+  for (const auto& t : layout["texts"]) {
+    if (t["id"] == "account.topup") disabled = t.value("disabled", false);
+  }
+  EXPECT_TRUE(disabled) << "the Top up button is offered offline";
+  EXPECT_TRUE(hasId(layout, "account.topup_reason")) << "no reason given for the disabled button";
+  press(layout, "account.topup");
+  EXPECT_FALSE(waitShot("amount", lastShot, 3s)) << "the disabled button opened the amount screen";
+  EXPECT_FALSE(waitShot("error:network", lastShot, 1s)) << "the disabled button led to an error";
+}
+
 // Maintenance runs its slow work on a worker: a reader test on a card that does not answer,
 // and a restart whose last sync the cloud does not answer, leave the window drawing and
 // taking presses meanwhile.

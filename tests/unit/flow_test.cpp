@@ -191,8 +191,11 @@ TEST_F(FlowTest, PendingCreditIsWrittenBeforeAnythingElse) {
 
 TEST_F(FlowTest, OfflineAccountShowsButRefusesPayment) {
   toAccount(/*offline=*/true);
+  // The screen knows it is offline (its banner, what it cannot know) ...
+  EXPECT_TRUE(std::get<screen::Account>(flow.state().screen).account.offline);
+  // ... and paying is disabled before the resident tries, not refused after.
   EXPECT_TRUE(press(Kind::TopUp).empty());
-  EXPECT_EQ(screen(), "error:network");
+  EXPECT_EQ(screen(), "account");
 }
 
 TEST_F(FlowTest, BadCardsGetTheirOwnErrorScreens) {
