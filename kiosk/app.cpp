@@ -30,6 +30,18 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
   if (screen == "reading") return ui::drawReading(ui);
   if (screen == "account") return ui::drawAccount(ui, samples::account());
   if (screen == "account:water") return ui::drawAccount(ui, samples::waterAccount());
+  if (screen == "account:offline") {
+    // What the card alone tells: the meter's balance; the cloud's facts are unknown.
+    auto offline = samples::account();
+    offline.offline = true;
+    offline.holderMasked.clear();
+    offline.addressMasked.clear();
+    offline.fees.clear();
+    offline.recent.clear();
+    offline.usage.clear();
+    offline.pendingTokens = 0;
+    return ui::drawAccount(ui, offline);
+  }
   if (screen == "amount") return ui::drawAmount(ui, amount);
   if (screen == "pay") return ui::drawPay(ui, samples::pay());
   if (screen == "pay:offline") {

@@ -208,6 +208,7 @@ class Stepper {
   void on(const event::AccountLoaded& e) {
     if (!std::holds_alternative<screen::Reading>(m_next.state.screen)) return;
     screen::Account account{e.account, e.amount, !e.offline};
+    account.account.offline = e.offline;
     updateSplit(account.amount);
     go(std::move(account));
   }
@@ -304,12 +305,9 @@ class Stepper {
         Overloaded{
             [&](screen::Account& s) {
               if (intent.kind == Kind::Back) leave();
-              if (intent.kind == Kind::TopUp) {
-                if (!s.paymentsAvailable) {
-                  fail("network", false);
-                } else {
-                  go(screen::Amount{s.account, s.amount});
-                }
+              // Offline the button is disabled, with its reason on the screen.
+              if (intent.kind == Kind::TopUp && s.paymentsAvailable) {
+                go(screen::Amount{s.account, s.amount});
               }
             },
             [&](screen::Amount& s) { onAmountInput(s, intent); },

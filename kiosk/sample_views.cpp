@@ -125,6 +125,7 @@ std::vector<std::string> screenNames() {
           "reading",
           "account",
           "account:water",
+          "account:offline",
           "amount",
           "pay",
           "pay:offline",

@@ -18,7 +18,8 @@ std::string LayoutProbe::toJson(const std::string& screen, const std::string& la
                      {"w", item.w},
                      {"h", item.h},
                      {"max_width", item.maxWidth},
-                     {"missing_glyphs", item.missingGlyphs}});
+                     {"missing_glyphs", item.missingGlyphs},
+                     {"disabled", item.disabled}});
   }
   const nlohmann::json doc = {{"screen", screen}, {"lang", lang},   {"width", width},
                               {"height", height}, {"texts", texts}};

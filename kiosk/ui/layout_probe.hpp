@@ -16,12 +16,14 @@ struct TextItem {
   bool hasBox = false;               // drawn inside a container (button, panel)...
   float bx = 0, by = 0, bw = 0, bh = 0;  // ...which it must not leave
   int missingGlyphs = 0;             // code points the font atlas lacks
+  bool disabled = false;             // the label of a button that cannot be pressed now
 };
 
 class LayoutProbe {
  public:
   void clear() { m_items.clear(); }
   void add(TextItem item) { m_items.push_back(std::move(item)); }
+  TextItem& last() { return m_items.back(); }  // the item just added
   const std::vector<TextItem>& items() const { return m_items; }
   // JSON: {"screen": ..., "lang": ..., "width": W, "height": H, "texts": [...]}.
   std::string toJson(const std::string& screen, const std::string& lang, int width,
