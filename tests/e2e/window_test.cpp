@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <ctime>
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -293,6 +294,80 @@ TEST_F(KioskWindow, AResidentTopsUpByQrAndTheMeterReadingReachesTheCloud) {
   }
   ASSERT_TRUE(reading.is_object()) << "no reading reached the cloud";
   EXPECT_EQ(reading["remaining"], meter.state().credit);
+}
+
+// Two orders paid for a card while it was away (the wallets took the money after the resident
+// cancelled): the next insertion writes both, and the done screen lists both.
+TEST_F(KioskWindow, EveryPaidTokenWaitingForTheCardIsWrittenAtOneInsertion) {
+  ASSERT_TRUE(waitShot("attract", 0));
+  std::vector<std::string> orders;
+  auto pay = toPayScreen();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(pay) << "no pay screen";
+    const std::string url = run("zbarimg --raw -q '" + pay->first.string() + "'");
+    ASSERT_NE(url.find("/pay/ord_"), std::string::npos) << "QR decoded to: " << url;
+    orders.push_back(url.substr(url.find("/pay/") + 5));
+    press(pay->second, "common.cancel");
+    auto amount = waitShot("amount", lastShot);
+    ASSERT_TRUE(amount) << "Cancel did not return to the amount screen";
+    if (i == 1) break;
+    press(amount->second, "amount.preset1");
+    press(amount->second, "amount.pay");
+    pay = waitShot("pay", lastShot);
+  }
+  slot->pull();
+  ASSERT_TRUE(waitShot("attract", lastShot));
+  for (const auto& order : orders) harness->notifyPaid(order, 5000);
+
+  slot->insert();
+  auto done = waitShot("done", lastShot, 60s);
+  ASSERT_TRUE(done) << "the paid credit was not written at the insertion";
+  const std::string texts = textsOf(done->second);
+  EXPECT_NE(texts.find("¥100.00"), std::string::npos) << "not both credits on the done screen:\n" << texts;
+  int tokenLines = 0;
+  for (const auto& t : done->second["texts"]) {
+    if (t["text"].get<std::string>().find("Token #") != std::string::npos) ++tokenLines;
+  }
+  EXPECT_EQ(tokenLines, 2) << "the receipt does not list both tokens:\n" << texts;
+  const auto tokens = tokensOn(slot->image());
+  EXPECT_EQ(tokens.size(), 2U) << "only some of the paid tokens were written";
+}
+
+// A card whose eight CREDIT records all hold tokens its meter has not loaded yet has no room
+// for another: the account screen says so and offers no payment, before the resident pays.
+TEST_F(KioskWindow, ACardWithNoRoomForAnotherTokenIsToldSoBeforePaying) {
+  ASSERT_TRUE(waitShot("attract", 0));
+  slot.reset();
+  auto image = card::loadCardFile(cardFile);
+  ASSERT_TRUE(image);
+  auto id = card::decodeIdFile(image->id);
+  ASSERT_TRUE(id);
+  for (std::uint32_t sequence = 1; sequence <= card::profile::kCreditRecords; ++sequence) {
+    card::CreditToken fields;
+    fields.utility = id->utility;
+    fields.meterNumber = id->meterNumber;
+    fields.sequence = sequence;
+    fields.amount = 1000;
+    fields.issuedAt = static_cast<std::uint32_t>(std::time(nullptr));
+    auto token = card::mintToken(harness->cloud().vendingKey(), fields);
+    ASSERT_TRUE(token);
+    image->credit[card::creditRecordFor(sequence) - 1U] = card::encodeToken(*token);
+  }
+  ASSERT_TRUE(card::saveCardFile(cardFile, *image));
+  slot = std::make_unique<CardSlot>(harness->pcscd(), cardFile);
+
+  slot->insert();
+  auto account = waitShot("account", lastShot);
+  ASSERT_TRUE(account) << "no account screen for a full card";
+  bool disabled = false;
+  for (const auto& t : account->second["texts"]) {
+    if (t["id"] == "account.topup") disabled = t.value("disabled", false);
+  }
+  EXPECT_TRUE(disabled) << "Top up is offered for a card with no room for the token";
+  EXPECT_NE(textsOf(account->second).find("insert it into the meter"), std::string::npos)
+      << "the screen does not say what to do:\n" << textsOf(account->second);
+  press(account->second, "account.topup");
+  EXPECT_FALSE(waitShot("amount", lastShot, 3s)) << "the amount screen opened for a full card";
 }
 
 // The network goes while the QR code is shown and the resident pays on the phone: the kiosk
