@@ -30,6 +30,11 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
   if (screen == "reading") return ui::drawReading(ui);
   if (screen == "account") return ui::drawAccount(ui, samples::account());
   if (screen == "account:water") return ui::drawAccount(ui, samples::waterAccount());
+  if (screen == "account:card_full") {
+    auto full = samples::account();
+    full.cardFull = true;
+    return ui::drawAccount(ui, full);
+  }
   if (screen == "account:offline") {
     // What the card alone tells: the meter's balance; the cloud's facts are unknown.
     auto offline = samples::account();

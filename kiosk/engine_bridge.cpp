@@ -54,6 +54,7 @@ AccountView accountView(const payments::AccountInfo& account) {
     if (fee.owed > 0) view.fees.push_back({fee.item, fee.owed});
   }
   view.pendingTokens = account.pendingCredits;
+  view.cardFull = account.freeRecords == 0;
   return view;
 }
 

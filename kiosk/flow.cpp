@@ -209,6 +209,7 @@ class Stepper {
     if (!std::holds_alternative<screen::Reading>(m_next.state.screen)) return;
     screen::Account account{e.account, e.amount, !e.offline};
     account.account.offline = e.offline;
+    account.paymentsAvailable = account.account.payable();
     updateSplit(account.amount);
     go(std::move(account));
   }

@@ -31,7 +31,7 @@ struct Reading {};
 struct Account {
   AccountView account;
   AmountView amount;          // limits, presets and tariff for the amount screen
-  bool paymentsAvailable = true;  // false when the cloud is unreachable
+  bool paymentsAvailable = true;  // false offline, or when the card has no room for a token
 };
 struct Amount {
   AccountView account;

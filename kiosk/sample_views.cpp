@@ -126,6 +126,7 @@ std::vector<std::string> screenNames() {
           "account",
           "account:water",
           "account:offline",
+          "account:card_full",
           "amount",
           "pay",
           "pay:offline",

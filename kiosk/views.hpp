@@ -45,6 +45,10 @@ struct AccountView {
   // The cloud could not be asked: holder, address, fees, top-ups and pending credit are not
   // known (shown as unknown, never as none), and paying is not possible.
   bool offline = false;
+  // Every CREDIT record holds a token the meter has not loaded: no room for another until the
+  // card has been in its meter, so paying is not offered.
+  bool cardFull = false;
+  bool payable() const { return !offline && !cardFull; }
 };
 
 struct AmountView {

@@ -32,6 +32,7 @@ struct AccountInfo {
   std::int64_t feesTotal = 0;
   std::string feePolicy;
   int pendingCredits = 0;
+  std::size_t freeRecords = 0;  // CREDIT records free for another token (0: the card is full)
   std::int64_t minAmount = 0;  // 0 when no config was ever downloaded
   std::int64_t maxAmount = 0;
   std::int64_t pricePerUnit = 0;

@@ -242,16 +242,18 @@ Intent drawAccount(Ui& ui, const app::AccountView& view) {
     drawText(ui, "account.pending", ui.fonts.body, ui.trf("account.pending", view.pendingTokens),
              chart.x, chart.bottom() + gap, chart.w, ui.theme.accent);
   }
-  // Offline the button is disabled and its reason stands beside it.
-  const Rect button = view.offline ? footerButtonRect(ui, 1, 2) : footer;
-  if (view.offline) {
+  // When paying is not possible the button is disabled and its reason stands beside it.
+  const bool payable = view.payable();
+  const Rect button = payable ? footer : footerButtonRect(ui, 1, 2);
+  if (!payable) {
     const Rect reason = footerButtonRect(ui, 0, 2);
     const float h = ui.fonts.body->FontSize * 2.4F;
-    drawText(ui, "account.topup_reason", ui.fonts.body, ui.tr("account.topup_offline"), reason.x,
+    drawText(ui, "account.topup_reason", ui.fonts.body,
+             ui.tr(view.offline ? "account.topup_offline" : "account.topup_card_full"), reason.x,
              reason.y + std::max(0.F, (reason.h - h) * 0.5F), reason.w, ui.theme.warn);
   }
   if (touchButton(ui, "##account.topup", ui.fonts.large, ui.tr("account.topup"),
-                  ImVec2(button.x, button.y), ImVec2(button.w, button.h), true, !view.offline)) {
+                  ImVec2(button.x, button.y), ImVec2(button.w, button.h), true, payable)) {
     intent.kind = Intent::Kind::TopUp;
   }
   return intent;

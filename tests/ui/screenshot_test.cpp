@@ -270,11 +270,11 @@ void checkGallery(const std::string& orientation, int width, int height) {
     expectCleanLayout(shot);
     ++checked;
   }
-  // 27 screens (attract, reading, account, a water card's account its meter never reported
-  // to, an account read offline, amount, pay, pay with the cloud out of reach, writing, done, reinsert, take the card,
+  // 28 screens (attract, reading, account, a water card's account its meter never reported
+  // to, an account read offline, a full card's account, amount, pay, pay with the cloud out of reach, writing, done, reinsert, take the card,
   // out of service, eleven error screens, the staff PIN pad, maintenance, and maintenance with
   // a reader test and a restart under way) in two languages.
-  EXPECT_EQ(checked, 54);
+  EXPECT_EQ(checked, 56);
 }
 
 }  // namespace
