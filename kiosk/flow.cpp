@@ -386,7 +386,7 @@ class Stepper {
     const auto& screen = m_next.state.screen;
     if (std::holds_alternative<screen::Attract>(screen) ||
         std::holds_alternative<screen::OutOfService>(screen)) {
-      go(screen::OutOfService{OutOfServiceView{e.reasonKey}});
+      go(screen::OutOfService{OutOfServiceView{e.reasonKey, {}}});
     }
   }
 

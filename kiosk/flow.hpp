@@ -141,7 +141,17 @@ struct ServiceFault { std::string reasonKey; };
 struct ServiceRestored {};
 // The engine uses a kiosk config (the cloud's, or the copy kept for offline use): the kiosk id
 // on the attract screen and the staff who may enter maintenance.
-struct ConfigLoaded { std::string kioskId; std::vector<StaffCredential> staff; };
+// The service contact and the zone times are shown in, from the same config (empty: none).
+struct ServiceSettings {
+  std::string phone;
+  std::string hours;
+  std::string timeZone;
+};
+struct ConfigLoaded {
+  std::string kioskId;
+  std::vector<StaffCredential> staff;
+  ServiceSettings service;
+};
 // The dashboard's facts as the maintenance worker gathered them (health, outbox, attention,
 // recent log lines, last sync, config version); the flow adds who is signed in.
 struct DashboardLoaded { MaintenanceView view; };
@@ -200,6 +210,7 @@ struct FlowState {
   Millis enteredAt = 0;       // when the current screen was entered
   std::string kioskId;        // shown on the attract screen; the config's once one is loaded
   std::vector<StaffCredential> staff;  // from the kiosk config; empty until one is loaded
+  event::ServiceSettings service;      // likewise
   PinGate pinGate;            // failures and lockout, across PIN pad visits
   std::string staffCardSeen;  // the staff card that opened the dashboard, until it is pulled
   bool restart = false;       // maintenance asked for the application to start again

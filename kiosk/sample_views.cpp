@@ -95,7 +95,7 @@ TakeCardView takeCard() { return TakeCardView{"http://127.0.0.1:8443/receipt/ord
 
 ReinsertView reinsert() { return ReinsertView{"3101000012345678", 52, false}; }
 
-OutOfServiceView outOfService() { return OutOfServiceView{"oos.reader"}; }
+OutOfServiceView outOfService() { return OutOfServiceView{"oos.reader", {}}; }
 
 PinView pin() { return PinView{4, 0, true}; }
 

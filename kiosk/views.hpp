@@ -100,6 +100,12 @@ struct DoneView {
   std::int64_t at = 0;      // Unix seconds, shown in the kiosk's time zone
 };
 
+// Whom residents call: the property's service phone and hours (empty: not configured).
+struct ServiceContact {
+  std::string phone;
+  std::string hours;
+};
+
 struct ErrorView {
   std::string titleKey;   // "error.network.title"
   std::string detailKey;  // what happened
@@ -108,6 +114,7 @@ struct ErrorView {
   bool canRetry = false;
   std::string orderId;    // the order the screen speaks of, if any
   std::string receiptUrl; // its page at the cloud, shown as a QR code (empty: none)
+  ServiceContact contact;
 };
 
 struct ReinsertView {
@@ -123,6 +130,7 @@ struct TakeCardView {
 
 struct OutOfServiceView {
   std::string reasonKey;
+  ServiceContact contact;
 };
 
 // Maintenance: the staff PIN pad, reached by the hidden gesture.

@@ -42,6 +42,14 @@ struct StaffMember {
   std::optional<std::string> cardNumber;
 };
 
+// Whom residents call, and the zone every time is shown in (per organisation, a kiosk may
+// override it). Empty: not configured.
+struct ServiceInfo {
+  std::string phone;
+  std::string hours;     // as the property office states them: "08:00-20:00"
+  std::string timeZone;  // IANA, "Asia/Shanghai"
+};
+
 struct KioskConfig {
   std::string kioskId;
   std::string location;
@@ -53,6 +61,7 @@ struct KioskConfig {
   std::int64_t blockedCardsTotal = 0;
   std::vector<StaffMember> staff;
   std::string receiptBaseUrl;  // + order id: the receipt page (empty: the cloud has none)
+  ServiceInfo service;
 
   bool blocked(std::string_view cardNumber) const;
   const ConfigTariff* tariff(std::string_view id) const;

@@ -816,6 +816,43 @@ TEST_P(CloudApiTest, HealthAndMetrics) {
   EXPECT_NE(metrics->body.find("route=\"order_create\",status=\"201\""), std::string::npos);
 }
 
+// The property's service phone, hours and time zone: the cloud's own, unless the kiosk has its
+// own; they reach the kiosk in its configuration, and the receipt page shows times in the zone.
+TEST_P(CloudApiTest, TheKioskConfigCarriesTheServiceContactAndTheReceiptItsTimeZone) {
+  CloudProcess::Options options;
+  options.extraJson = R"({"service_phone": "400-820-1234", "service_hours": "08:00-20:00",
+                          "time_zone": "Asia/Shanghai"})";
+  start(options);
+  auto config = m_kiosk->get("/v1/kiosk/config");
+  ASSERT_EQ(config.status, 200) << config.text;
+  EXPECT_EQ(config.body["service"]["phone"], "400-820-1234") << config.text;
+  EXPECT_EQ(config.body["service"]["hours"], "08:00-20:00");
+  EXPECT_EQ(config.body["service"]["time_zone"], "Asia/Shanghai");
+
+  auto created = m_admin->post("/v1/admin/kiosks", {{"id", "kiosk-west"},
+                                                    {"secret", "secret-of-kiosk-west-0123456789abcdef"},
+                                                    {"service_phone", "021-5555-0100"},
+                                                    {"time_zone", "Europe/Berlin"}});
+  ASSERT_EQ(created.status, 201) << created.text;
+  KioskClient west(m_cloud->port(), "kiosk-west", "secret-of-kiosk-west-0123456789abcdef");
+  auto own = west.get("/v1/kiosk/config");
+  ASSERT_EQ(own.status, 200) << own.text;
+  EXPECT_EQ(own.body["service"]["phone"], "021-5555-0100");
+  EXPECT_EQ(own.body["service"]["hours"], "08:00-20:00") << "not overridden: the cloud's";
+  EXPECT_EQ(own.body["service"]["time_zone"], "Europe/Berlin");
+  auto bad = m_admin->post("/v1/admin/kiosks", {{"id", "kiosk-mars"}, {"time_zone", "Mars/Olympus_Mons"}});
+  EXPECT_EQ(bad.status, 400) << bad.text;
+
+  const std::string id = newOrder(kCard, 2000);
+  pay(id);
+  ASSERT_EQ(awaitChange(id, "CREATED"), "PAID");
+  httplib::Client web("127.0.0.1", m_cloud->port());
+  auto page = web.Get(("/receipt/" + id).c_str());
+  ASSERT_TRUE(page);
+  EXPECT_NE(page->body.find(" CST</td>"), std::string::npos) << "not in the kiosk's zone:\n" << page->body;
+  EXPECT_EQ(page->body.find(" UTC</td>"), std::string::npos) << page->body;
+}
+
 TEST_P(CloudApiTest, APaidOrderHasAReceiptPageAndAnUnpaidOneHasNone) {
   auto config = m_kiosk->get("/v1/kiosk/config");
   ASSERT_EQ(config.status, 200) << config.text;

@@ -187,6 +187,25 @@ TEST(KioskConfigSchema, WhatTheCloudEncodesTheKioskDecodes) {
   EXPECT_EQ(encodeKioskConfig(*decoded), document);
 }
 
+TEST(KioskConfigSchema, TheServiceContactAndTimeZoneTravelWithTheConfig) {
+  KioskConfig config = sampleConfig();
+  config.service.phone = "400-820-1234";
+  config.service.hours = "08:00-20:00";
+  config.service.timeZone = "Asia/Shanghai";
+  const auto document = encodeKioskConfig(config);
+  const auto decoded = decodeKioskConfig(document);
+  ASSERT_TRUE(decoded) << decoded.error();
+  EXPECT_EQ(decoded->service.phone, "400-820-1234");
+  EXPECT_EQ(decoded->service.hours, "08:00-20:00");
+  EXPECT_EQ(decoded->service.timeZone, "Asia/Shanghai");
+
+  auto wrong = document;
+  wrong["service"]["time_zone"] = "Mars/Olympus_Mons";
+  const auto refused = decodeKioskConfig(wrong);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), "service.time_zone is not a known time zone");
+}
+
 TEST(KioskConfigSchema, TheFirstBadFieldIsNamed) {
   auto document = encodeKioskConfig(sampleConfig());
   document["tariffs"][1]["spec"]["bands"][0]["rate"] = 0;

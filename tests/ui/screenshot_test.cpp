@@ -268,6 +268,11 @@ void checkGallery(const std::string& orientation, int width, int height) {
     ASSERT_EQ(shot.image.height, height);
     EXPECT_GT(pixelVariance(shot.image), 100.0) << "blank frame";
     expectCleanLayout(shot);
+    // Every error and out-of-service screen says whom to call (the samples' service phone).
+    const auto name = entry.path().filename().string();
+    if (name.rfind("error_", 0) == 0 || name.rfind("out_of_service", 0) == 0 || name.rfind("take_card", 0) == 0) {
+      EXPECT_NE(allTextOf(shot.layout).find("400-820-1234"), std::string::npos) << "no service phone on " << name;
+    }
     ++checked;
   }
   // 28 screens (attract, reading, account, a water card's account its meter never reported

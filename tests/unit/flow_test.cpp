@@ -363,6 +363,25 @@ TEST_F(FlowTest, ARefundedPaymentIsNotCalledDeclined) {
   EXPECT_EQ(screen(), "error:refunded");
 }
 
+// ---- Whom to call: every error and out-of-service screen gives the property's phone and hours.
+
+TEST_F(FlowTest, ErrorAndOutOfServiceScreensGiveTheServiceContact) {
+  event::ConfigLoaded config;
+  config.kioskId = "kiosk-demo";
+  config.service = {"400-820-1234", "08:00-20:00", "Asia/Shanghai"};
+  send(config);
+  send(event::CardInserted{});
+  send(event::CardFailed{CardFault::NotAuthentic});
+  const auto& error = std::get<screen::Error>(flow.state().screen);
+  EXPECT_EQ(error.view.contact.phone, "400-820-1234");
+  EXPECT_EQ(error.view.contact.hours, "08:00-20:00");
+  send(event::CardRemoved{});
+  send(event::ServiceFault{"oos.reader"});
+  ASSERT_EQ(screen(), "out_of_service");
+  EXPECT_EQ(std::get<screen::OutOfService>(flow.state().screen).view.contact.phone, "400-820-1234");
+  EXPECT_EQ(flow.state().service.timeZone, "Asia/Shanghai");
+}
+
 // ---- A card left in the reader is asked for, not forgotten.
 
 TEST_F(FlowTest, TheDoneScreenAsksForTheCardLeftInAndStartsOverOnlyWhenItIsOut) {

@@ -58,7 +58,7 @@ std::vector<std::string> actions(const std::vector<Command>& commands) {
 class MaintenanceFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    send(event::ConfigLoaded{"kiosk-lobby-3", {credential("s1", "Chen Jie", "246810", kStaffCard)}});
+    send(event::ConfigLoaded{"kiosk-lobby-3", {credential("s1", "Chen Jie", "246810", kStaffCard)}, {}});
   }
   std::vector<Command> send(const Event& e) { return flow.handle(e, now); }
   std::vector<Command> press(Kind kind, int value = 0) { return send(event::Input{Intent{kind, value}}); }
@@ -110,7 +110,7 @@ class MaintenanceFlowTest : public ::testing::Test {
 TEST_F(MaintenanceFlowTest, TheConfigBringsTheKioskIdAndTheStaff) {
   Flow fresh(FlowConfig{}, "kiosk-from-options");
   EXPECT_EQ(fresh.state().kioskId, "kiosk-from-options");
-  fresh.handle(event::ConfigLoaded{"kiosk-lobby-3", {credential("s1", "Chen Jie", "1", kStaffCard)}}, 0);
+  fresh.handle(event::ConfigLoaded{"kiosk-lobby-3", {credential("s1", "Chen Jie", "1", kStaffCard)}, {}}, 0);
   EXPECT_EQ(fresh.state().kioskId, "kiosk-lobby-3");
   ASSERT_EQ(fresh.state().staff.size(), 1U);
   EXPECT_EQ(fresh.state().staff[0].name, "Chen Jie");
@@ -207,7 +207,7 @@ TEST_F(MaintenanceFlowTest, ThePinIsCheckedOffTheFlowAndThePadWaitsForTheAnswer)
 }
 
 TEST_F(MaintenanceFlowTest, NoStaffInTheConfigMeansNoPinOpensTheDashboard) {
-  send(event::ConfigLoaded{"kiosk-lobby-3", {}});
+  send(event::ConfigLoaded{"kiosk-lobby-3", {}, {}});
   press(Kind::OpenPinPad);
   type("246810");
   EXPECT_EQ(screen(), "pin");
