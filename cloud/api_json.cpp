@@ -40,9 +40,14 @@ json feeItemsToJson(const std::vector<OrderFeeItem>& items) {
   return out;
 }
 
-json kioskConfigToJson(KioskConfig config, std::int64_t minAmount, std::int64_t maxAmount) {
+json kioskConfigToJson(KioskConfig config, std::int64_t minAmount, std::int64_t maxAmount,
+                       const protocol::ServiceInfo& defaults) {
   config.minAmount = minAmount;
   config.maxAmount = maxAmount;
+  // What the kiosk does not set itself, the service's settings give.
+  if (config.service.phone.empty()) config.service.phone = defaults.phone;
+  if (config.service.hours.empty()) config.service.hours = defaults.hours;
+  if (config.service.timeZone.empty()) config.service.timeZone = defaults.timeZone;
   return protocol::encodeKioskConfig(config);
 }
 

@@ -16,9 +16,10 @@ nlohmann::json orderToJson(const Order& order);
 nlohmann::json orderListToJson(const std::vector<Order>& orders);
 nlohmann::json feeItemsToJson(const std::vector<OrderFeeItem>& items);
 
-// Written as given: the caller masks what a lobby screen must not show in full.
+// Written as given: the caller masks what a lobby screen must not show in full. The service's
+// limits, and its service contact and time zone where the kiosk has none of its own.
 nlohmann::json kioskConfigToJson(KioskConfig config, std::int64_t minAmount,
-                                 std::int64_t maxAmount);
+                                 std::int64_t maxAmount, const protocol::ServiceInfo& defaults);
 
 // What an operator's create request answers: the record as stored (a staff member's PIN
 // never leaves).

@@ -1,3 +1,4 @@
+#include "platform/time_format.hpp"
 #include "cloud/config.hpp"
 
 #include "protocol/limits.hpp"
@@ -71,6 +72,9 @@ void loadConfigFile(const std::string& path, ServerConfig& c) {
     else if (key == "max_connections_per_address") integer(c.maxConnectionsPerAddress);
     else if (key == "max_connections") integer(c.maxConnections);
     else if (key == "sweep_interval_ms") integer(c.sweepIntervalMs);
+    else if (key == "service_phone") text(c.servicePhone);
+    else if (key == "service_hours") text(c.serviceHours);
+    else if (key == "time_zone") text(c.timeZone);
     else if (key == "log_level") text(c.logLevel);
     else if (key == "log_file") text(c.logFile);
     else throw std::runtime_error(path + ": unknown key " + key);
@@ -109,6 +113,14 @@ void resolveSecrets(ServerConfig& c) {
   }
   if (c.requestReadTimeoutSeconds < 1) {
     throw std::runtime_error("request_read_timeout_seconds must be 1 or more");
+  }
+  if (!c.timeZone.empty() && !platform::knownZone(c.timeZone)) {
+    throw std::runtime_error("time_zone \"" + c.timeZone + "\" is not in the time zone database");
+  }
+  if (c.servicePhone.size() > protocol::limits::kMaxServiceTextLength ||
+      c.serviceHours.size() > protocol::limits::kMaxServiceTextLength) {
+    throw std::runtime_error("service_phone and service_hours take up to " +
+                             std::to_string(protocol::limits::kMaxServiceTextLength) + " bytes");
   }
   // Kiosks read amount limits up to limits::kMaxMoney.
   if (c.minAmount < 1 || c.maxAmount < c.minAmount || c.maxAmount > protocol::limits::kMaxMoney) {

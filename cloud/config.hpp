@@ -26,6 +26,11 @@ struct ServerConfig {
   std::int64_t minAmount = 100;      // minor units
   std::int64_t maxAmount = 100000;
   std::int64_t orderTtlSeconds = 300;
+  // The property's service contact and time zone, for every kiosk that has none of its own:
+  // shown on the kiosks' error screens; every time a person reads is in the zone.
+  std::string servicePhone;
+  std::string serviceHours;
+  std::string timeZone;              // IANA; empty: times are shown in UTC (and say so)
   std::int64_t maxSkewSeconds = 300;
   std::int64_t maxLongPollSeconds = 30;
   int requestReadTimeoutSeconds = 15;  // a whole request (and a TLS handshake) must arrive by then

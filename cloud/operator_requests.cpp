@@ -1,3 +1,4 @@
+#include "platform/time_format.hpp"
 #include "cloud/operator_requests.hpp"
 
 #include "protocol/signing.hpp"
@@ -150,7 +151,13 @@ CloudResult<NewKiosk> readNewKiosk(const json& body) {
   if (secret.size() < 32) return failWith(CloudError::BadRequest, "secret needs 32+ characters");
   KIOSK_TRY(location, optText(body, "location", limits::kMaxLocationLength));
   KIOSK_TRY(building, optText(body, "building", limits::kMaxPlaceLength));
-  return NewKiosk{*id, secret, *location, *building};
+  KIOSK_TRY(phone, optText(body, "service_phone", limits::kMaxServiceTextLength));
+  KIOSK_TRY(hours, optText(body, "service_hours", limits::kMaxServiceTextLength));
+  KIOSK_TRY(zone, optText(body, "time_zone", limits::kMaxZoneLength));
+  if (!zone->empty() && !platform::knownZone(*zone)) {
+    return failWith(CloudError::BadRequest, "time_zone is not a known time zone");
+  }
+  return NewKiosk{*id, secret, *location, *building, *phone, *hours, *zone};
 }
 
 CloudResult<NewStaff> readNewStaff(const json& body) {

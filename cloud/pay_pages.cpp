@@ -65,10 +65,11 @@ button{font-size:1.2rem;padding:.8rem 1.6rem;margin:.4rem;border-radius:.4rem;bo
   return page;
 }
 
-std::string receiptPage(const Order& order, const std::string& maskedAccount) {
-  auto utc = [](std::optional<std::int64_t> at) -> std::string {
+std::string receiptPage(const Order& order, const std::string& maskedAccount, const std::string& zone) {
+  auto utc = [&zone](std::optional<std::int64_t> at) -> std::string {
     if (!at) return "-";
-    return platform::formatTime(*at, platform::kUtcZone, platform::kDateTimeZonePattern);
+    return platform::formatTime(*at, zone.empty() ? platform::kUtcZone : std::string_view(zone),
+                                platform::kDateTimeZonePattern);
   };
   const std::string card = protocol::maskCardNumber(order.cardNumber);
   return std::string(R"(<!DOCTYPE html>

@@ -15,6 +15,7 @@ std::string resultPage(const std::string& title, const std::string& message);
 
 // The receipt a resident opens from the QR code on the kiosk's done screen: order, masked
 // account and card, amount, fees and credit, paid and delivered times (UTC).
-std::string receiptPage(const Order& order, const std::string& maskedAccount);
+// Times in `zone` (IANA; empty: UTC, said so).
+std::string receiptPage(const Order& order, const std::string& maskedAccount, const std::string& zone);
 
 }  // namespace kiosk::cloud

@@ -10,7 +10,7 @@ namespace kiosk::cloud {
 namespace {
 
 // Append only: a released migration never changes.
-constexpr std::array<std::string_view, 6> kMigrations = {
+constexpr std::array<std::string_view, 7> kMigrations = {
     R"sql(
 CREATE TABLE tariffs (
   id TEXT PRIMARY KEY,
@@ -194,6 +194,12 @@ CREATE INDEX cards_status ON cards(status, status_at);
     // the token, one per order. A token minted before this gets one at its next script.
     R"sql(
 ALTER TABLE tokens ADD COLUMN delivery_nonce TEXT;
+)sql",
+    // A kiosk's own service contact and time zone; NULL: the service's (the organisation's).
+    R"sql(
+ALTER TABLE kiosks ADD COLUMN service_phone TEXT;
+ALTER TABLE kiosks ADD COLUMN service_hours TEXT;
+ALTER TABLE kiosks ADD COLUMN time_zone TEXT;
 )sql",
 };
 

@@ -259,7 +259,8 @@ void Server::Impl::registerKioskRoutes() {
         [this](const http::Request& req, http::Response& res) -> CloudResult<Reply> {
           KIOSK_TRY(kiosk, authenticateKiosk(req));
           KIOSK_TRY(stored, store.kioskConfig(*kiosk));
-          json config = kioskConfigToJson(*stored, cfg.minAmount, cfg.maxAmount);
+          json config = kioskConfigToJson(*stored, cfg.minAmount, cfg.maxAmount,
+                                          {cfg.servicePhone, cfg.serviceHours, cfg.timeZone});
           const std::string etag =
               "\"" + protocol::sha256Hex(config.dump(-1, ' ', false, json::error_handler_t::replace)).substr(0, 32) +
               "\"";

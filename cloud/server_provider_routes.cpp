@@ -43,7 +43,11 @@ void Server::Impl::registerProviderRoutes() {
                       "text/html; charset=utf-8");
       return;
     }
-    res.setContent(receiptPage(*order, protocol::maskAccountId(order->accountId)), "text/html; charset=utf-8");
+    // Times in the zone of the kiosk that sold it (its own, else the service's).
+    std::string zone = cfg.timeZone;
+    if (auto own = store.kioskTimeZone(order->kioskId); own && !own->empty()) zone = *own;
+    res.setContent(receiptPage(*order, protocol::maskAccountId(order->accountId), zone),
+                   "text/html; charset=utf-8");
   });
 
   // The pay page stands in for a wallet app and the provider's servers, so it is served only

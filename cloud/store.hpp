@@ -67,6 +67,8 @@ class Store {
                                            const MeterReturn& reading, std::int64_t now);
   CloudResult<std::int64_t> meterKeyVersion(const std::string& meterNumber);
   CloudResult<KioskConfig> kioskConfig(const std::string& kioskId);
+  // The kiosk's own time zone (empty: it has none; the service's applies).
+  CloudResult<std::string> kioskTimeZone(const std::string& kioskId);
 
   // --- background work (store_orders.cpp)
   CloudResult<std::vector<std::string>> expireOrders(std::int64_t now);

@@ -192,15 +192,30 @@ CloudResult<Store::ReadingResult> Store::recordReading(const std::string& kioskI
   });
 }
 
+CloudResult<std::string> Store::kioskTimeZone(const std::string& kioskId) {
+  auto lease = m_db.acquire();
+  KIOSK_TRY(found, run(*lease, "SELECT time_zone FROM kiosks WHERE id = $1", {kioskId}));
+  if (found->rows.empty() || found->rows[0].isNull(0)) return std::string{};
+  return found->rows[0].text(0);
+}
+
 CloudResult<KioskConfig> Store::kioskConfig(const std::string& kioskId) {
   auto lease = m_db.acquire();
   auto& conn = *lease;
-  KIOSK_TRY(kiosk, run(conn, "SELECT id, location, building FROM kiosks WHERE id = $1", {kioskId}));
+  KIOSK_TRY(kiosk, run(conn,
+                       "SELECT id, location, building, service_phone, service_hours, time_zone FROM "
+                       "kiosks WHERE id = $1",
+                       {kioskId}));
   if (kiosk->rows.empty()) return failWith(CloudError::UnknownKiosk, "unknown kiosk");
   KioskConfig out;
-  out.kioskId = kiosk->rows[0].text(0);
-  out.location = kiosk->rows[0].text(1);
-  out.building = kiosk->rows[0].text(2);
+  const auto& row = kiosk->rows[0];
+  out.kioskId = row.text(0);
+  out.location = row.text(1);
+  out.building = row.text(2);
+  // The kiosk's own; the service's defaults fill the rest (kioskConfigToJson).
+  if (!row.isNull(3)) out.service.phone = row.text(3);
+  if (!row.isNull(4)) out.service.hours = row.text(4);
+  if (!row.isNull(5)) out.service.timeZone = row.text(5);
   KIOSK_TRY(tariffs, run(conn, "SELECT id, name, utility, spec FROM tariffs ORDER BY id"));
   for (const auto& t : tariffs->rows) {
     protocol::ConfigTariff tariff;

@@ -163,9 +163,10 @@ CloudResult<bool> Store::createFee(const NewFee& request, std::int64_t now) {
 
 CloudResult<bool> Store::createKiosk(const NewKiosk& request, std::int64_t now) {
   return insertRow(m_db,
-                   "INSERT INTO kiosks (id, secret, location, building, created_at) VALUES ($1, $2, "
-                   "$3, $4, $5)",
-                   {request.id, request.secret, request.location, request.building, now});
+                   "INSERT INTO kiosks (id, secret, location, building, created_at, service_phone, "
+                   "service_hours, time_zone) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                   {request.id, request.secret, request.location, request.building, now,
+                    orNull(request.servicePhone), orNull(request.serviceHours), orNull(request.timeZone)});
 }
 
 CloudResult<bool> Store::createStaff(const NewStaff& request, std::int64_t now) {

@@ -185,6 +185,9 @@ struct NewKiosk {
   std::string secret;
   std::string location{};
   std::string building{};
+  std::string servicePhone{};  // empty: the service's
+  std::string serviceHours{};
+  std::string timeZone{};
 };
 
 struct NewStaff {

@@ -4,6 +4,7 @@
 #include "kiosk/window_loop.hpp"
 
 #include "kiosk/sample_views.hpp"
+#include "kiosk/ui/format.hpp"
 #include "kiosk/ui/frame.hpp"
 #include "kiosk/ui/screens.hpp"
 #include "platform/gfx/window.hpp"
@@ -118,7 +119,7 @@ int runGallery(platform::Window& window, platform::FontAtlas& atlas, const Strin
 }  // namespace
 
 std::string localClock(const platform::Clock& clock) {
-  return platform::formatTime(clock.unixSeconds(), platform::localZoneName(),
+  return platform::formatTime(clock.unixSeconds(), ui::displayZone(),
                               platform::kDateTimePattern);
 }
 

@@ -59,7 +59,9 @@ void ConfigWatch::check() {
   if (!config) return;
   m_etag = status.configEtag;
   spdlog::info("kiosk: config {} in use, {} staff", m_etag, config->staff.size());
-  m_queue.push(event::ConfigLoaded{config->kioskId, staffOf(*config), {}});
+  m_queue.push(event::ConfigLoaded{
+      config->kioskId, staffOf(*config),
+      {config->service.phone, config->service.hours, config->service.timeZone}});
 }
 
 }  // namespace kiosk::app

@@ -80,7 +80,7 @@ class Stepper {
   // The resident is done here: start over, or first ask for the card still in the reader.
   void leave(std::string receiptUrl = {}) {
     if (m_next.state.cardPresent) {
-      go(screen::TakeCard{TakeCardView{std::move(receiptUrl)}});
+      go(screen::TakeCard{TakeCardView{std::move(receiptUrl), contact()}});
     } else {
       go(screen::Attract{});
     }
@@ -88,6 +88,7 @@ class Stepper {
   // The pay screen ends without the cloud's word on the payment: say so, never "not charged".
   void unconfirmed(const screen::Paying& paying) {
     ErrorView view = errorView("unconfirmed", false);
+    view.contact = contact();
     view.orderId = paying.view.orderId;
     view.receiptUrl = paying.view.receiptUrl;
     go(screen::Error{std::move(view), false, paying.account, paying.amount});
@@ -99,8 +100,12 @@ class Stepper {
     ask(command::WriteToken{orderId, m_next.state.cardNumber});
     return true;
   }
+  ServiceContact contact() const {
+    return {m_next.state.service.phone, m_next.state.service.hours};
+  }
   void fail(const std::string& kind, bool canRetry, const screen::Amount* fromAmount = nullptr) {
     screen::Error error{errorView(kind, canRetry), fromAmount != nullptr, {}, {}};
+    error.view.contact = contact();
     if (fromAmount != nullptr) {
       error.account = fromAmount->account;
       error.amount = fromAmount->view;
@@ -386,7 +391,7 @@ class Stepper {
     const auto& screen = m_next.state.screen;
     if (std::holds_alternative<screen::Attract>(screen) ||
         std::holds_alternative<screen::OutOfService>(screen)) {
-      go(screen::OutOfService{OutOfServiceView{e.reasonKey, {}}});
+      go(screen::OutOfService{OutOfServiceView{e.reasonKey, contact()}});
     }
   }
 
@@ -397,6 +402,7 @@ class Stepper {
   void on(const event::ConfigLoaded& e) {
     if (!e.kioskId.empty()) m_next.state.kioskId = e.kioskId;
     m_next.state.staff = e.staff;
+    m_next.state.service = e.service;
   }
 
   void on(const event::DashboardLoaded& e) {

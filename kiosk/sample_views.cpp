@@ -77,6 +77,8 @@ DoneView done() {
   return v;
 }
 
+ServiceContact contact() { return {"400-820-1234", "08:00-20:00"}; }
+
 ErrorView error(const std::string& kind) {
   ErrorView v;
   v.titleKey = "error." + kind + ".title";
@@ -84,6 +86,7 @@ ErrorView error(const std::string& kind) {
   v.actionKey = "error." + kind + ".action";
   v.code = "E-" + kind;
   v.canRetry = kind == "network" || kind == "declined" || kind == "expired";
+  v.contact = contact();
   if (kind == "unconfirmed") {
     v.orderId = "ord_7Q2K9X4M1C";
     v.receiptUrl = "http://127.0.0.1:8443/receipt/ord_7Q2K9X4M1C";
@@ -91,11 +94,11 @@ ErrorView error(const std::string& kind) {
   return v;
 }
 
-TakeCardView takeCard() { return TakeCardView{"http://127.0.0.1:8443/receipt/ord_7Q2K9X4M1C"}; }
+TakeCardView takeCard() { return TakeCardView{"http://127.0.0.1:8443/receipt/ord_7Q2K9X4M1C", contact()}; }
 
 ReinsertView reinsert() { return ReinsertView{"3101000012345678", 52, false}; }
 
-OutOfServiceView outOfService() { return OutOfServiceView{"oos.reader", {}}; }
+OutOfServiceView outOfService() { return OutOfServiceView{"oos.reader", contact()}; }
 
 PinView pin() { return PinView{4, 0, true}; }
 

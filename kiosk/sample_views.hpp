@@ -19,6 +19,7 @@ DoneView done();
 ErrorView error(const std::string& kind);  // "network", "declined", "foreign_card", ...
 ReinsertView reinsert();
 TakeCardView takeCard();
+ServiceContact contact();  // the property's service phone and hours
 OutOfServiceView outOfService();
 PinView pin();
 MaintenanceView maintenance();

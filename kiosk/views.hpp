@@ -126,6 +126,7 @@ struct ReinsertView {
 // The resident's card is still in the reader after the kiosk is done with it.
 struct TakeCardView {
   std::string receiptUrl;  // the last screen's receipt, still offered
+  ServiceContact contact;
 };
 
 struct OutOfServiceView {

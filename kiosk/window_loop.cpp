@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "kiosk/frame_stats.hpp"
+#include "kiosk/ui/format.hpp"
 #include "kiosk/ui/frame.hpp"
 #include "kiosk/ui/screens.hpp"
 #include "platform/overloaded.hpp"
@@ -97,6 +98,7 @@ int runWindowLoop(LoopContext c) {
     }
 
     const std::string current = runtime.screen();
+    ui::setDisplayZone(runtime.state().service.timeZone);
     const auto screen = [&](ui::Ui& ui) -> ui::Intent {
       return drawFlow(ui, runtime.state(), localClock(shownClock), extension != nullptr);
     };

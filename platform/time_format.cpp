@@ -46,6 +46,8 @@ std::string formatTime(std::int64_t unixSeconds, std::string_view zone, std::str
   return text;
 }
 
+bool knownZone(std::string_view zone) { return !zone.empty() && findZone(zone) != nullptr; }
+
 std::string localZoneName() {
   // localtime_r honoured TZ; so does the kiosk, for a unit that sets Environment=TZ=.
   if (const char* tz = std::getenv("TZ"); tz != nullptr && *tz != '\0') {

@@ -21,6 +21,9 @@ inline constexpr std::string_view kUtcZone = "UTC";
 // zone name.
 std::string formatTime(std::int64_t unixSeconds, std::string_view zone, std::string_view pattern);
 
+// Whether the zone database knows `zone` ("Asia/Shanghai"): configuration is checked with it.
+bool knownZone(std::string_view zone);
+
 // The process's local zone: TZ when it names a zone, else the system's (/etc/localtime),
 // else UTC.
 std::string localZoneName();

@@ -7,6 +7,7 @@
 #include "protocol/json_reader.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/text.hpp"
+#include "platform/time_format.hpp"
 
 namespace kiosk::protocol {
 
@@ -92,6 +93,9 @@ json encodeKioskConfig(const KioskConfig& config) {
     member["card_number"] = s.cardNumber ? json(*s.cardNumber) : json(nullptr);
     out["staff"].push_back(member);
   }
+  out["service"] = {{"phone", config.service.phone},
+                    {"hours", config.service.hours},
+                    {"time_zone", config.service.timeZone}};
   if (!config.receiptBaseUrl.empty()) setReceiptBaseUrl(out, config.receiptBaseUrl);
   return out;
 }
@@ -140,6 +144,16 @@ Result<KioskConfig, std::string> decodeKioskConfig(const json& document) {
     if (!cardNumber.empty()) member.cardNumber = cardNumber;
     config.staff.push_back(std::move(member));
   });
+  // Whom residents call and the zone times are shown in; a document without them (a cloud
+  // that configures none) leaves them empty.
+  if (document.is_object() && document.contains("service")) {
+    JsonReader service = r.object("service");
+    config.service.phone = service.optString("phone", kMaxServiceTextLength);
+    config.service.hours = service.optString("hours", kMaxServiceTextLength);
+    config.service.timeZone = service.optString("time_zone", kMaxZoneLength);
+    r.check(!r.ok() || config.service.timeZone.empty() || platform::knownZone(config.service.timeZone),
+            "service.time_zone is not a known time zone");
+  }
   config.receiptBaseUrl = r.optString(kReceiptBaseUrl, 1024);
   r.checkField(config.receiptBaseUrl.empty() || isHttpUrl(config.receiptBaseUrl), kReceiptBaseUrl,
                "is not an http(s) URL");

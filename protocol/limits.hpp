@@ -17,6 +17,8 @@ inline constexpr std::size_t kMaxNumberLength = 19;       // card and meter numb
 inline constexpr std::size_t kMaxNameLength = 128;        // resident, tariff and staff names
 inline constexpr std::size_t kMaxPlaceLength = 64;        // building, room, household
 inline constexpr std::size_t kMaxLocationLength = 256;    // a kiosk's location
+inline constexpr std::size_t kMaxServiceTextLength = 64;  // service phone, service hours
+inline constexpr std::size_t kMaxZoneLength = 64;         // an IANA time zone name
 inline constexpr std::size_t kMaxDescriptionLength = 256; // a fee's description
 inline constexpr std::size_t kMaxKindLength = 32;         // fee item, fee policy, tariff kind,
                                                           // band name, order state, origin

@@ -6,12 +6,28 @@
 
 namespace kiosk::ui {
 
+namespace {
+// The zone of the kiosk's configuration once there is one; the machine's until then. Set and
+// read on the UI thread only.
+std::string& displayZoneSetting() {
+  static std::string zone;
+  return zone;
+}
+}  // namespace
+
+void setDisplayZone(std::string zone) { displayZoneSetting() = std::move(zone); }
+
+std::string displayZone() {
+  const std::string& zone = displayZoneSetting();
+  return zone.empty() ? platform::localZoneName() : zone;
+}
+
 std::string formatDate(std::int64_t unixSeconds) {
-  return platform::formatTime(unixSeconds, platform::localZoneName(), platform::kDatePattern);
+  return platform::formatTime(unixSeconds, displayZone(), platform::kDatePattern);
 }
 
 std::string formatDateTime(std::int64_t unixSeconds) {
-  return platform::formatTime(unixSeconds, platform::localZoneName(), platform::kDateTimePattern);
+  return platform::formatTime(unixSeconds, displayZone(), platform::kDateTimePattern);
 }
 
 std::string formatUnits(std::int64_t minor, std::int64_t priceMinorPerUnit) {

@@ -23,6 +23,30 @@ float drawCardIcon(Ui& ui, float centerX, float y, float width, ImU32 chip) {
   return h;
 }
 
+std::string contactLine(Ui& ui, const app::ServiceContact& contact) {
+  if (contact.phone.empty()) return {};
+  return contact.hours.empty() ? ui.trf("contact.phone", contact.phone)
+                               : ui.trf("contact.line", contact.phone, contact.hours);
+}
+
+// The height the contact takes in `width` (wrapped as drawText wraps it), with its margin.
+float contactHeight(Ui& ui, const app::ServiceContact& contact, float width) {
+  const std::string line = contactLine(ui, contact);
+  if (line.empty()) return 0.F;
+  ImFont* font = ui.fonts.body;
+  const ImVec2 one = font->CalcTextSizeA(font->FontSize, FLT_MAX, 0.F, line.c_str());
+  const ImVec2 wrapped = one.x > width ? font->CalcTextSizeA(font->FontSize, FLT_MAX, width, line.c_str()) : one;
+  return wrapped.y + ui.unit();
+}
+
+// Whom to call, just above `bottom` within `area`: nothing when the configuration names no one.
+void drawContact(Ui& ui, const app::ServiceContact& contact, float bottom, const Rect& area) {
+  const std::string line = contactLine(ui, contact);
+  if (line.empty()) return;
+  const float h = contactHeight(ui, contact, area.w);
+  drawText(ui, "contact", ui.fonts.body, line, area.x, bottom - h, area.w, ui.theme.text);
+}
+
 bool languageOnly(Ui& ui, const char* titleKey, Rect& body) {
   const auto header = drawHeader(ui, titleKey);
   body = header.body;
@@ -176,7 +200,8 @@ Intent drawError(Ui& ui, const app::ErrorView& view) {
     const float caption = ui.fonts.small->FontSize * 1.4F;
     const float top = qrBeside ? body.y + 4.F * u : y + 2.F * u;
     const float across = qrBeside ? body.right() - text.right() - 4.F * u : body.w * 0.3F;
-    const float side = std::min(across, footer.y - top - caption - 4.F * u);
+    const float contactH = contactHeight(ui, view.contact, qrBeside ? body.right() - text.right() : body.w);
+    const float side = std::min(across, footer.y - top - caption - 4.F * u - contactH);
     const float left = qrBeside ? text.right() + 4.F * u : body.x;
     const float width = qrBeside ? body.right() - left : body.w;
     const Rect qr{left + (width - side) * 0.5F, top, side, side};
@@ -184,6 +209,9 @@ Intent drawError(Ui& ui, const app::ErrorView& view) {
     drawText(ui, "error.receipt", ui.fonts.small, ui.tr("error.receipt"), left, qr.bottom() + u,
              width, ui.theme.textDim);
   }
+  // Under the QR code when it stands beside the text, else across the screen.
+  const Rect contactArea = qrBeside ? Rect{text.right(), body.y, body.right() - text.right(), body.h} : body;
+  drawContact(ui, view.contact, footer.y, contactArea);
   const int buttons = view.canRetry ? 2 : 1;
   if (view.canRetry) {
     const Rect retry = footerButtonRect(ui, 0, 2);
@@ -237,9 +265,11 @@ Intent drawTakeCard(Ui& ui, const app::TakeCardView& view) {
   y += 4.F * u;
   y += drawText(ui, "take_card.next", ui.fonts.body, ui.tr("take_card.next"), body.x, y, body.w,
                 ui.theme.textDim);
+  drawContact(ui, view.contact, body.bottom(), body);
   if (!view.receiptUrl.empty()) {
     const float caption = ui.fonts.small->FontSize * 1.4F;
-    const float side = std::min(body.w * 0.25F, body.bottom() - y - caption - 8.F * u);
+    const float contactH = contactHeight(ui, view.contact, body.w);
+    const float side = std::min(body.w * 0.25F, body.bottom() - y - caption - 8.F * u - contactH);
     if (side > 12.F * u) {
       const Rect qr{body.x + (body.w - side) * 0.5F, y + 4.F * u, side, side};
       drawQr(ui, view.receiptUrl, qr);
@@ -261,6 +291,7 @@ Intent drawOutOfService(Ui& ui, const app::OutOfServiceView& view) {
   y += 4.F * u;
   drawText(ui, "oos.detail", ui.fonts.body, ui.tr("oos.detail"), body.x, y, body.w,
            ui.theme.textDim);
+  drawContact(ui, view.contact, body.bottom(), body);
   return intent;
 }
 
