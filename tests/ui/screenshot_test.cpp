@@ -5,16 +5,27 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -374,6 +385,10 @@ std::vector<std::string> runDemo(const std::string& name, const std::string& lan
   return pngs;
 }
 
+// Where the layout record says the kiosk's screen is ({"x", "y", "w", "h"}; null when it
+// does not say).
+json kioskOf(const json& layout) { return layout.contains("kiosk") ? layout["kiosk"] : json(); }
+
 std::string layoutOf(const std::string& png) {
   return std::filesystem::path(png).replace_extension(".layout.json").string();
 }
@@ -390,7 +405,9 @@ TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
   for (const auto& png : pngs) {
     SCOPED_TRACE(png);
     const Shot shot = loadShot(png, layoutOf(png));
-    ASSERT_EQ(shot.image.width, 1080);
+    // The kiosk's screen is the size asked for; the simulator's window has its panel beside it.
+    ASSERT_TRUE(kioskOf(shot.layout).is_object()) << "the layout record does not say where the kiosk's screen is";
+    ASSERT_EQ(kioskOf(shot.layout).value("w", 0.0), 1080.0);
     EXPECT_GT(pixelVariance(shot.image), 100.0) << "blank frame";
     expectCleanLayout(shot);
     const std::string screen = shot.layout["screen"];
@@ -457,3 +474,249 @@ TEST(SimulationDemo, TheChineseReceiptLinesAreChinese) {
   }
 }
 
+
+namespace {
+
+struct Box {
+  double x = 0, y = 0, w = 0, h = 0;
+};
+
+Box textBoxOf(const json& t) { return {t["x"], t["y"], t["w"], t["h"]}; }
+
+std::vector<Box> boxesOf(const json& t) {
+  std::vector<Box> boxes{textBoxOf(t)};
+  if (!t["box"].is_null()) boxes.push_back({t["box"][0], t["box"][1], t["box"][2], t["box"][3]});
+  return boxes;
+}
+
+bool overlaps(const Box& a, const Box& b) {
+  constexpr double kTolerance = 1.0;  // edge to edge is apart
+  return a.x + a.w > b.x + kTolerance && b.x + b.w > a.x + kTolerance &&
+         a.y + a.h > b.y + kTolerance && b.y + b.h > a.y + kTolerance;
+}
+
+bool onPanel(const json& t) { return t["id"].get<std::string>().rfind("sim.", 0) == 0; }
+
+// The panel's buttons as the layout record has them.
+std::set<std::string> panelButtons(const json& layout) {
+  std::set<std::string> ids;
+  for (const auto& t : layout["texts"]) {
+    if (onPanel(t) && !t["box"].is_null()) ids.insert(t["id"].get<std::string>());
+  }
+  return ids;
+}
+
+// The simulation panel beside the kiosk's screen, as the layout record has it: every kiosk
+// widget inside the kiosk's screen, and no text or button of the panel over any of them.
+void expectPanelBesideTheKiosk(const Shot& shot) {
+  const json kiosk = kioskOf(shot.layout);
+  ASSERT_TRUE(kiosk.is_object()) << "the layout record does not say where the kiosk's screen is";
+  const Box screen{kiosk["x"], kiosk["y"], kiosk["w"], kiosk["h"]};
+  std::vector<std::pair<std::string, Box>> kioskBoxes;
+  for (const auto& t : shot.layout["texts"]) {
+    if (onPanel(t)) continue;
+    for (const Box& b : boxesOf(t)) {
+      EXPECT_TRUE(b.x >= screen.x - 0.5 && b.x + b.w <= screen.x + screen.w + 0.5)
+          << t["id"] << " leaves the kiosk's screen";
+      kioskBoxes.emplace_back(t["id"], b);
+    }
+  }
+  for (const auto& t : shot.layout["texts"]) {
+    if (!onPanel(t)) continue;
+    for (const Box& p : boxesOf(t)) {
+      EXPECT_FALSE(overlaps(p, screen)) << t["id"] << " lies on the kiosk's screen";
+      for (const auto& [id, k] : kioskBoxes) {
+        EXPECT_FALSE(overlaps(p, k)) << "the panel's " << t["id"] << " covers the kiosk's " << id
+                                     << " on " << shot.layout["screen"];
+      }
+    }
+  }
+}
+
+// What the expanded panel offers: a button per demo card and pull, the order's pay and
+// decline, the network, time, and the meters; and the button that folds it.
+const std::vector<std::string> kPanelButtons = {
+    "sim.toggle", "sim.card.normal", "sim.card.low",  "sim.card.water", "sim.card.staff",
+    "sim.pull",   "sim.pay",         "sim.decline",   "sim.network",    "sim.advance_10min",
+    "sim.advance_1day", "sim.meter.normal"};
+
+}  // namespace
+
+// The demo passes every resident screen: on each, the panel sits beside the kiosk's screen
+// (which keeps the size it was given), its buttons are in the layout record, and none of them
+// covers the kiosk's main button or its footer.
+TEST(SimulationPanel, SitsBesideTheKioskOnEveryScreenOfTheDemo) {
+  const std::vector<std::string> pngs = runDemo("demo_panel", "en");
+  ASSERT_FALSE(pngs.empty()) << "the demo failed";
+  bool sawMainButton = false;
+  bool sawFooter = false;
+  for (const auto& png : pngs) {
+    SCOPED_TRACE(png);
+    const Shot shot = loadShot(png, layoutOf(png));
+    const json kiosk = kioskOf(shot.layout);
+    ASSERT_TRUE(kiosk.is_object()) << "the layout record does not say where the kiosk's screen is";
+    EXPECT_EQ(kiosk.value("x", -1.0), 0.0);
+    EXPECT_EQ(kiosk.value("w", 0.0), 1080.0) << "the kiosk's screen is not the size asked for";
+    EXPECT_EQ(kiosk.value("h", 0.0), 1920.0);
+    EXPECT_GT(shot.image.width, 1080) << "no room beside the kiosk's screen";
+    const auto buttons = panelButtons(shot.layout);
+    for (const auto& id : kPanelButtons) EXPECT_EQ(buttons.count(id), 1U) << id << " not recorded";
+    expectPanelBesideTheKiosk(shot);
+    expectCleanLayout(shot);
+    sawMainButton = sawMainButton || findText(shot.layout, "account.topup") != nullptr;
+    sawFooter = sawFooter || findText(shot.layout, "footer.kiosk") != nullptr;
+  }
+  EXPECT_TRUE(sawMainButton && sawFooter) << "the demo showed no main button or no footer";
+}
+
+namespace {
+
+std::string output(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {};
+  std::string out;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+pid_t spawnLogged(std::vector<std::string> args, const std::filesystem::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+void stopProcess(pid_t& pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 100 && waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  pid = -1;
+}
+
+// kiosk-sim at work in a 1080x1920 kiosk screen, on an X display of its own so that the
+// pointer presses reach its window only, writing every screen it shows into a shots folder.
+class SimulatorWindow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::string(KIOSK_ARTIFACTS_DIR) + "/" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    int number = 600 + static_cast<int>(getpid() % 300);
+    while (std::filesystem::exists("/tmp/.X" + std::to_string(number) + "-lock")) ++number;
+    display = ":" + std::to_string(number);
+    xvfb = spawnLogged({"Xvfb", display, "-screen", "0", "1920x1920x24", "-nolisten", "tcp"},
+                       dir + "/xvfb.log");
+    ASSERT_GT(xvfb, 0) << "cannot start Xvfb";
+    for (int i = 0; i < 100 && !std::filesystem::exists("/tmp/.X11-unix/X" + std::to_string(number)); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    simulator = spawnLogged({"env", "DISPLAY=" + display, kKioskSim, "--windowed", "1080x1920",
+                             "--lang", "en", "--state-dir", dir + "/state", "--shots",
+                             dir + "/shots", "--log-level", "info"},
+                            dir + "/kiosk-sim.log");
+    ASSERT_GT(simulator, 0);
+    window = output("DISPLAY=" + display + " xdotool search --sync --onlyvisible --pid " +
+                    std::to_string(simulator) + " 2>/dev/null | head -1");
+    ASSERT_FALSE(window.empty()) << "kiosk-sim opened no window";
+  }
+  void TearDown() override {
+    stopProcess(simulator);
+    stopProcess(xvfb);
+  }
+
+  // The layout of the first shot of `screen` after the last one returned.
+  std::optional<json> waitShot(const std::string& screen) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    const auto shots = std::filesystem::path(dir) / "shots";
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<std::filesystem::path> found;
+      if (std::filesystem::exists(shots)) {
+        for (const auto& entry : std::filesystem::directory_iterator(shots)) {
+          const auto name = entry.path().filename().string();
+          if (name.ends_with("_" + screen + ".layout.json") && std::stoi(name) > lastShot) {
+            found.push_back(entry.path());
+          }
+        }
+      }
+      if (!found.empty()) {
+        std::sort(found.begin(), found.end());
+        std::ifstream in(found.front());
+        json layout = json::parse(in, nullptr, false);
+        if (!layout.is_discarded()) {
+          lastShot = std::stoi(found.front().filename().string());
+          return layout;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return std::nullopt;
+  }
+
+  // Presses the button recorded with this id, with the pointer, where it was drawn.
+  void press(const json& layout, const std::string& id) {
+    for (const auto& t : layout["texts"]) {
+      if (t["id"] != id || t["box"].is_null()) continue;
+      const auto& b = t["box"];
+      const int x = static_cast<int>(b[0].get<double>() + b[2].get<double>() / 2);
+      const int y = static_cast<int>(b[1].get<double>() + b[3].get<double>() / 2);
+      const std::string command = "DISPLAY=" + display + " xdotool mousemove --window " + window +
+                                  " " + std::to_string(x) + " " + std::to_string(y) +
+                                  " sleep 0.15 mousedown 1 sleep 0.15 mouseup 1 sleep 0.3";
+      ASSERT_EQ(std::system(command.c_str()), 0) << command;
+      return;
+    }
+    FAIL() << "no button " << id << " on " << layout["screen"];
+  }
+
+  std::string dir;
+  std::string display;
+  std::string window;
+  pid_t xvfb = -1;
+  pid_t simulator = -1;
+  int lastShot = 0;
+};
+
+}  // namespace
+
+// The panel folds to its one button and unfolds again, pressed with the pointer in the
+// simulator's window; folded, it offers nothing else, and the kiosk's screen is untouched.
+TEST_F(SimulatorWindow, TheSimulationPanelCollapsesAndExpands) {
+  const auto attract = waitShot("attract");
+  ASSERT_TRUE(attract) << "no attract screen";
+  ASSERT_EQ(panelButtons(*attract).count("sim.card.normal"), 1U) << "the panel has no card buttons";
+  press(*attract, "sim.card.normal");
+  const auto account = waitShot("account");
+  ASSERT_TRUE(account) << "the panel's card button inserted no card";
+  expectPanelBesideTheKiosk(Shot{{}, *account});
+
+  // Folded: only the button that unfolds it is left, and the kiosk works as before.
+  press(*account, "sim.toggle");
+  press(*account, "account.topup");
+  const auto amount = waitShot("amount");
+  ASSERT_TRUE(amount) << "the kiosk's Top up button did nothing with the panel folded";
+  EXPECT_EQ(panelButtons(*amount), std::set<std::string>{"sim.toggle"});
+  expectPanelBesideTheKiosk(Shot{{}, *amount});
+
+  // Unfolded again: every button is back.
+  press(*amount, "sim.toggle");
+  press(*amount, "common.back");
+  const auto back = waitShot("account");
+  ASSERT_TRUE(back) << "the kiosk's Back button did nothing";
+  const auto buttons = panelButtons(*back);
+  for (const auto& id : kPanelButtons) EXPECT_EQ(buttons.count(id), 1U) << id << " did not come back";
+}
