@@ -59,6 +59,7 @@ int runWindowLoop(LoopContext c) {
   platform::SystemClock systemClock;
   const platform::Clock& shownClock = extension != nullptr ? extension->clock() : systemClock;
   const bool scripted = extension != nullptr && extension->scripted();
+  const int screenWidth = c.screenWidth > 0 ? c.screenWidth : window.width();
 
   runtime.queue().setListener([] { platform::Window::wake(); });
   runtime.setTrace([](const std::string&) {});
@@ -88,8 +89,13 @@ int runWindowLoop(LoopContext c) {
     if (extension != nullptr && extension->changed()) framesToDraw = kFramesPerChange;
     const Millis now = steadyMillis();
 
+    // Presses come as fractions of the window; the gesture's corner is the kiosk screen's.
+    const float toScreen = screenWidth > 0 ? static_cast<float>(window.width()) /
+                                                 static_cast<float>(screenWidth)
+                                           : 1.F;
     for (const auto& [x, y] : window.takePresses()) {
-      if (runtime.screen() == "attract" && gesture.tap(x, y, now)) {
+      if (x * toScreen > 1.F) continue;  // on the panel's column
+      if (runtime.screen() == "attract" && gesture.tap(x * toScreen, y, now)) {
         runtime.press(Kind::OpenPinPad);
         framesToDraw = kFramesPerChange;
       }
@@ -99,13 +105,12 @@ int runWindowLoop(LoopContext c) {
     const auto screen = [&](ui::Ui& ui) -> ui::Intent {
       return drawFlow(ui, runtime.state(), localClock(shownClock), extension != nullptr);
     };
-    const auto panel = [&](ui::Ui& ui) {
-      if (extension->drawPanel(ui, runtime)) framesToDraw = kFramesPerChange;
+    const auto panel = [&](ui::Ui& ui, const ui::Rect& column) {
+      if (extension->drawPanel(ui, column, runtime)) framesToDraw = kFramesPerChange;
     };
     const auto drawn = ui::drawFrame(window, c.atlas, c.strings, lang, probe, screen,
-                                     extension != nullptr && !scripted
-                                         ? std::function<void(ui::Ui&)>(panel)
-                                         : std::function<void(ui::Ui&)>());
+                                     extension != nullptr ? ui::Beside(panel) : ui::Beside(),
+                                     screenWidth);
     const ui::Intent intent = drawn.intent;
     if (drawn.atlasGrew) {
       framesToDraw = kFramesPerChange;

@@ -48,7 +48,8 @@ int runSimulation(const app::UiParts& ui, const app::AppOptions& options,
   int code = 0;
   {
     sim::SimLoop loop(simulation, demo);
-    code = app::runWindowLoop({ui.window, ui.atlas, ui.strings, options, **runtime, &loop});
+    code = app::runWindowLoop(
+        {ui.window, ui.atlas, ui.strings, options, **runtime, &loop, ui.screenWidth});
   }
   simulation.pull();
   simulation.attach(nullptr);
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   using namespace kiosk::app;
   CommonCli options;
   options.app.simulate = true;
+  options.app.panelColumn = true;
   std::string stateDir;
   bool demo = false;
   std::string demoDir = "demo-screenshots";

@@ -65,11 +65,18 @@ bool SimLoop::withOrder(app::Runtime& runtime, SimIntent& intent) {
   return true;
 }
 
-bool SimLoop::drawPanel(ui::Ui& ui, app::Runtime& runtime) {
+bool SimLoop::drawPanel(ui::Ui& ui, const ui::Rect& column, app::Runtime& runtime) {
   const bool paying = runtime.screen() == "pay" && runtime.lastPay().has_value();
-  auto pressed = ui::drawSimulationPanel(ui, m_runner.view(paying));
-  if (pressed.kind == SimIntent::Kind::None) return false;
+  auto view = m_runner.view(paying);
+  view.collapsed = m_collapsed;
+  view.scripted = m_demo;  // the demo's panel shows what it does; only folding works
+  auto pressed = ui::drawSimulationPanel(ui, column, view);
   using SimKind = SimIntent::Kind;
+  if (pressed.kind == SimKind::TogglePanel) {
+    m_collapsed = !m_collapsed;
+    return true;
+  }
+  if (pressed.kind == SimKind::None || m_demo) return false;
   const bool aboutOrder = pressed.kind == SimKind::Pay || pressed.kind == SimKind::Decline ||
                           pressed.kind == SimKind::OpenPayPage;
   if (aboutOrder && !withOrder(runtime, pressed)) return false;

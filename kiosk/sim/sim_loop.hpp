@@ -23,7 +23,7 @@ class SimLoop final : public app::LoopExtension {
   const platform::Clock& clock() const override { return m_simulation.clock(); }
   bool changed() override;
   bool scripted() const override { return m_demo; }
-  bool drawPanel(ui::Ui& ui, app::Runtime& runtime) override;
+  bool drawPanel(ui::Ui& ui, const ui::Rect& column, app::Runtime& runtime) override;
   std::optional<int> afterFrame(app::Runtime& runtime, const std::string& current,
                                 const std::string& captured) override;
 
@@ -35,6 +35,7 @@ class SimLoop final : public app::LoopExtension {
   bool m_demo;
   SimRunner m_runner;
   std::uint64_t m_seen = 0;  // the runner's carried-out intents already drawn
+  bool m_collapsed = false;  // the panel is folded to its one button
   std::size_t m_step = 0;
   bool m_acted = false;
   std::uint64_t m_ticket = 0;  // the runner's ticket of the step's action

@@ -10,7 +10,7 @@ namespace kiosk::ui {
 float Ui::unit() const { return std::min(size.x, size.y) / 100.F; }
 
 float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, float x, float y,
-               float width, ImU32 color, Align align, const Rect* box) {
+               float width, ImU32 color, Align align, const Rect* box, const Rect* within) {
   const float fontSize = font->FontSize;
   const char* begin = text.c_str();
   const char* end = begin + text.size();
@@ -39,6 +39,13 @@ float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, fl
     item.by = box->y;
     item.bw = box->w;
     item.bh = box->h;
+  }
+  if (within != nullptr) {
+    item.hasWithin = true;
+    item.wx = within->x;
+    item.wy = within->y;
+    item.ww = within->w;
+    item.wh = within->h;
   }
   ui.probe.add(std::move(item));
   return bounds.y;

@@ -59,11 +59,12 @@ struct Ui {
 enum class Align { Left, Center, Right };
 
 // Draws `text` with its top edge at `y`, aligned within [x, x + width]; wraps to `width` when
-// it does not fit on one line. Returns the height used. `box`, when given, is the container
-// the text must stay inside (a button, a panel): the layout probe records it for the tests.
+// it does not fit on one line. Returns the height used. `box`, when given, is the button the
+// text labels (no other text may enter it); `within`, the panel it shares with other texts.
+// The text must stay inside either; the layout probe records them for the tests.
 float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, float x, float y,
                float width, ImU32 color, Align align = Align::Center,
-               const Rect* box = nullptr);
+               const Rect* box = nullptr, const Rect* within = nullptr);
 
 // A large rounded touch button; true when tapped. `id` is the stable ImGui id ("##lang").
 bool touchButton(Ui& ui, const char* id, ImFont* font, const std::string& label, ImVec2 pos,
