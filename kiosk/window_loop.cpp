@@ -75,7 +75,8 @@ int runWindowLoop(LoopContext c) {
 
   // Maintenance's Restart ends the loop once its last sync is over (on a worker).
   while (!window.quitRequested() && !runtime.state().restart) {
-    const bool shotPending = !shotsDir.empty() && runtime.screen() != lastShot;
+    const bool shotWanted = !shotsDir.empty() && extension != nullptr && extension->wantsShot();
+    const bool shotPending = !shotsDir.empty() && (runtime.screen() != lastShot || shotWanted);
     if (framesToDraw == 0 && !scripted && !shotPending) {
       auto wait = untilNextMinute(shownClock);
       if (const auto tick = runtime.tickDue()) wait = std::min(wait, std::max(*tick, 1ms));
@@ -135,7 +136,8 @@ int runWindowLoop(LoopContext c) {
     if (!options.screenshot.empty() && framesOnScreen >= kFramesPerChange) {
       return writeScreenshot(window.capture(), probe, options.screenshot, current, lang) ? 0 : 1;
     }
-    if (!shotsDir.empty() && current != lastShot && framesOnScreen >= kFramesPerChange) {
+    if (!shotsDir.empty() && (current != lastShot || shotWanted) &&
+        framesOnScreen >= kFramesPerChange) {
       std::string file = current;
       std::replace(file.begin(), file.end(), ':', '_');
       char prefix[16];  // room for any int: -O2 checks that snprintf cannot truncate
@@ -143,6 +145,7 @@ int runWindowLoop(LoopContext c) {
       const auto path = (std::filesystem::path(shotsDir) / (prefix + file + ".png")).string();
       if (!writeScreenshot(window.capture(), probe, path, current, lang)) return 1;
       lastShot = current;
+      if (shotWanted) extension->shotTaken();
     }
     if (extension != nullptr) {
       if (const auto code = extension->afterFrame(runtime, current, lastShot)) {

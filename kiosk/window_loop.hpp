@@ -27,6 +27,10 @@ class LoopExtension {
   virtual bool changed() = 0;
   // True while a script drives the kiosk: the loop never sleeps.
   virtual bool scripted() const = 0;
+  // True when the script wants the screen captured as it is now, although that screen was
+  // captured before (a dashboard after its reader test); shotTaken() says it was.
+  virtual bool wantsShot() const = 0;
+  virtual void shotTaken() = 0;
   // Draws the panel into `column`, beside the kiosk's screen; true when something on it was
   // pressed.
   virtual bool drawPanel(ui::Ui& ui, const ui::Rect& column, Runtime& runtime) = 0;
