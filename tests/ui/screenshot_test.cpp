@@ -44,9 +44,10 @@ constexpr const char* kKiosk = KIOSK_BINARY;
 constexpr const char* kKioskSim = KIOSK_SIM_BINARY;
 
 // Runs PROGRAM in a window of WxH with ARGS, under Xvfb when there is no display.
-int runProgram(const char* program, int width, int height, const std::string& args) {
+int runProgram(const char* program, int width, int height, const std::string& args,
+               const std::string& logLevel = "warn") {
   std::string command = shellQuote(program) + " --windowed " + std::to_string(width) + "x" +
-                        std::to_string(height) + " " + args + " --log-level warn";
+                        std::to_string(height) + " " + args + " --log-level " + logLevel;
   // Under AddressSanitizer, the GL driver that libGL loads and unloads at exit leaves
   // allocations LeakSanitizer can only attribute to "<unknown module>"; leak checking of the
   // kiosk's own code is done in-process by the unit tests. Memory errors still abort.
@@ -393,6 +394,50 @@ std::string layoutOf(const std::string& png) {
   return std::filesystem::path(png).replace_extension(".layout.json").string();
 }
 
+// Runs `kiosk-sim --staff-demo` in `lang` with fresh state, logging at `logLevel` (what the
+// dashboard's log shows), and returns the dashboards it captured once their facts were in, in
+// order: the first visit, the same visit after its reader test, the second visit.
+std::vector<Shot> runStaffDemo(const std::string& name, const std::string& lang,
+                               const std::string& logLevel = "warn") {
+  const std::string dir = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name;
+  const std::string state = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name + "-state";
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(state);
+  if (runProgram(kKioskSim, 1080, 1920,
+                 "--staff-demo --lang " + lang + " --demo-dir " + shellQuote(dir) +
+                     " --state-dir " + shellQuote(state),
+                 logLevel) != 0) {
+    return {};
+  }
+  std::vector<std::string> pngs;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".png") pngs.push_back(entry.path().string());
+  }
+  std::sort(pngs.begin(), pngs.end());
+  std::vector<Shot> dashboards;
+  for (const auto& png : pngs) {
+    Shot shot = loadShot(png, layoutOf(png));
+    // Captured on arrival, before the worker's facts came back, a dashboard has no health.
+    if (shot.layout["screen"] == "maintenance" && findText(shot.layout, "maint.health0.name") != nullptr) {
+      dashboards.push_back(std::move(shot));
+    }
+  }
+  return dashboards;
+}
+
+bool hasLatinLetter(const std::string& text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); });
+}
+
+bool hasCjk(const std::string& text) {
+  // Lead bytes of the three-byte UTF-8 sequences of U+3000..U+9FFF.
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b >= 0xE3 && b <= 0xE9;
+  });
+}
+
 }  // namespace
 
 // `kiosk-sim --demo`: the embedded cloud, the in-process reader and the demo card; the
@@ -719,4 +764,31 @@ TEST_F(SimulatorWindow, TheSimulationPanelCollapsesAndExpands) {
   ASSERT_TRUE(back) << "the kiosk's Back button did nothing";
   const auto buttons = panelButtons(*back);
   for (const auto& id : kPanelButtons) EXPECT_EQ(buttons.count(id), 1U) << id << " did not come back";
+}
+
+// A staff visit in each language: every health detail on the dashboard (reader, PC/SC,
+// network, cloud, disk, journal) is worded in the dashboard's language.
+TEST(MaintenanceScreen, EveryHealthDetailIsInTheScreensLanguage) {
+  for (const std::string lang : {"zh-CN", "en"}) {
+    SCOPED_TRACE(lang);
+    const auto dashboards = runStaffDemo("staff_health_" + lang, lang);
+    ASSERT_EQ(dashboards.size(), 3U) << "the staff demo failed";
+    for (const auto& shot : dashboards) {
+      int details = 0;
+      for (const auto& t : shot.layout["texts"]) {
+        const std::string id = t["id"];
+        if (!id.starts_with("maint.health") || !id.ends_with(".detail")) continue;
+        ++details;
+        const std::string text = t["text"];
+        EXPECT_FALSE(text.empty()) << id;
+        if (lang == "zh-CN") {
+          EXPECT_FALSE(hasLatinLetter(text)) << "English on the Chinese dashboard: " << id << " \"" << text << "\"";
+        } else {
+          EXPECT_FALSE(hasCjk(text)) << "Chinese on the English dashboard: " << id << " \"" << text << "\"";
+        }
+      }
+      EXPECT_EQ(details, 6) << "reader, PC/SC, network, cloud, disk and journal";
+      expectCleanLayout(shot);
+    }
+  }
 }
