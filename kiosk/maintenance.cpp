@@ -126,24 +126,32 @@ MaintenanceView MaintenanceWorker::gather() {
   MaintenanceView view;
   const std::string reader = m_parts.reader ? m_parts.reader() : std::string{};
   if (m_parts.simulated && reader.empty()) {
-    view.health.push_back({"maint.reader", true, "simulated"});
-    view.health.push_back({"maint.pcscd", true, "not used"});
+    view.health.push_back({"maint.reader", true, "maint.detail.simulated", {}});
+    view.health.push_back({"maint.pcscd", true, "maint.detail.not_used", {}});
+  } else if (reader.empty()) {
+    view.health.push_back({"maint.reader", false, "maint.detail.no_reader", {}});
+    view.health.push_back({"maint.pcscd", false, "maint.detail.no_reader_listed", {}});
   } else {
-    view.health.push_back({"maint.reader", !reader.empty(), reader.empty() ? "none" : reader});
-    view.health.push_back({"maint.pcscd", !reader.empty(), reader.empty() ? "no reader listed" : "ok"});
+    view.health.push_back({"maint.reader", true, "maint.detail.reader_name", {reader}});
+    view.health.push_back({"maint.pcscd", true, "maint.detail.running", {}});
   }
-  view.health.push_back({"maint.network", status.online, status.online ? "ok" : "unreachable"});
+  view.health.push_back({"maint.network", status.online,
+                         status.online ? "maint.detail.connected" : "maint.detail.unreachable", {}});
   view.health.push_back({"maint.cloud", status.online && status.configLoaded,
-                         status.configLoaded ? "config loaded" : "no config"});
+                         status.configLoaded ? "maint.detail.config_loaded" : "maint.detail.no_config",
+                         {}});
   struct statvfs disk {};
   const auto dir = std::filesystem::absolute(m_parts.journalPath).parent_path();
   if (::statvfs(dir.c_str(), &disk) == 0 && disk.f_blocks > 0) {
     const auto freePercent = static_cast<int>(100 * disk.f_bavail / disk.f_blocks);
-    view.health.push_back({"maint.disk", freePercent >= 5, std::to_string(freePercent) + "% free"});
+    view.health.push_back(
+        {"maint.disk", freePercent >= 5, "maint.detail.disk_free", {std::to_string(freePercent)}});
   } else {
-    view.health.push_back({"maint.disk", false, "cannot stat " + dir.string()});
+    view.health.push_back({"maint.disk", false, "maint.detail.disk_unknown", {dir.string()}});
   }
-  view.health.push_back({"maint.journal", status.journalOk, status.journalOk ? "ok" : "failing"});
+  view.health.push_back({"maint.journal", status.journalOk,
+                         status.journalOk ? "maint.detail.journal_ok" : "maint.detail.journal_failing",
+                         {}});
   view.outboxBacklog = static_cast<int>(status.outboxPending);
   if (auto open = m_parts.journal.unfinished()) {
     for (const auto& tx : *open) {

@@ -95,12 +95,12 @@ PinView pin() { return PinView{4, 0, true}; }
 MaintenanceView maintenance() {
   MaintenanceView v;
   v.staffName = "王工 (S-002)";
-  v.health = {{"maint.reader", true, "Virtual PCD 00 00"},
-              {"maint.pcscd", true, "pcsc-lite 1.9.9"},
-              {"maint.network", true, "eth0 10.0.3.17"},
-              {"maint.cloud", false, "timeout after 5 s"},
-              {"maint.disk", true, "41% free"},
-              {"maint.journal", true, "WAL, 1,204 entries"}};
+  v.health = {{"maint.reader", true, "maint.detail.reader_name", {"Virtual PCD 00 00"}},
+              {"maint.pcscd", true, "maint.detail.running", {}},
+              {"maint.network", false, "maint.detail.unreachable", {}},
+              {"maint.cloud", false, "maint.detail.no_config", {}},
+              {"maint.disk", true, "maint.detail.disk_free", {"41"}},
+              {"maint.journal", true, "maint.detail.journal_ok", {}}};
   v.outboxBacklog = 17;
   v.lastSync = kNov2026 - 3'600;
   v.attention = {{"ord_7Q2K9X4M1C", "3101000012345678", 10'000, "maint.state.paid_not_written"}};

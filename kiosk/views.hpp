@@ -120,7 +120,10 @@ struct PinView {
 struct HealthItem {
   std::string nameKey;  // "maint.reader", "maint.pcscd", ...
   bool ok = true;
-  std::string detail;   // "Virtual PCD 00 00", "12 ms", "41% free"
+  // What was found, worded when drawn in the screen's language: a key under "maint.detail."
+  // whose "{}" are filled in from `args` in order ("maint.detail.disk_free", {"41"}).
+  std::string detailKey;
+  std::vector<std::string> args;
 };
 
 // A transaction that needs a person: paid but not delivered, or stuck in a state.

@@ -71,7 +71,7 @@ float drawHealth(Ui& ui, const app::MaintenanceView& view, const Rect& area) {
     drawText(ui, (id + ".state").c_str(), ui.fonts.body,
              ui.tr(item.ok ? "maint.ok" : "maint.fault"), x + nameW, y, stateW,
              item.ok ? ui.theme.good : ui.theme.bad, Align::Left);
-    y += drawText(ui, (id + ".detail").c_str(), ui.fonts.body, item.detail,
+    y += drawText(ui, (id + ".detail").c_str(), ui.fonts.body, ui.trv(item.detailKey, item.args),
                   x + nameW + stateW, y, w - nameW - stateW, ui.theme.textDim, Align::Right);
   }
   y += u;

@@ -2,12 +2,24 @@
 
 #include "kiosk/qr.hpp"
 
+#include <fmt/args.h>
+
 #include <algorithm>
 #include <cmath>
 
 namespace kiosk::ui {
 
 float Ui::unit() const { return std::min(size.x, size.y) / 100.F; }
+
+std::string Ui::trv(const std::string& key, const std::vector<std::string>& args) const {
+  fmt::dynamic_format_arg_store<fmt::format_context> values;
+  for (const auto& arg : args) values.push_back(arg);
+  try {
+    return fmt::vformat(tr(key), values);
+  } catch (const fmt::format_error&) {
+    return tr(key);  // more "{}" than values: shown unfilled, never thrown across the frame
+  }
+}
 
 float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, float x, float y,
                float width, ImU32 color, Align align, const Rect* box, const Rect* within) {

@@ -11,6 +11,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace kiosk::ui {
 
@@ -53,6 +54,8 @@ struct Ui {
   std::string trf(const char* key, Args&&... args) const {
     return fmt::format(fmt::runtime(tr(key)), std::forward<Args>(args)...);
   }
+  // The same with the values in a list (a view model's key and arguments).
+  std::string trv(const std::string& key, const std::vector<std::string>& args) const;
   float unit() const;  // 1% of the shorter side: the grid that layouts are built on
 };
 

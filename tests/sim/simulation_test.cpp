@@ -16,6 +16,7 @@
 
 #include "card/profile.hpp"
 #include "card/virtual_card.hpp"
+#include "kiosk/i18n.hpp"
 #include "platform/temp_dir.hpp"
 
 namespace kiosk::app {
@@ -267,8 +268,12 @@ TEST_F(SimulationTest, AStaffCardOpensTheDashboardAndTheReaderTestReadsAnyCard) 
   ASSERT_TRUE(runtime->waitScreen("maintenance", 5s)) << runtime->screen();
   const auto view = dashboard();
   EXPECT_EQ(view.staffName, "Chen Jie");
+  // Each health detail is a key the dashboard words in its language.
+  const auto strings = Strings::loadFile(std::string(KIOSK_ASSETS_DIR) + "/i18n/strings.json");
+  EXPECT_EQ(view.health.size(), 6U);
   for (const auto& item : view.health) {
-    EXPECT_TRUE(item.ok) << item.nameKey << ": " << item.detail;
+    EXPECT_TRUE(item.ok) << item.nameKey << ": " << item.detailKey;
+    EXPECT_TRUE(strings.has(item.detailKey)) << item.nameKey << ": " << item.detailKey;
   }
   // The configuration in use and the last sync, as the cloud and the engine know them.
   EXPECT_EQ(view.configVersion, runtime->status().configEtag);

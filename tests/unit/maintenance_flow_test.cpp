@@ -93,7 +93,7 @@ class MaintenanceFlowTest : public ::testing::Test {
   }
   static MaintenanceView facts() {
     MaintenanceView view;
-    view.health.push_back({"maint.reader", true, "simulated"});
+    view.health.push_back({"maint.reader", true, "maint.detail.simulated", {}});
     view.attention.push_back({"ord_7", "8800000001", 3000, "maint.state.paid_not_written"});
     view.recentLogs = {"kiosk: screen maintenance"};
     view.configVersion = "\"v42\"";
