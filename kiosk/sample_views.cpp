@@ -108,7 +108,9 @@ MaintenanceView maintenance() {
                   "09:40:03 info card **** **** **** 5678 read and authenticated in 5 APDUs",
                   "09:40:31 warn cloud: timeout after 5 s (GET /v1/kiosk/config)",
                   "09:41:10 info order ord_7Q2K9X4M1C paid",
-                  "09:41:12 warn card removed during write; waiting for it"};
+                  "09:41:12 warn card removed during write; waiting for it",
+                  "09:41:15 warn cloud: POST /v1/kiosk/orders/ord_7Q2K9X4M1C/confirm failed: "
+                  "timeout after 5 s; retrying in 30 s (attempt 3 of 10)"};
   v.configVersion = "\"cfg-41\"";
   return v;
 }

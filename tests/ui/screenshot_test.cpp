@@ -22,6 +22,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -169,6 +170,14 @@ void expectCleanLayout(const Shot& shot) {
       EXPECT_TRUE(tx >= bx - 0.5 && ty >= by - 0.5 && tx + tw <= bx + bw + 0.5 &&
                   ty + th <= by + bh + 0.5)
           << id << " (\"" << t["text"].get<std::string>() << "\") spills out of its button";
+    }
+    if (t.contains("within") && !t["within"].is_null()) {
+      const auto& p = t["within"];
+      const double tx = t["x"], ty = t["y"], tw = t["w"], th = t["h"];
+      const double px = p[0], py = p[1], pw = p[2], ph = p[3];
+      EXPECT_TRUE(tx >= px - 0.5 && ty >= py - 0.5 && tx + tw <= px + pw + 0.5 &&
+                  ty + th <= py + ph + 0.5)
+          << id << " (\"" << t["text"].get<std::string>() << "\") runs out of its panel";
     }
     EXPECT_EQ(t["missing_glyphs"], 0) << id << ": glyphs missing from the font atlas";
     EXPECT_GE(t["x"].get<double>(), 0) << id;
@@ -788,6 +797,31 @@ TEST(MaintenanceScreen, EveryHealthDetailIsInTheScreensLanguage) {
         }
       }
       EXPECT_EQ(details, 6) << "reader, PC/SC, network, cloud, disk and journal";
+      expectCleanLayout(shot);
+    }
+  }
+}
+
+// The dashboard's log shows a long line whole, inside the log's panel: never cut at its right
+// edge, in either orientation or language.
+TEST(MaintenanceScreen, ALongLogLineIsShownWholeInsideItsPanel) {
+  // The newest line of the sample dashboard's log (kiosk/sample_views.cpp).
+  const std::string line =
+      "09:41:15 warn cloud: POST /v1/kiosk/orders/ord_7Q2K9X4M1C/confirm failed: timeout after 5 s; "
+      "retrying in 30 s (attempt 3 of 10)";
+  for (const auto& [orientation, width, height] :
+       {std::tuple<std::string, int, int>{"portrait", 1080, 1920}, {"landscape", 1920, 1080}}) {
+    for (const std::string lang : {"zh-CN", "en"}) {
+      SCOPED_TRACE(orientation + " " + lang);
+      const Shot shot = takeScreenshot("maintenance_log_" + orientation + "_" + lang, width, height,
+                                       "--screen maintenance --lang " + lang);
+      const json* shown = nullptr;
+      for (const auto& t : shot.layout["texts"]) {
+        if (t["id"].get<std::string>().starts_with("maint.log") && t["text"] == line) shown = &t;
+      }
+      ASSERT_NE(shown, nullptr) << "the long log line is cut or missing:\n" << allTextOf(shot.layout);
+      ASSERT_TRUE(shown->contains("within") && (*shown)["within"].is_array())
+          << "the layout record does not say which panel the log line is in";
       expectCleanLayout(shot);
     }
   }
