@@ -132,22 +132,22 @@ void drawLogs(Ui& ui, const app::MaintenanceView& view, const Rect& area) {
   float y = area.y + pad;
   y += drawText(ui, "maint.logs", ui.fonts.small, ui.tr("maint.logs"), x, y, w, ui.theme.textDim,
                 Align::Left);
-  // The newest lines that fit, oldest of them first.
-  const float lineH = ui.fonts.small->FontSize;
-  const auto fit = static_cast<std::size_t>(std::max(0.F, (area.bottom() - pad - y) / lineH));
-  const std::size_t first = view.recentLogs.size() > fit ? view.recentLogs.size() - fit : 0;
+  // The newest lines that fit, oldest of them first, each whole: a long one wraps inside the
+  // panel and takes the room of several.
+  ImFont* font = ui.fonts.small;
+  const float bottom = area.bottom() - pad;
+  float room = bottom - y;
+  std::size_t first = view.recentLogs.size();
+  while (first > 0) {
+    const std::string& line = view.recentLogs[first - 1];
+    const float height = font->CalcTextSizeA(font->FontSize, FLT_MAX, w, line.c_str()).y;
+    if (height > room) break;
+    room -= height;
+    --first;
+  }
   for (std::size_t i = first; i < view.recentLogs.size(); ++i) {
-    // Log lines are cut to one line: a long one must not push the others off the panel.
-    std::string line = view.recentLogs[i];
-    while (!line.empty() &&
-           ui.fonts.small->CalcTextSizeA(lineH, FLT_MAX, 0.F, line.c_str()).x > w) {
-      line.pop_back();
-      while (!line.empty() && (static_cast<unsigned char>(line.back()) & 0xC0U) == 0x80U) {
-        line.pop_back();  // never cut inside a UTF-8 sequence
-      }
-    }
-    y += drawText(ui, ("maint.log" + std::to_string(i)).c_str(), ui.fonts.small, line, x, y, w,
-                  ui.theme.textDim, Align::Left);
+    y += drawText(ui, ("maint.log" + std::to_string(i)).c_str(), font, view.recentLogs[i], x, y, w,
+                  ui.theme.textDim, Align::Left, nullptr, &area);
   }
 }
 
