@@ -826,3 +826,49 @@ TEST(MaintenanceScreen, ALongLogLineIsShownWholeInsideItsPanel) {
     }
   }
 }
+
+namespace {
+
+// A copy of `text` without the card profile's file names, which both languages show as they
+// are (docs/card-profile.md names the files so).
+std::string withoutFileNames(std::string text) {
+  for (const std::string name : {"PARAMS", "RETURN", "CREDIT", "ID"}) {
+    for (auto at = text.find(name); at != std::string::npos; at = text.find(name)) text.erase(at, name.size());
+  }
+  return text;
+}
+
+}  // namespace
+
+// The reader test shows what docs/operations.md says: the card in the reader read and
+// authenticated, and its files: ID (card, meter), CREDIT (tokens waiting, free records),
+// RETURN (the meter's last report: ¥86.20 on the normal demo card) and PARAMS (the tariff),
+// each line whole inside the result's panel, in the dashboard's language.
+TEST(MaintenanceScreen, TheReaderTestShowsTheCardsFiles) {
+  for (const std::string lang : {"zh-CN", "en"}) {
+    SCOPED_TRACE(lang);
+    const auto dashboards = runStaffDemo("staff_reader_test_" + lang, lang);
+    ASSERT_EQ(dashboards.size(), 3U) << "the staff demo failed";
+    const Shot& tested = dashboards[1];
+    const std::string unit = lang == "en" ? "kWh" : "千瓦时";
+    const struct {
+      const char* id;
+      std::vector<std::string> facts;
+    } kLines[] = {{"maint.test.title", {}},
+                  {"maint.test.id", {"0001", "41000001"}},
+                  {"maint.test.credit", {"8"}},
+                  {"maint.test.return", {"¥86.20", unit}},
+                  {"maint.test.params", {"¥", unit}}};
+    for (const auto& line : kLines) {
+      const json* shown = findText(tested.layout, line.id);
+      ASSERT_NE(shown, nullptr) << line.id << " missing from the reader test:\n" << allTextOf(tested.layout);
+      const std::string text = (*shown)["text"];
+      for (const auto& fact : line.facts) EXPECT_NE(text.find(fact), std::string::npos) << fact << " not in " << text;
+      EXPECT_TRUE(shown->contains("within") && (*shown)["within"].is_array()) << line.id << " is in no panel";
+      if (lang == "zh-CN") {
+        EXPECT_FALSE(hasLatinLetter(withoutFileNames(text))) << "English on the Chinese dashboard: " << text;
+      }
+    }
+    expectCleanLayout(tested);
+  }
+}
