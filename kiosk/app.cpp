@@ -38,6 +38,11 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
   if (screen == "out_of_service") return ui::drawOutOfService(ui, samples::outOfService());
   if (screen == "pin") return ui::drawPinPad(ui, samples::pin());
   if (screen == "maintenance") return ui::drawMaintenance(ui, samples::maintenance());
+  if (screen == "maintenance:reader_test") {
+    auto tested = samples::maintenance();
+    tested.readerTest = samples::readerTest();
+    return ui::drawMaintenance(ui, tested);
+  }
   if (screen == "maintenance:busy") {
     // Both labels of work under way at once, so the gallery checks that each fits its button.
     auto busy = samples::maintenance();

@@ -359,7 +359,7 @@ class Stepper {
     s->view.staffName = s->staff.name;
     s->view.readerTesting = s->readerTesting;
     s->view.restarting = s->restarting;
-    if (!s->readerTest.empty()) s->view.recentLogs.push_back("reader test: " + s->readerTest);
+    s->view.readerTest = s->readerTest;
     s->refreshing = false;
     s->refreshedAt = m_now;
     if (s->refreshAgain) refresh(*s);
@@ -371,8 +371,7 @@ class Stepper {
     s->readerTesting = false;
     s->view.readerTesting = false;
     s->readerTest = e.result;
-    // Shown at once; the next refresh keeps it under the newer log lines.
-    s->view.recentLogs.push_back("reader test: " + e.result);
+    s->view.readerTest = e.result;  // shown at once, and kept by the next refreshes
     refresh(*s);
   }
 
@@ -492,6 +491,9 @@ class Stepper {
         if (s.readerTesting) return;
         s.readerTesting = true;
         s.view.readerTesting = true;
+        // The result shown is of the card in the reader now, never of an earlier one.
+        s.readerTest.reset();
+        s.view.readerTest.reset();
         ask(command::StaffAction{"reader_test", detail});
         ask(command::TestReader{});
         return;  // the result refreshes the dashboard

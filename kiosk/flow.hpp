@@ -8,6 +8,7 @@
 #include "kiosk/views.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -82,7 +83,7 @@ struct StaffSession {
 struct Maintenance {
   MaintenanceView view;
   StaffSession staff;
-  std::string readerTest;     // the last reader test's result, shown under the log
+  std::optional<ReaderTestView> readerTest;  // the last reader test's result
   Millis refreshedAt = 0;
   bool refreshing = false;    // a RefreshDashboard is out
   bool refreshAgain = false;  // an action happened while it was out: ask again when it is back
@@ -132,7 +133,7 @@ struct ConfigLoaded { std::string kioskId; std::vector<StaffCredential> staff; }
 // The dashboard's facts as the maintenance worker gathered them (health, outbox, attention,
 // recent log lines, last sync, config version); the flow adds who is signed in.
 struct DashboardLoaded { MaintenanceView view; };
-struct ReaderTested { std::string result; };  // "card 88... (meter ...) authentic, ..."
+struct ReaderTested { ReaderTestView result; };  // the card's files, or why it was not read
 // The PIN typed on the pad was checked (command::CheckPin): whose it is, or empty.
 struct PinChecked { std::string staffId; };
 // The restart's last sync is over (or timed out): the application may start again.

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "platform/log.hpp"
+#include "protocol/masking.hpp"
 #include "platform/overloaded.hpp"
 
 namespace kiosk::app {
@@ -27,6 +28,21 @@ std::string stateKey(payments::Step step) {
     case payments::Step::CardPulled:
     case payments::Step::ReadBack: return "maint.state.paid_not_written";
     default: return "maint.state.unsettled";
+  }
+}
+
+// Why the reader test read no card, as the dashboard words it.
+std::string readerTestProblem(card::CardError error) {
+  using card::CardError;
+  switch (error) {
+    case CardError::NoCard: return "maint.test.problem.no_card";
+    case CardError::NoReader:
+    case CardError::NoService: return "maint.test.problem.no_reader";
+    case CardError::Removed: return "maint.test.problem.removed";
+    case CardError::ForeignCard: return "maint.test.problem.foreign";
+    case CardError::NotAuthentic: return "maint.test.problem.not_authentic";
+    case CardError::BadData: return "maint.test.problem.bad_data";
+    default: return "maint.test.problem.unreadable";
   }
 }
 
@@ -103,21 +119,38 @@ bool MaintenanceWorker::execute(const Command& command) {
       command);
 }
 
-std::string MaintenanceWorker::testReader() {
+ReaderTestView MaintenanceWorker::testReader() {
   // Waits for the port while the engine writes a card: this thread waits, not the window.
-  auto facts = m_parts.port.read();
-  std::string result;
+  auto facts = m_parts.port.readAllFiles();
+  ReaderTestView view;
   if (!facts) {
-    result = std::string("no card read: ") + std::string(card::describe(facts.error()));
-  } else {
-    result = "card " + facts->cardNumber() + " (meter " + facts->meterNumber() + ") authentic, " +
-             std::to_string(facts->credits.size()) + " token(s) for the meter, " +
-             std::to_string(facts->freeRecords) + " free record(s)" +
-             (facts->meterReturn ? ", meter reading " + formatMoney(facts->meterReturn->remainingCredit)
-                                 : std::string{});
+    view.problemKey = readerTestProblem(facts.error());
+    spdlog::info("maintenance: reader test: no card read ({})", card::describe(facts.error()));
+    return view;
   }
-  spdlog::info("maintenance: reader test: {}", result);
-  return result;
+  const auto& id = facts->id;
+  view.cardNumber = facts->cardNumber();
+  view.staffCard = id.kind == card::CardKind::Staff;
+  view.utility = id.utility == card::Utility::Water ? Utility::Water : Utility::Electricity;
+  view.meterNumber = facts->meterNumber();
+  view.accountNumber = id.accountNumber;
+  for (const auto& token : facts->credits) view.tokens.push_back({token.sequence, token.amount});
+  view.freeRecords = static_cast<int>(facts->freeRecords);
+  if (const auto& meter = facts->meterReturn) {
+    view.meter = MeterReport{meter->lastSequence, meter->remainingCredit, meter->consumption,
+                             meter->timestamp,    meter->cutOff(),       meter->tamper(),
+                             meter->lowBalance()};
+  }
+  if (const auto& params = facts->params) {
+    TariffOnCard tariff;
+    tariff.priceMinorPerUnit = params->pricePerUnit;
+    for (std::size_t i = 0; i < 3; ++i) tariff.alarmsMinor[i] = params->alarmLevels[i];
+    tariff.overdraftMinor = params->overdraftLimit;
+    view.tariff = tariff;
+  }
+  spdlog::info("maintenance: reader test: card {} read and authenticated, {} token(s) waiting",
+               protocol::maskCardNumber(view.cardNumber), view.tokens.size());
+  return view;
 }
 
 MaintenanceView MaintenanceWorker::gather() {

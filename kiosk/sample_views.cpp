@@ -115,6 +115,19 @@ MaintenanceView maintenance() {
   return v;
 }
 
+ReaderTestView readerTest() {
+  ReaderTestView v;
+  v.cardNumber = "3101000012345678";
+  v.utility = Utility::Electricity;
+  v.meterNumber = "0031-2025-88164";
+  v.accountNumber = "3-2-1102";
+  v.tokens = {{41, 5'000}, {42, 10'000}};
+  v.freeRecords = 6;
+  v.meter = MeterReport{40, 1'834, 15'234'500, kNov2026 - 86'400, false, false, true};
+  v.tariff = TariffOnCard{56, {2'000, 1'000, 500}, 1'000};
+  return v;
+}
+
 std::vector<std::string> screenNames() {
   return {"attract",
           "reading",
@@ -137,6 +150,7 @@ std::vector<std::string> screenNames() {
           "error:card_full",
           "pin",
           "maintenance",
+          "maintenance:reader_test",
           "maintenance:busy"};
 }
 

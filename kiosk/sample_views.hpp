@@ -21,6 +21,7 @@ ReinsertView reinsert();
 OutOfServiceView outOfService();
 PinView pin();
 MaintenanceView maintenance();
+ReaderTestView readerTest();  // an electricity card with two tokens waiting, low balance
 
 // Every screen name the gallery knows, errors as "error:KIND".
 std::vector<std::string> screenNames();

@@ -58,7 +58,7 @@ bool dashboardLoaded(const app::FlowState& state) {
 
 bool readerTested(const app::FlowState& state) {
   const auto* dashboard = dashboardOf(state);
-  return dashboardLoaded(state) && !dashboard->readerTesting && !dashboard->readerTest.empty();
+  return dashboardLoaded(state) && !dashboard->readerTesting && dashboard->readerTest.has_value();
 }
 
 // A staff visit: the staff card opens the dashboard, a resident card goes in for the reader

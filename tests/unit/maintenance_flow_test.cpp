@@ -101,6 +101,19 @@ class MaintenanceFlowTest : public ::testing::Test {
     return view;
   }
 
+  // What a reader test of the water demo card finds: one token waiting, the meter's tariff.
+  static ReaderTestView waterCard() {
+    ReaderTestView test;
+    test.cardNumber = "8800000003";
+    test.utility = Utility::Water;
+    test.meterNumber = "30000003";
+    test.accountNumber = "A-3";
+    test.tokens = {{4, 2000}};
+    test.freeRecords = 7;
+    test.tariff = TariffOnCard{350, {2000, 1000, 500}, 1000};
+    return test;
+  }
+
   Flow flow;
   Millis now = 1'000'000;
 };
@@ -298,13 +311,18 @@ TEST_F(MaintenanceFlowTest, TheReaderTestRunsOnAWorkerAndItsResultComesBackAsAnE
   // Cards come and go while staff test the reader; the dashboard stays.
   EXPECT_TRUE(send(event::CardInserted{}).empty());
   EXPECT_EQ(screen(), "maintenance");
-  commands = send(event::ReaderTested{"card 8800000003 (meter M3) authentic"});
-  EXPECT_EQ(dashboard().view.recentLogs.back(), "reader test: card 8800000003 (meter M3) authentic");
+  commands = send(event::ReaderTested{waterCard()});
+  ASSERT_TRUE(dashboard().view.readerTest) << "the result is not shown";
+  EXPECT_EQ(dashboard().view.readerTest->cardNumber, "8800000003");
+  EXPECT_EQ(dashboard().view.readerTest->freeRecords, 7);
   EXPECT_NE(find<command::RefreshDashboard>(commands), nullptr);
-  // Newer facts keep the result as the last line.
+  // Newer facts keep the result.
   send(event::DashboardLoaded{facts()});
-  EXPECT_EQ(dashboard().view.recentLogs.back(), "reader test: card 8800000003 (meter M3) authentic");
+  ASSERT_TRUE(dashboard().view.readerTest) << "a refresh dropped the result";
+  EXPECT_EQ(dashboard().view.readerTest->meterNumber, "30000003");
+  // The next test starts without the last one's result: its card may be gone.
   EXPECT_FALSE(press(Kind::ReaderTest).empty()) << "the next test may start";
+  EXPECT_FALSE(dashboard().view.readerTest) << "the last card's result stays while another is read";
   send(event::CardRemoved{});
   EXPECT_EQ(screen(), "maintenance");
   // Exit with no card: back to attract.
@@ -327,7 +345,7 @@ TEST_F(MaintenanceFlowTest, RestartWaitsForTheLastSyncWithoutHoldingTheScreen) {
 
 TEST_F(MaintenanceFlowTest, ResultsForAClosedDashboardChangeNothing) {
   send(event::DashboardLoaded{facts()});
-  send(event::ReaderTested{"late"});
+  send(event::ReaderTested{waterCard()});
   send(event::RestartReady{});
   EXPECT_EQ(screen(), "attract");
   EXPECT_FALSE(flow.state().restart);
