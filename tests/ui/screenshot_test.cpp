@@ -873,3 +873,22 @@ TEST(MaintenanceScreen, TheReaderTestShowsTheCardsFiles) {
     expectCleanLayout(tested);
   }
 }
+
+// A second staff visit starts with no reader-test result: none of the first visit's, in the
+// result's panel or in the log (the dashboard logs at info, as a kiosk does).
+TEST(MaintenanceScreen, ASecondVisitShowsNoReaderTestOfTheFirst) {
+  const auto dashboards = runStaffDemo("staff_second_visit", "en", "info");
+  ASSERT_EQ(dashboards.size(), 3U) << "the staff demo failed";
+  ASSERT_NE(findText(dashboards[1].layout, "maint.test.id"), nullptr) << "the first visit's reader test shows nothing";
+  const Shot& second = dashboards[2];
+  for (const auto& t : second.layout["texts"]) {
+    const std::string id = t["id"];
+    const std::string text = t["text"];
+    EXPECT_FALSE(id.starts_with("maint.test")) << "the second visit shows a reader test: " << text;
+    // The normal demo card, which the first visit tested.
+    for (const char* trace : {"8800000001", "0001", "41000001", "reader test", "Reader test:"}) {
+      EXPECT_EQ(text.find(trace), std::string::npos) << id << " shows the first visit's test: " << text;
+    }
+  }
+  expectCleanLayout(second);
+}

@@ -330,6 +330,27 @@ TEST_F(MaintenanceFlowTest, TheReaderTestRunsOnAWorkerAndItsResultComesBackAsAnE
   EXPECT_EQ(screen(), "attract");
 }
 
+TEST_F(MaintenanceFlowTest, ASecondVisitStartsWithoutTheLastVisitsReaderTest) {
+  // A visit tests the reader and leaves; the next visit starts with no result.
+  toDashboard();
+  press(Kind::ReaderTest);
+  send(event::ReaderTested{waterCard()});
+  ASSERT_TRUE(dashboard().view.readerTest);
+  press(Kind::ExitMaintenance);
+  toDashboard();
+  EXPECT_FALSE(dashboard().view.readerTest) << "the last visit's result is shown";
+  // A visit leaves while its test is under way; the result comes back during the next visit,
+  // which never asked for it.
+  press(Kind::ReaderTest);
+  press(Kind::ExitMaintenance);
+  toDashboard();
+  send(event::ReaderTested{waterCard()});
+  EXPECT_FALSE(dashboard().view.readerTest) << "the last visit's result is shown";
+  EXPECT_FALSE(dashboard().view.readerTesting);
+  send(event::DashboardLoaded{facts()});
+  EXPECT_FALSE(dashboard().view.readerTest) << "the last visit's result is shown after a refresh";
+}
+
 TEST_F(MaintenanceFlowTest, RestartWaitsForTheLastSyncWithoutHoldingTheScreen) {
   toDashboard();
   auto commands = press(Kind::Restart);
