@@ -367,7 +367,10 @@ class Stepper {
 
   void on(const event::ReaderTested& e) {
     auto* s = std::get_if<screen::Maintenance>(&m_next.state.screen);
-    if (s == nullptr) return;
+    // A result belongs to the visit that asked for it: one that comes back after its staff
+    // member left is no business of the next.
+    if (s == nullptr || e.test == 0 || e.test != s->readerTestAsked) return;
+    s->readerTestAsked = 0;
     s->readerTesting = false;
     s->view.readerTesting = false;
     s->readerTest = e.result;
@@ -494,8 +497,9 @@ class Stepper {
         // The result shown is of the card in the reader now, never of an earlier one.
         s.readerTest.reset();
         s.view.readerTest.reset();
+        s.readerTestAsked = ++m_next.state.readerTests;
         ask(command::StaffAction{"reader_test", detail});
-        ask(command::TestReader{});
+        ask(command::TestReader{s.readerTestAsked});
         return;  // the result refreshes the dashboard
       case Kind::Resolve: {
         const auto index = static_cast<std::size_t>(intent.value);

@@ -95,8 +95,8 @@ bool MaintenanceWorker::execute(const Command& command) {
             });
             return true;
           },
-          [&](const command::TestReader&) {
-            m_worker.post([this, &queue] { queue.push(event::ReaderTested{testReader()}); });
+          [&](const command::TestReader& c) {
+            m_worker.post([this, &queue, c] { queue.push(event::ReaderTested{testReader(), c.test}); });
             return true;
           },
           [&](const command::SyncNow&) {
@@ -125,7 +125,7 @@ ReaderTestView MaintenanceWorker::testReader() {
   ReaderTestView view;
   if (!facts) {
     view.problemKey = readerTestProblem(facts.error());
-    spdlog::info("maintenance: reader test: no card read ({})", card::describe(facts.error()));
+    spdlog::debug("maintenance: reader test: no card read ({})", card::describe(facts.error()));
     return view;
   }
   const auto& id = facts->id;
@@ -148,7 +148,9 @@ ReaderTestView MaintenanceWorker::testReader() {
     tariff.overdraftMinor = params->overdraftLimit;
     view.tariff = tariff;
   }
-  spdlog::info("maintenance: reader test: card {} read and authenticated, {} token(s) waiting",
+  // Debug, not info: the dashboard shows the last info lines, and the next staff member's
+  // visit must not start with this one's result.
+  spdlog::debug("maintenance: reader test: card {} read and authenticated, {} token(s) waiting",
                protocol::maskCardNumber(view.cardNumber), view.tokens.size());
   return view;
 }

@@ -40,6 +40,12 @@ std::string detail(const std::vector<Command>& commands) {
   return action != nullptr ? action->detailJson : std::string{};
 }
 
+// The number of the reader test asked for in `commands` (0 when none is).
+std::uint64_t testOf(const std::vector<Command>& commands) {
+  const auto* test = find<command::TestReader>(commands);
+  return test != nullptr ? test->test : 0;
+}
+
 // Whether the first note in `commands` is a warning.
 bool warns(const std::vector<Command>& commands) {
   const auto* note = find<command::Note>(commands);
@@ -306,12 +312,13 @@ TEST_F(MaintenanceFlowTest, TheReaderTestRunsOnAWorkerAndItsResultComesBackAsAnE
   toDashboard();
   auto commands = press(Kind::ReaderTest);
   EXPECT_EQ(actions(commands), std::vector<std::string>{"reader_test"});
-  EXPECT_NE(find<command::TestReader>(commands), nullptr);
+  ASSERT_NE(find<command::TestReader>(commands), nullptr);
+  const auto test = find<command::TestReader>(commands)->test;
   EXPECT_TRUE(press(Kind::ReaderTest).empty()) << "one reader test at a time";
   // Cards come and go while staff test the reader; the dashboard stays.
   EXPECT_TRUE(send(event::CardInserted{}).empty());
   EXPECT_EQ(screen(), "maintenance");
-  commands = send(event::ReaderTested{waterCard()});
+  commands = send(event::ReaderTested{waterCard(), test});
   ASSERT_TRUE(dashboard().view.readerTest) << "the result is not shown";
   EXPECT_EQ(dashboard().view.readerTest->cardNumber, "8800000003");
   EXPECT_EQ(dashboard().view.readerTest->freeRecords, 7);
@@ -333,22 +340,24 @@ TEST_F(MaintenanceFlowTest, TheReaderTestRunsOnAWorkerAndItsResultComesBackAsAnE
 TEST_F(MaintenanceFlowTest, ASecondVisitStartsWithoutTheLastVisitsReaderTest) {
   // A visit tests the reader and leaves; the next visit starts with no result.
   toDashboard();
-  press(Kind::ReaderTest);
-  send(event::ReaderTested{waterCard()});
+  send(event::ReaderTested{waterCard(), testOf(press(Kind::ReaderTest))});
   ASSERT_TRUE(dashboard().view.readerTest);
   press(Kind::ExitMaintenance);
   toDashboard();
   EXPECT_FALSE(dashboard().view.readerTest) << "the last visit's result is shown";
   // A visit leaves while its test is under way; the result comes back during the next visit,
   // which never asked for it.
-  press(Kind::ReaderTest);
+  const auto late = testOf(press(Kind::ReaderTest));
   press(Kind::ExitMaintenance);
   toDashboard();
-  send(event::ReaderTested{waterCard()});
+  send(event::ReaderTested{waterCard(), late});
   EXPECT_FALSE(dashboard().view.readerTest) << "the last visit's result is shown";
   EXPECT_FALSE(dashboard().view.readerTesting);
   send(event::DashboardLoaded{facts()});
   EXPECT_FALSE(dashboard().view.readerTest) << "the last visit's result is shown after a refresh";
+  // This visit's own test still shows its result.
+  send(event::ReaderTested{waterCard(), testOf(press(Kind::ReaderTest))});
+  EXPECT_TRUE(dashboard().view.readerTest);
 }
 
 TEST_F(MaintenanceFlowTest, RestartWaitsForTheLastSyncWithoutHoldingTheScreen) {
