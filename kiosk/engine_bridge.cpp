@@ -54,6 +54,7 @@ AccountView accountView(const payments::AccountInfo& account) {
     if (fee.owed > 0) view.fees.push_back({fee.item, fee.owed});
   }
   view.pendingTokens = account.pendingCredits;
+  view.cardFull = account.freeRecords == 0;
   return view;
 }
 
@@ -102,6 +103,7 @@ Event toEvent(const payments::Notice& notice) {
             pay.creditMinor = e.credit;
             pay.feesMinor = e.fees;
             pay.secondsLeft = e.secondsLeft;
+            pay.receiptUrl = e.receiptUrl;
             return event::OrderCreated{pay};
           },
           [](const n::OrderRefused& e) -> Event {
@@ -111,6 +113,9 @@ Event toEvent(const payments::Notice& notice) {
           [](const n::OrderDeclined& e) -> Event { return event::OrderDeclined{e.orderId}; },
           [](const n::OrderExpired& e) -> Event { return event::OrderExpired{e.orderId}; },
           [](const n::OrderCancelled& e) -> Event { return event::OrderCancelled{e.orderId}; },
+          [](const n::OrderRefunded& e) -> Event { return event::OrderRefunded{e.orderId}; },
+          [](const n::OrderContact& e) -> Event { return event::OrderContact{e.orderId, e.reachable}; },
+          [](const n::OrderUnconfirmed& e) -> Event { return event::OrderUnconfirmed{e.orderId}; },
           [](const n::WriteStep& e) -> Event { return event::WriteProgress{e.step, e.steps}; },
           [](const n::WriteDone& e) -> Event { return event::WriteDone{doneView(e)}; },
           [](const n::WriteFailed&) -> Event { return event::WriteFailed{}; },

@@ -77,6 +77,28 @@ class Stepper {
     m_next.state.lastInput = m_now;
   }
   void ask(Command command) { m_next.commands.push_back(std::move(command)); }
+  // The resident is done here: start over, or first ask for the card still in the reader.
+  void leave(std::string receiptUrl = {}) {
+    if (m_next.state.cardPresent) {
+      go(screen::TakeCard{TakeCardView{std::move(receiptUrl)}});
+    } else {
+      go(screen::Attract{});
+    }
+  }
+  // The pay screen ends without the cloud's word on the payment: say so, never "not charged".
+  void unconfirmed(const screen::Paying& paying) {
+    ErrorView view = errorView("unconfirmed", false);
+    view.orderId = paying.view.orderId;
+    view.receiptUrl = paying.view.receiptUrl;
+    go(screen::Error{std::move(view), false, paying.account, paying.amount});
+  }
+  // Paid credit for the card in the reader, found while the resident is still here: written now.
+  bool writeNow(const std::string& orderId) {
+    if (!m_next.state.cardPresent || m_next.state.cardNumber.empty()) return false;
+    go(screen::Writing{orderId, m_next.state.cardNumber, WritingView{1, 3}});
+    ask(command::WriteToken{orderId, m_next.state.cardNumber});
+    return true;
+  }
   void fail(const std::string& kind, bool canRetry, const screen::Amount* fromAmount = nullptr) {
     screen::Error error{errorView(kind, canRetry), fromAmount != nullptr, {}, {}};
     if (fromAmount != nullptr) {
@@ -186,18 +208,23 @@ class Stepper {
   void on(const event::AccountLoaded& e) {
     if (!std::holds_alternative<screen::Reading>(m_next.state.screen)) return;
     screen::Account account{e.account, e.amount, !e.offline};
+    account.account.offline = e.offline;
+    account.paymentsAvailable = account.account.payable();
     updateSplit(account.amount);
     go(std::move(account));
   }
 
   void on(const event::PendingWrite& e) {
+    // Wherever the resident is not in the middle of something (a payment, a write, staff work).
     const auto& screen = m_next.state.screen;
-    if (!std::holds_alternative<screen::Reading>(screen) &&
-        !std::holds_alternative<screen::Account>(screen)) {
-      return;
+    if (std::holds_alternative<screen::Reading>(screen) ||
+        std::holds_alternative<screen::Account>(screen) ||
+        std::holds_alternative<screen::Amount>(screen) ||
+        std::holds_alternative<screen::Done>(screen) ||
+        std::holds_alternative<screen::Error>(screen) ||
+        std::holds_alternative<screen::TakeCard>(screen)) {
+      writeNow(e.orderId);
     }
-    go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{1, 3}});
-    ask(command::WriteToken{e.orderId, m_next.state.cardNumber});
   }
 
   void on(const event::OrderCreated& e) {
@@ -219,10 +246,15 @@ class Stepper {
   }
 
   void on(const event::OrderPaid& e) {
-    const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
-    if (paying == nullptr || paying->view.orderId != e.orderId) return;
-    go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{1, 3}});
-    ask(command::WriteToken{e.orderId, m_next.state.cardNumber});
+    if (const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen)) {
+      if (paying->view.orderId != e.orderId) return;
+      go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{1, 3}});
+      ask(command::WriteToken{e.orderId, m_next.state.cardNumber});
+      return;
+    }
+    // The answer came after the pay screen gave up on it, the card still in the reader.
+    const auto* error = std::get_if<screen::Error>(&m_next.state.screen);
+    if (error != nullptr && error->view.orderId == e.orderId) writeNow(e.orderId);
   }
 
   void on(const event::OrderDeclined& e) { paymentEnded(e.orderId, "declined"); }
@@ -232,6 +264,19 @@ class Stepper {
     const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
     if (paying == nullptr || paying->view.orderId != e.orderId) return;
     go(screen::Amount{paying->account, paying->amount});
+  }
+
+  void on(const event::OrderRefunded& e) { paymentEnded(e.orderId, "refunded"); }
+
+  void on(const event::OrderContact& e) {
+    if (auto* paying = std::get_if<screen::Paying>(&m_next.state.screen)) {
+      if (paying->view.orderId == e.orderId) paying->view.reachable = e.reachable;
+    }
+  }
+
+  void on(const event::OrderUnconfirmed& e) {
+    const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
+    if (paying != nullptr && paying->view.orderId == e.orderId) unconfirmed(*paying);
   }
 
   void on(const event::WriteProgress& e) {
@@ -260,13 +305,10 @@ class Stepper {
     std::visit(
         Overloaded{
             [&](screen::Account& s) {
-              if (intent.kind == Kind::Back) go(screen::Attract{});
-              if (intent.kind == Kind::TopUp) {
-                if (!s.paymentsAvailable) {
-                  fail("network", false);
-                } else {
-                  go(screen::Amount{s.account, s.amount});
-                }
+              if (intent.kind == Kind::Back) leave();
+              // Offline the button is disabled, with its reason on the screen.
+              if (intent.kind == Kind::TopUp && s.paymentsAvailable) {
+                go(screen::Amount{s.account, s.amount});
               }
             },
             [&](screen::Amount& s) { onAmountInput(s, intent); },
@@ -280,11 +322,11 @@ class Stepper {
               if (intent.kind == Kind::Retry && s.view.canRetry && s.backToAmount) {
                 go(screen::Amount{s.account, s.amount});
               } else if (intent.kind == Kind::Finish || intent.kind == Kind::Retry) {
-                go(screen::Attract{});
+                leave(s.view.receiptUrl);
               }
             },
-            [&](screen::Done&) {
-              if (intent.kind == Kind::Finish) go(screen::Attract{});
+            [&](screen::Done& s) {
+              if (intent.kind == Kind::Finish) leave(s.view.receiptUrl);
             },
             [&](screen::Attract&) {
               if (intent.kind == Kind::OpenPinPad) {
@@ -304,21 +346,26 @@ class Stepper {
     const Millis shown = m_now - m_next.state.enteredAt;
     std::visit(Overloaded{
                    [&](screen::Account&) {
-                     if (idle >= m_config.inactivity) go(screen::Attract{});
+                     if (idle >= m_config.inactivity) leave();
                    },
                    [&](screen::Amount&) {
-                     if (idle >= m_config.inactivity) go(screen::Attract{});
+                     if (idle >= m_config.inactivity) leave();
                    },
-                   [&](screen::Paying& s) { s.view.secondsLeft = secondsUntil(s.deadline, m_now); },
+                   [&](screen::Paying& s) {
+                     s.view.secondsLeft = secondsUntil(s.deadline, m_now);
+                     // Out of time and out of touch: the outcome is not known, and the screen
+                     // says so. While the cloud answers, its word (expired, paid) ends the wait.
+                     if (!s.view.reachable && m_now >= s.deadline) unconfirmed(s);
+                   },
                    [&](screen::Reinsert& s) {
                      s.view.secondsLeft = secondsUntil(s.deadline, m_now);
                      if (m_now >= s.deadline) fail("write_failed", false);
                    },
-                   [&](screen::Done&) {
-                     if (shown >= m_config.resultScreen) go(screen::Attract{});
+                   [&](screen::Done& s) {
+                     if (shown >= m_config.resultScreen) leave(s.view.receiptUrl);
                    },
-                   [&](screen::Error&) {
-                     if (shown >= m_config.resultScreen) go(screen::Attract{});
+                   [&](screen::Error& s) {
+                     if (shown >= m_config.resultScreen) leave(s.view.receiptUrl);
                    },
                    [&](screen::Pin& s) {
                      s.view.lockedSeconds = lockedSeconds(m_next.state.pinGate, m_now);
@@ -589,11 +636,14 @@ std::string screenName(const Screen& screen) {
                         [](const screen::Reading&) -> std::string { return "reading"; },
                         [](const screen::Account&) -> std::string { return "account"; },
                         [](const screen::Amount&) -> std::string { return "amount"; },
-                        [](const screen::Paying&) -> std::string { return "pay"; },
+                        [](const screen::Paying& s) -> std::string {
+                          return s.view.reachable ? "pay" : "pay:offline";
+                        },
                         [](const screen::Writing&) -> std::string { return "writing"; },
                         [](const screen::Reinsert&) -> std::string { return "reinsert"; },
                         [](const screen::Done&) -> std::string { return "done"; },
                         [](const screen::Error& s) -> std::string { return "error:" + s.view.code; },
+                        [](const screen::TakeCard&) -> std::string { return "take_card"; },
                         [](const screen::OutOfService&) -> std::string { return "out_of_service"; },
                         [](const screen::Pin&) -> std::string { return "pin"; },
                         [](const screen::Maintenance&) -> std::string { return "maintenance"; },

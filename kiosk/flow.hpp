@@ -32,7 +32,7 @@ struct Reading {};
 struct Account {
   AccountView account;
   AmountView amount;          // limits, presets and tariff for the amount screen
-  bool paymentsAvailable = true;  // false when the cloud is unreachable
+  bool paymentsAvailable = true;  // false offline, or when the card has no room for a token
 };
 struct Amount {
   AccountView account;
@@ -63,6 +63,11 @@ struct Error {
   bool backToAmount = false;  // Retry returns to the amount screen (payment problems)
   AccountView account;
   AmountView amount;
+};
+// Done with the card, and it is still in the reader: ask for it, and start over only when it
+// is out (a kiosk that says "insert your card" to a card in its reader is not believed).
+struct TakeCard {
+  TakeCardView view;
 };
 struct OutOfService {
   OutOfServiceView view;
@@ -95,7 +100,7 @@ struct Maintenance {
 
 using Screen = std::variant<screen::Attract, screen::Reading, screen::Account, screen::Amount,
                             screen::Paying, screen::Writing, screen::Reinsert, screen::Done,
-                            screen::Error, screen::OutOfService, screen::Pin,
+                            screen::Error, screen::TakeCard, screen::OutOfService, screen::Pin,
                             screen::Maintenance>;
 
 // Why a card could not be used, as the engine reports it.
@@ -119,6 +124,14 @@ struct OrderPaid { std::string orderId; };
 struct OrderDeclined { std::string orderId; };
 struct OrderExpired { std::string orderId; };
 struct OrderCancelled { std::string orderId; };
+// The cloud took the payment and gave it back (a card blocked meanwhile, say).
+struct OrderRefunded { std::string orderId; };
+// The engine lost (reachable = false) or regained contact with the cloud while waiting for
+// the payment: until it hears again, it does not know whether the resident paid.
+struct OrderContact { std::string orderId; bool reachable = true; };
+// The engine stopped waiting without the cloud's word on the payment. It keeps asking in the
+// background; a payment found later arrives as PendingWrite (or OrderPaid).
+struct OrderUnconfirmed { std::string orderId; };
 struct WriteProgress { int step = 0; int steps = 3; };
 struct WriteDone { DoneView done; };
 // The engine gave up on the write (not a pulled card: that is CardRemoved); the credit stays
@@ -146,6 +159,7 @@ using Event = std::variant<event::CardInserted, event::CardRemoved, event::CardR
                            event::CardFailed, event::AccountLoaded, event::PendingWrite,
                            event::OrderCreated, event::OrderFailed, event::OrderPaid,
                            event::OrderDeclined, event::OrderExpired, event::OrderCancelled,
+                           event::OrderRefunded, event::OrderContact, event::OrderUnconfirmed,
                            event::WriteProgress, event::WriteDone, event::WriteFailed,
                            event::Input, event::Tick, event::ServiceFault,
                            event::ServiceRestored, event::ConfigLoaded, event::DashboardLoaded,

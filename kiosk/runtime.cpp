@@ -41,6 +41,11 @@ std::string describe(const Event& event) {
           [](const event::OrderDeclined& e) -> std::string { return "order declined " + e.orderId; },
           [](const event::OrderExpired& e) -> std::string { return "order expired " + e.orderId; },
           [](const event::OrderCancelled& e) -> std::string { return "order cancelled " + e.orderId; },
+          [](const event::OrderRefunded& e) -> std::string { return "order refunded " + e.orderId; },
+          [](const event::OrderContact& e) -> std::string {
+            return std::string(e.reachable ? "cloud reachable again for " : "cloud unreachable for ") + e.orderId;
+          },
+          [](const event::OrderUnconfirmed& e) -> std::string { return "order unconfirmed " + e.orderId; },
           [](const event::WriteProgress& e) -> std::string {
             return "write progress " + std::to_string(e.step) + "/" + std::to_string(e.steps);
           },

@@ -58,6 +58,7 @@ PayView pay() {
   v.feesMinor = 3'000;
   v.creditMinor = 7'000;
   v.secondsLeft = 173;
+  v.receiptUrl = "http://127.0.0.1:8443/receipt/ord_7Q2K9X4M1C";
   return v;
 }
 
@@ -83,8 +84,14 @@ ErrorView error(const std::string& kind) {
   v.actionKey = "error." + kind + ".action";
   v.code = "E-" + kind;
   v.canRetry = kind == "network" || kind == "declined" || kind == "expired";
+  if (kind == "unconfirmed") {
+    v.orderId = "ord_7Q2K9X4M1C";
+    v.receiptUrl = "http://127.0.0.1:8443/receipt/ord_7Q2K9X4M1C";
+  }
   return v;
 }
+
+TakeCardView takeCard() { return TakeCardView{"http://127.0.0.1:8443/receipt/ord_7Q2K9X4M1C"}; }
 
 ReinsertView reinsert() { return ReinsertView{"3101000012345678", 52, false}; }
 
@@ -133,11 +140,15 @@ std::vector<std::string> screenNames() {
           "reading",
           "account",
           "account:water",
+          "account:offline",
+          "account:card_full",
           "amount",
           "pay",
+          "pay:offline",
           "writing",
           "done",
           "reinsert",
+          "take_card",
           "out_of_service",
           "error:card_unreadable",
           "error:foreign_card",
@@ -146,6 +157,8 @@ std::vector<std::string> screenNames() {
           "error:network",
           "error:declined",
           "error:expired",
+          "error:unconfirmed",
+          "error:refunded",
           "error:write_failed",
           "error:card_full",
           "pin",

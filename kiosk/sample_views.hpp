@@ -18,6 +18,7 @@ WritingView writing();
 DoneView done();
 ErrorView error(const std::string& kind);  // "network", "declined", "foreign_card", ...
 ReinsertView reinsert();
+TakeCardView takeCard();
 OutOfServiceView outOfService();
 PinView pin();
 MaintenanceView maintenance();

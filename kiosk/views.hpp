@@ -42,6 +42,13 @@ struct AccountView {
   std::vector<MonthUsage> usage;  // oldest first
   std::vector<FeeOwed> fees;
   int pendingTokens = 0;          // paid credit waiting to be written to this card
+  // The cloud could not be asked: holder, address, fees, top-ups and pending credit are not
+  // known (shown as unknown, never as none), and paying is not possible.
+  bool offline = false;
+  // Every CREDIT record holds a token the meter has not loaded: no room for another until the
+  // card has been in its meter, so paying is not offered.
+  bool cardFull = false;
+  bool payable() const { return !offline && !cardFull; }
 };
 
 struct AmountView {
@@ -60,10 +67,12 @@ struct AmountView {
 struct PayView {
   std::string payUrl;
   std::string orderId;
+  std::string receiptUrl;  // the order's page at the cloud, whatever becomes of it
   std::int64_t amountMinor = 0;
   std::int64_t creditMinor = 0;
   std::int64_t feesMinor = 0;
   int secondsLeft = 0;
+  bool reachable = true;   // false: the cloud does not answer; the outcome is not known
 };
 
 struct WritingView {
@@ -97,12 +106,19 @@ struct ErrorView {
   std::string actionKey;  // what to do
   std::string code;       // shown small, for staff ("E-NET-01")
   bool canRetry = false;
+  std::string orderId;    // the order the screen speaks of, if any
+  std::string receiptUrl; // its page at the cloud, shown as a QR code (empty: none)
 };
 
 struct ReinsertView {
   std::string cardNumber;
   int secondsLeft = 0;
   bool wrongCard = false;  // a different card was inserted
+};
+
+// The resident's card is still in the reader after the kiosk is done with it.
+struct TakeCardView {
+  std::string receiptUrl;  // the last screen's receipt, still offered
 };
 
 struct OutOfServiceView {

@@ -38,6 +38,7 @@ ui::Intent drawFlow(ui::Ui& ui, const FlowState& state, const std::string& clock
           [&](const screen::Reinsert& s) { return ui::drawReinsert(ui, s.view); },
           [&](const screen::Done& s) { return ui::drawDone(ui, s.view); },
           [&](const screen::Error& s) { return ui::drawError(ui, s.view); },
+          [&](const screen::TakeCard& s) { return ui::drawTakeCard(ui, s.view); },
           [&](const screen::OutOfService& s) { return ui::drawOutOfService(ui, s.view); },
           [&](const screen::Pin& s) { return ui::drawPinPad(ui, s.view); },
           [&](const screen::Maintenance& s) { return ui::drawMaintenance(ui, s.view); },
@@ -122,6 +123,11 @@ int runWindowLoop(LoopContext c) {
     if (current != lastScreen) {
       lastScreen = current;
       framesOnScreen = 0;
+      if (current == "take_card") {
+        // The card left in the reader: a tone, where the kiosk has sound, besides the words.
+        std::string why;
+        if (!window.beep(&why)) spdlog::debug("take card: no sound ({})", why);
+      }
     }
     ++framesOnScreen;
 

@@ -147,6 +147,9 @@ class Engine {
   void refreshConfig(bool force);
   void resolveUnfinished(bool everything);
   void resolve(TxRecord tx, bool recheckPaid);
+  // A transaction the sync loop found paid, for the card in the reader right now: the kiosk is
+  // told, so the resident still standing there gets the credit at once.
+  void offerToCardInReader(const TxRecord& tx);
   std::string receiptUrl(const std::string& orderId) const;
 
   AccountInfo accountFrom(const CardFacts& facts, const CardSummary* summary) const;

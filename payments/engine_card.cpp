@@ -103,6 +103,7 @@ AccountInfo Engine::accountFrom(const CardFacts& facts, const CardSummary* summa
   info.cardNumber = facts.cardNumber();
   info.meterNumber = facts.meterNumber();
   info.utility = facts.id.utility;
+  info.freeRecords = facts.freeRecords;
   if (facts.meterReturn) {
     info.balance = facts.meterReturn->remainingCredit;
     info.balanceTime = facts.meterReturn->timestamp;

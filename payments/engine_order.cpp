@@ -114,7 +114,8 @@ void Engine::doCreateOrder(const std::string& cardNumber, std::int64_t amount) {
     m_waiting = waiting;
   }
   post(notice::OrderOpened{order.id, order.qrUrl, order.amount, order.credit, order.fees,
-                           static_cast<int>(std::max<std::int64_t>(0, order.expiresAt - now()))});
+                           static_cast<int>(std::max<std::int64_t>(0, order.expiresAt - now())),
+                           receiptUrl(order.id)});
   waitForPayment(tx, order, waiting);
 }
 
@@ -122,6 +123,12 @@ void Engine::waitForPayment(TxRecord tx, Order order, std::shared_ptr<Waiting> w
   auto delay = m_options.retryInitial;
   bool cancelSent = false;
   bool ended = false;
+  bool reachable = true;  // as the pay screen was last told
+  const auto heard = [&](bool answered) {
+    if (answered == reachable) return;
+    reachable = answered;
+    post(notice::OrderContact{order.id, answered});
+  };
   while (!ended) {
     {
       std::lock_guard lock(m_mutex);
@@ -145,10 +152,12 @@ void Engine::waitForPayment(TxRecord tx, Order order, std::shared_ptr<Waiting> w
       if (cancelled) {
         cancelSent = true;
         noteCloud(true);
+        heard(true);
         ended = settle(tx, *cancelled, true);
         continue;
       }
       noteCloud(!isOffline(cancelled.error().error));
+      heard(!isTransient(cancelled.error().error));
       // INVALID_STATE: the payment won the race; the state below says what happened.
       if (cancelled.error().error == PayError::InvalidState) {
         cancelSent = true;
@@ -165,11 +174,13 @@ void Engine::waitForPayment(TxRecord tx, Order order, std::shared_ptr<Waiting> w
                                     &waiting->abort);
     if (state) {
       noteCloud(true);
+      heard(true);
       delay = m_options.retryInitial;
       if (state->state == OrderState::Created) {
         if (expiredFor > m_options.paymentGrace.count()) {
-          // The cloud should have expired it long ago; stop waiting, the sync loop settles it.
-          post(notice::OrderExpired{order.id});
+          // The cloud should have expired it long ago, and has not said how it ended: stop
+          // waiting (the sync loop keeps asking, and settles it) without claiming an outcome.
+          post(notice::OrderUnconfirmed{order.id});
           ended = true;
         }
         continue;
@@ -185,12 +196,14 @@ void Engine::waitForPayment(TxRecord tx, Order order, std::shared_ptr<Waiting> w
       continue;
     }
     noteCloud(!isOffline(state.error().error));
+    heard(!isTransient(state.error().error));
     if (!isTransient(state.error().error) || expiredFor > m_options.paymentGrace.count()) {
       // No answer about the payment in time: the order stays open in the journal and the
-      // sync loop finds out whether it was paid (then the credit waits for the card).
+      // sync loop finds out whether it was paid (then the credit is written to the card,
+      // still in the reader or at its next insertion). Nobody knows yet: unconfirmed.
       event("cloud.error", json{{"call", "order_state"}, {"order_id", order.id},
                                 {"failure", json::parse(failureJson(state.error()))}}.dump());
-      post(notice::OrderExpired{order.id});
+      post(notice::OrderUnconfirmed{order.id});
       ended = true;
       continue;
     }
@@ -284,7 +297,7 @@ bool Engine::settle(TxRecord& tx, const Order& order, bool notify) {
     case OrderState::RefundPending:
     case OrderState::Refunded:
       finish(Outcome::Refunded);
-      if (notify) post(notice::OrderDeclined{order.id});
+      if (notify) post(notice::OrderRefunded{order.id});
       return true;
   }
   return false;

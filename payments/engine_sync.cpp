@@ -183,6 +183,15 @@ void Engine::resolveUnfinished(bool everything) {
   }
 }
 
+void Engine::offerToCardInReader(const TxRecord& tx) {
+  if (!tx.open() || tx.step != Step::Paid) return;
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_facts || m_facts->cardNumber() != tx.cardNumber) return;
+  }
+  post(notice::PendingCredit{tx.orderId});
+}
+
 void Engine::resolve(TxRecord tx, bool recheckPaid) {
   switch (tx.step) {
     case Step::OrderRequested: {
@@ -226,6 +235,7 @@ void Engine::resolve(TxRecord tx, bool recheckPaid) {
       noteCloud(true);
       if (state->state != OrderState::Created) {
         settle(tx, *state, false);
+        offerToCardInReader(tx);
         return;
       }
       // Nobody is in front of the QR code any more: cancel. A payment that still arrives
@@ -239,7 +249,16 @@ void Engine::resolve(TxRecord tx, bool recheckPaid) {
         tx = *recorded;
       }
       auto cancelled = m_cloud.cancelOrder(tx.orderId);
-      if (cancelled) settle(tx, *cancelled, false);
+      if (cancelled) {
+        settle(tx, *cancelled, false);
+        offerToCardInReader(tx);
+      } else if (cancelled.error().error == PayError::InvalidState) {
+        // Paid as the cancel went out: the state says so.
+        if (auto answer = m_cloud.orderState(tx.orderId)) {
+          settle(tx, *answer, false);
+          offerToCardInReader(tx);
+        }
+      }
       return;
     }
     case Step::Paid:

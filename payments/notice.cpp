@@ -31,6 +31,11 @@ std::string describe(const Notice& notice) {
     std::string operator()(const notice::OrderDeclined& n) const { return "order declined " + n.orderId; }
     std::string operator()(const notice::OrderExpired& n) const { return "order expired " + n.orderId; }
     std::string operator()(const notice::OrderCancelled& n) const { return "order cancelled " + n.orderId; }
+    std::string operator()(const notice::OrderRefunded& n) const { return "order refunded " + n.orderId; }
+    std::string operator()(const notice::OrderContact& n) const {
+      return std::string(n.reachable ? "cloud answers again about " : "cloud unreachable about ") + n.orderId;
+    }
+    std::string operator()(const notice::OrderUnconfirmed& n) const { return "order unconfirmed " + n.orderId; }
     std::string operator()(const notice::WriteStep& n) const {
       return "write step " + std::to_string(n.step) + "/" + std::to_string(n.steps);
     }

@@ -32,6 +32,7 @@ struct AccountInfo {
   std::int64_t feesTotal = 0;
   std::string feePolicy;
   int pendingCredits = 0;
+  std::size_t freeRecords = 0;  // CREDIT records free for another token (0: the card is full)
   std::int64_t minAmount = 0;  // 0 when no config was ever downloaded
   std::int64_t maxAmount = 0;
   std::int64_t pricePerUnit = 0;
@@ -52,12 +53,21 @@ struct OrderOpened {
   std::int64_t credit = 0;
   std::int64_t fees = 0;
   int secondsLeft = 0;
+  std::string receiptUrl;  // the order's page at the cloud (empty: the config names none)
 };
 struct OrderRefused { bool network = false; std::string detail; };
 struct OrderPaid { std::string orderId; };
 struct OrderDeclined { std::string orderId; };
 struct OrderExpired { std::string orderId; };
 struct OrderCancelled { std::string orderId; };
+// Paid, then given back by the cloud (a refund): the resident's money is on its way back.
+struct OrderRefunded { std::string orderId; };
+// While waiting for the payment the cloud stopped answering (reachable = false), or answers
+// again: until it does, nobody at the kiosk knows whether the resident paid.
+struct OrderContact { std::string orderId; bool reachable = true; };
+// The wait for the payment ended without the cloud's word on it. The journal keeps the order
+// open and the sync loop keeps asking; a payment found then is PendingCredit for the card.
+struct OrderUnconfirmed { std::string orderId; };
 struct WriteStep { int step = 0; int steps = 3; };
 struct Delivery {
   std::string orderId;
@@ -81,7 +91,8 @@ struct ServiceRestored {};
 using Notice = std::variant<notice::CardRead, notice::CardRefused, notice::AccountReady,
                             notice::PendingCredit, notice::OrderOpened, notice::OrderRefused,
                             notice::OrderPaid, notice::OrderDeclined, notice::OrderExpired,
-                            notice::OrderCancelled, notice::WriteStep, notice::WriteDone,
+                            notice::OrderCancelled, notice::OrderRefunded, notice::OrderContact,
+                            notice::OrderUnconfirmed, notice::WriteStep, notice::WriteDone,
                             notice::WriteFailed, notice::ServiceFault, notice::ServiceRestored>;
 
 // "not_authentic": the problem's name in the journal's events and in logs.

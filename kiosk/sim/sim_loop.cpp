@@ -97,16 +97,21 @@ bool SimLoop::changed() {
   return true;
 }
 
+namespace {
+// "pay", or "pay:offline" while the cloud does not answer: the phone can pay either way.
+bool onPayScreen(const app::Runtime& runtime) { return runtime.screen().rfind("pay", 0) == 0; }
+}  // namespace
+
 bool SimLoop::withOrder(app::Runtime& runtime, SimIntent& intent) {
   const auto pay = runtime.lastPay();
-  if (!pay || runtime.screen() != "pay") return false;
+  if (!pay || !onPayScreen(runtime)) return false;
   intent.payUrl = pay->payUrl;
   intent.orderId = pay->orderId;
   return true;
 }
 
 bool SimLoop::drawPanel(ui::Ui& ui, const ui::Rect& column, app::Runtime& runtime) {
-  const bool paying = runtime.screen() == "pay" && runtime.lastPay().has_value();
+  const bool paying = onPayScreen(runtime) && runtime.lastPay().has_value();
   auto view = m_runner.view(paying);
   view.collapsed = m_collapsed;
   view.scripted = scripted();  // the demo's panel shows what it does; only folding works

@@ -81,8 +81,12 @@ float drawSummary(Ui& ui, const app::AccountView& view, const Rect& area) {
   y += labelValue(ui, "account.card", ui.tr("account.card"), protocol::maskCardNumber(view.cardNumber),
                   x, y, w);
   y += labelValue(ui, "account.meter", ui.tr("account.meter"), view.meterNumber, x, y, w);
-  y += labelValue(ui, "account.holder", ui.tr("account.holder"), view.holderMasked, x, y, w);
-  y += labelValue(ui, "account.address", ui.tr("account.address"), view.addressMasked, x, y, w);
+  // Offline the cloud could not say whose account it is: unknown, not blank.
+  const std::string& unknown = ui.tr("account.unknown");
+  y += labelValue(ui, "account.holder", ui.tr("account.holder"),
+                  view.offline ? unknown : view.holderMasked, x, y, w);
+  y += labelValue(ui, "account.address", ui.tr("account.address"),
+                  view.offline ? unknown : view.addressMasked, x, y, w);
   panel.close(y + pad);
   return panel.height();
 }
@@ -97,7 +101,10 @@ float drawFees(Ui& ui, const app::AccountView& view, const Rect& area) {
   y += drawText(ui, "account.fees", ui.fonts.small, ui.tr("account.fees"), x, y, w,
                 ui.theme.textDim, Align::Left);
   y += u;
-  if (view.fees.empty()) {
+  if (view.offline) {
+    y += drawText(ui, "account.fees.unknown", ui.fonts.body, ui.tr("account.unknown_offline"), x, y,
+                  w, ui.theme.textDim, Align::Left);
+  } else if (view.fees.empty()) {
     y += drawText(ui, "account.no_fees", ui.fonts.body, ui.tr("account.no_fees"), x, y, w,
                   ui.theme.good, Align::Left);
   }
@@ -121,7 +128,10 @@ float drawRecent(Ui& ui, const app::AccountView& view, const Rect& area) {
   y += drawText(ui, "account.recent", ui.fonts.small, ui.tr("account.recent"), x, y, w,
                 ui.theme.textDim, Align::Left);
   y += u;
-  if (shown == 0) {
+  if (view.offline) {
+    y += drawText(ui, "account.recent.unknown", ui.fonts.body, ui.tr("account.unknown_offline"), x,
+                  y, w, ui.theme.textDim, Align::Left);
+  } else if (shown == 0) {
     y += drawText(ui, "account.recent.none", ui.fonts.body, ui.tr("account.none"), x, y, w,
                   ui.theme.textDim, Align::Left);
   }
@@ -147,7 +157,8 @@ float drawUsage(Ui& ui, const app::AccountView& view, const Rect& area) {
                 ui.theme.textDim, Align::Left);
   const std::size_t count = std::min<std::size_t>(6, view.usage.size());
   if (count == 0) {
-    drawText(ui, "account.usage.none", ui.fonts.body, ui.tr("account.none"), x, y + u, w,
+    drawText(ui, "account.usage.none", ui.fonts.body,
+             ui.tr(view.offline ? "account.unknown_offline" : "account.none"), x, y + u, w,
              ui.theme.textDim, Align::Left);
     return area.h;
   }
@@ -190,8 +201,18 @@ Intent drawAccount(Ui& ui, const app::AccountView& view) {
   if (header.leftButton) intent.kind = Intent::Kind::Back;
   const float u = ui.unit();
   const Rect footer = footerButtonRect(ui, 0, 1);
-  const Rect body{header.body.x, header.body.y, header.body.w, footer.y - header.body.y - 3.F * u};
   const float gap = 2.5F * u;
+  Rect body{header.body.x, header.body.y, header.body.w, footer.y - header.body.y - 3.F * u};
+  if (view.offline) {
+    // What the screen can and cannot say, and why paying is not offered, above everything.
+    const float pad = 2.F * u;
+    Panel panel(ui, body.x, body.y, body.w);
+    const float h = drawText(ui, "account.offline", ui.fonts.body, ui.tr("account.offline"),
+                             body.x + pad, body.y + pad, body.w - 2.F * pad, ui.theme.warn);
+    panel.close(body.y + h + 2.F * pad);
+    body.y += h + 2.F * pad + gap;
+    body.h -= h + 2.F * pad + gap;
+  }
 
   // The chart takes what is left of its column; a notice about paid credit waiting for this
   // card goes under it.
@@ -221,8 +242,18 @@ Intent drawAccount(Ui& ui, const app::AccountView& view) {
     drawText(ui, "account.pending", ui.fonts.body, ui.trf("account.pending", view.pendingTokens),
              chart.x, chart.bottom() + gap, chart.w, ui.theme.accent);
   }
+  // When paying is not possible the button is disabled and its reason stands beside it.
+  const bool payable = view.payable();
+  const Rect button = payable ? footer : footerButtonRect(ui, 1, 2);
+  if (!payable) {
+    const Rect reason = footerButtonRect(ui, 0, 2);
+    const float h = ui.fonts.body->FontSize * 2.4F;
+    drawText(ui, "account.topup_reason", ui.fonts.body,
+             ui.tr(view.offline ? "account.topup_offline" : "account.topup_card_full"), reason.x,
+             reason.y + std::max(0.F, (reason.h - h) * 0.5F), reason.w, ui.theme.warn);
+  }
   if (touchButton(ui, "##account.topup", ui.fonts.large, ui.tr("account.topup"),
-                  ImVec2(footer.x, footer.y), ImVec2(footer.w, footer.h), true)) {
+                  ImVec2(button.x, button.y), ImVec2(button.w, button.h), true, payable)) {
     intent.kind = Intent::Kind::TopUp;
   }
   return intent;

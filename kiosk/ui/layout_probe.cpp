@@ -21,7 +21,8 @@ std::string LayoutProbe::toJson(const std::string& screen, const std::string& la
                      {"w", item.w},
                      {"h", item.h},
                      {"max_width", item.maxWidth},
-                     {"missing_glyphs", item.missingGlyphs}});
+                     {"missing_glyphs", item.missingGlyphs},
+                     {"disabled", item.disabled}});
   }
   const nlohmann::json kiosk = {
       {"x", m_screen.x}, {"y", m_screen.y}, {"w", m_screen.w}, {"h", m_screen.h}};

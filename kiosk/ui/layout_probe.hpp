@@ -18,6 +18,7 @@ struct TextItem {
   bool hasWithin = false;            // drawn in a panel shared with other texts...
   float wx = 0, wy = 0, ww = 0, wh = 0;  // ...which it must not leave
   int missingGlyphs = 0;             // code points the font atlas lacks
+  bool disabled = false;             // the label of a button that cannot be pressed now
 };
 
 // Where the kiosk's own screen lies in the window: all of it, or (the simulator) the part
@@ -30,6 +31,7 @@ class LayoutProbe {
  public:
   void clear() { m_items.clear(); }
   void add(TextItem item) { m_items.push_back(std::move(item)); }
+  TextItem& last() { return m_items.back(); }  // the item just added
   const std::vector<TextItem>& items() const { return m_items; }
   void setScreenArea(ScreenArea area) { m_screen = area; }
   // JSON: {"screen": ..., "lang": ..., "width": W, "height": H,

@@ -22,6 +22,15 @@ Intent drawPay(Ui& ui, const app::PayView& view) {
   const float x = landscape ? body.x + body.w * 0.52F : body.x;
   const float w = landscape ? body.right() - x : body.w;
   float y = landscape ? body.y : qr.bottom() + 4.F * u;
+  if (!view.reachable) {
+    // The outcome is unknown while the cloud does not answer: say so, in words, not colour.
+    Panel panel(ui, x, y, w);
+    const float pad = 2.F * u;
+    const float h = drawText(ui, "pay.offline", ui.fonts.body, ui.tr("pay.offline"), x + pad,
+                             y + pad, w - 2.F * pad, ui.theme.warn);
+    panel.close(y + h + 2.F * pad);
+    y += h + 2.F * pad + 3.F * u;
+  }
   y += drawText(ui, "pay.hint", ui.fonts.body, ui.tr("pay.hint"), x, y, w, ui.theme.textDim);
   y += 3.F * u;
   y += drawText(ui, "pay.amount", ui.fonts.body, ui.tr("pay.amount"), x, y, w, ui.theme.textDim);

@@ -28,6 +28,7 @@ Intent drawWriting(Ui& ui, const app::WritingView& view);
 Intent drawDone(Ui& ui, const app::DoneView& view);
 Intent drawError(Ui& ui, const app::ErrorView& view);
 Intent drawReinsert(Ui& ui, const app::ReinsertView& view);
+Intent drawTakeCard(Ui& ui, const app::TakeCardView& view);
 Intent drawOutOfService(Ui& ui, const app::OutOfServiceView& view);
 Intent drawPinPad(Ui& ui, const app::PinView& view);
 Intent drawMaintenance(Ui& ui, const app::MaintenanceView& view);

@@ -4,6 +4,7 @@
 #include "kiosk/ui/screens.hpp"
 #include "protocol/masking.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace kiosk::ui {
@@ -141,25 +142,47 @@ Intent drawError(Ui& ui, const app::ErrorView& view) {
   if (languageOnly(ui, view.titleKey.c_str(), body)) intent.kind = Intent::Kind::SwitchLanguage;
   const float u = ui.unit();
   const bool landscape = ui.size.x > ui.size.y;
+  const Rect footer = footerButtonRect(ui, 0, 1);
+  // The order's page, where the resident sees how it ended once the cloud knows: beside the
+  // text on a wide screen, under it on a tall one.
+  const bool qrBeside = landscape && !view.receiptUrl.empty();
+  const Rect text = qrBeside ? Rect{body.x, body.y, body.w * 0.64F, body.h} : body;
   float y = body.y + body.h * (landscape ? 0.02F : 0.08F);
   // A round warning mark, smaller when the screen is short.
   const float r = (landscape ? 6.F : 10.F) * u;
+  const float cx = text.x + text.w * 0.5F;
   ImDrawList* draw = ImGui::GetWindowDrawList();
-  draw->AddCircleFilled(ImVec2(ui.size.x * 0.5F, y + r), r, ui.theme.warn, 48);
-  draw->AddRectFilled(ImVec2(ui.size.x * 0.5F - 1.2F * u, y + r * 0.45F),
-                      ImVec2(ui.size.x * 0.5F + 1.2F * u, y + r * 1.2F), ui.theme.backgroundTop,
-                      u);
-  draw->AddCircleFilled(ImVec2(ui.size.x * 0.5F, y + r * 1.5F), 1.4F * u, ui.theme.backgroundTop);
+  draw->AddCircleFilled(ImVec2(cx, y + r), r, ui.theme.warn, 48);
+  draw->AddRectFilled(ImVec2(cx - 1.2F * u, y + r * 0.45F), ImVec2(cx + 1.2F * u, y + r * 1.2F),
+                      ui.theme.backgroundTop, u);
+  draw->AddCircleFilled(ImVec2(cx, y + r * 1.5F), 1.4F * u, ui.theme.backgroundTop);
   y += 2.F * r + (landscape ? 3.F : 6.F) * u;
-  y += drawText(ui, "error.detail", ui.fonts.large, ui.tr(view.detailKey), body.x, y, body.w,
+  y += drawText(ui, "error.detail", ui.fonts.large, ui.tr(view.detailKey), text.x, y, text.w,
                 ui.theme.text);
   y += 4.F * u;
-  y += drawText(ui, "error.action", ui.fonts.body, ui.tr(view.actionKey), body.x, y, body.w,
+  y += drawText(ui, "error.action", ui.fonts.body, ui.tr(view.actionKey), text.x, y, text.w,
                 ui.theme.textDim);
   y += 4.F * u;
+  if (!view.orderId.empty()) {
+    y += drawText(ui, "error.order", ui.fonts.body, ui.trf("error.order", view.orderId), text.x, y,
+                  text.w, ui.theme.text);
+    y += 2.F * u;
+  }
   if (!view.code.empty()) {
-    drawText(ui, "error.code", ui.fonts.small, ui.trf("error.code", view.code), body.x, y, body.w,
-             ui.theme.textDim);
+    y += drawText(ui, "error.code", ui.fonts.small, ui.trf("error.code", view.code), text.x, y,
+                  text.w, ui.theme.textDim);
+  }
+  if (!view.receiptUrl.empty()) {
+    const float caption = ui.fonts.small->FontSize * 1.4F;
+    const float top = qrBeside ? body.y + 4.F * u : y + 2.F * u;
+    const float across = qrBeside ? body.right() - text.right() - 4.F * u : body.w * 0.3F;
+    const float side = std::min(across, footer.y - top - caption - 4.F * u);
+    const float left = qrBeside ? text.right() + 4.F * u : body.x;
+    const float width = qrBeside ? body.right() - left : body.w;
+    const Rect qr{left + (width - side) * 0.5F, top, side, side};
+    drawQr(ui, view.receiptUrl, qr);
+    drawText(ui, "error.receipt", ui.fonts.small, ui.tr("error.receipt"), left, qr.bottom() + u,
+             width, ui.theme.textDim);
   }
   const int buttons = view.canRetry ? 2 : 1;
   if (view.canRetry) {
@@ -199,6 +222,31 @@ Intent drawReinsert(Ui& ui, const app::ReinsertView& view) {
   y += 4.F * u;
   drawText(ui, "reinsert.pending", ui.fonts.body, ui.tr("reinsert.pending"), body.x, y, body.w,
            ui.theme.textDim);
+  return intent;
+}
+
+Intent drawTakeCard(Ui& ui, const app::TakeCardView& view) {
+  Intent intent;
+  Rect body;
+  if (languageOnly(ui, "take_card.title", body)) intent.kind = Intent::Kind::SwitchLanguage;
+  const float u = ui.unit();
+  float y = body.y + body.h * 0.08F;
+  y += drawCardIcon(ui, ui.size.x * 0.5F, y, 36.F * u, ui.theme.accent) + 6.F * u;
+  y += drawText(ui, "take_card.detail", ui.fonts.large, ui.tr("take_card.detail"), body.x, y,
+                body.w, ui.theme.accent);
+  y += 4.F * u;
+  y += drawText(ui, "take_card.next", ui.fonts.body, ui.tr("take_card.next"), body.x, y, body.w,
+                ui.theme.textDim);
+  if (!view.receiptUrl.empty()) {
+    const float caption = ui.fonts.small->FontSize * 1.4F;
+    const float side = std::min(body.w * 0.25F, body.bottom() - y - caption - 8.F * u);
+    if (side > 12.F * u) {
+      const Rect qr{body.x + (body.w - side) * 0.5F, y + 4.F * u, side, side};
+      drawQr(ui, view.receiptUrl, qr);
+      drawText(ui, "done.receipt", ui.fonts.small, ui.tr("done.receipt"), body.x, qr.bottom() + u,
+               body.w, ui.theme.textDim);
+    }
+  }
   return intent;
 }
 

@@ -64,22 +64,27 @@ float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, fl
 }
 
 bool touchButton(Ui& ui, const char* id, ImFont* font, const std::string& label, ImVec2 pos,
-                 ImVec2 size, bool primary) {
+                 ImVec2 size, bool primary, bool enabled) {
   ImGui::SetCursorScreenPos(pos);
-  const bool pressed = ImGui::InvisibleButton(id, size);
-  const bool held = ImGui::IsItemActive();
+  const bool pressed = ImGui::InvisibleButton(id, size) && enabled;
+  const bool held = enabled && ImGui::IsItemActive();
   ImDrawList* draw = ImGui::GetWindowDrawList();
-  draw->AddRectFilled(pos, ImVec2(pos.x + size.x, pos.y + size.y),
-                      primary ? (held ? ui.theme.primaryActive : ui.theme.primary)
-                              : (held ? ui.theme.buttonActive : ui.theme.button),
-                      size.y * 0.2F);
+  const ImU32 fill = !enabled ? ui.theme.panel
+                     : primary ? (held ? ui.theme.primaryActive : ui.theme.primary)
+                               : (held ? ui.theme.buttonActive : ui.theme.button);
+  draw->AddRectFilled(pos, ImVec2(pos.x + size.x, pos.y + size.y), fill, size.y * 0.2F);
+  if (!enabled) {
+    draw->AddRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), ui.theme.textDim, size.y * 0.2F,
+                  0, 2.F);
+  }
   const float textY = pos.y + (size.y - font->FontSize) * 0.5F;
   const float pad = size.y * 0.2F;
   // Button labels are recorded with the button's id without its "##" prefix.
   const std::string probeId = std::string(id).substr(std::string(id).rfind('#') + 1);
   const Rect box{pos.x, pos.y, size.x, size.y};
-  drawText(ui, probeId.c_str(), font, label, pos.x + pad, textY, size.x - 2.F * pad, ui.theme.text,
-           Align::Center, &box);
+  drawText(ui, probeId.c_str(), font, label, pos.x + pad, textY, size.x - 2.F * pad,
+           enabled ? ui.theme.text : ui.theme.textDim, Align::Center, &box);
+  if (!enabled) ui.probe.last().disabled = true;
   return pressed;
 }
 

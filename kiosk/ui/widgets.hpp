@@ -69,9 +69,11 @@ float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, fl
                float width, ImU32 color, Align align = Align::Center,
                const Rect* box = nullptr, const Rect* within = nullptr);
 
-// A large rounded touch button; true when tapped. `id` is the stable ImGui id ("##lang").
+// A large rounded touch button; true when tapped. `id` is the stable ImGui id ("##lang"). A
+// button that is not `enabled` is drawn as an outline with a dimmed label and never reports a
+// tap; the screen says why in words beside it.
 bool touchButton(Ui& ui, const char* id, ImFont* font, const std::string& label, ImVec2 pos,
-                 ImVec2 size, bool primary = false);
+                 ImVec2 size, bool primary = false, bool enabled = true);
 
 // The frame every resident screen shares: title at the top, the language switch on the right,
 // an optional back or cancel button on the left. Returns the body's rectangle below it.

@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <vector>
 #include <stdexcept>
 
 namespace kiosk::platform {
@@ -37,6 +39,8 @@ struct Window::Impl {
   bool imguiGl = false;
   bool swizzle = false;
   GLuint fontTexture = 0;  // ours, not the backend's: see uploadFontTexture()
+  SDL_AudioDeviceID audio = 0;  // opened at the first beep
+  int audioRate = 22050;
 
   // The finger that acts as ImGui's pointer: the first one down until it lifts; other fingers
   // are ignored, as a kiosk has no multi-touch gestures.
@@ -80,6 +84,7 @@ struct Window::Impl {
   }
 
   ~Impl() {
+    if (audio != 0) SDL_CloseAudioDevice(audio);
     if (fontTexture != 0) glDeleteTextures(1, &fontTexture);
     if (imguiGl) ImGui_ImplOpenGL3_Shutdown();
     if (imguiSdl) ImGui_ImplSDL2_Shutdown();
@@ -221,6 +226,47 @@ bool Window::openUrl(const std::string& url, std::string* error) {
   if (SDL_OpenURL(url.c_str()) == 0) return true;
   if (error != nullptr) *error = SDL_GetError();
   return false;
+}
+
+bool Window::beep(std::string* error) {
+  auto& impl = *m_impl;
+  if (impl.audio == 0) {
+    if (SDL_InitSubSystem(SDL_INIT_AUDIO) != 0) {
+      if (error != nullptr) *error = SDL_GetError();
+      return false;
+    }
+    SDL_AudioSpec wanted{};
+    wanted.freq = 22050;
+    wanted.format = AUDIO_S16SYS;
+    wanted.channels = 1;
+    wanted.samples = 1024;
+    SDL_AudioSpec got{};
+    impl.audio = SDL_OpenAudioDevice(nullptr, 0, &wanted, &got, 0);
+    if (impl.audio == 0) {
+      if (error != nullptr) *error = SDL_GetError();
+      SDL_QuitSubSystem(SDL_INIT_AUDIO);
+      return false;
+    }
+    impl.audioRate = got.freq;
+  }
+  // Two 150 ms tones of 880 Hz with a gap, faded in and out so they do not click.
+  std::vector<std::int16_t> samples;
+  const int tone = impl.audioRate * 15 / 100;
+  for (int part = 0; part < 3; ++part) {
+    for (int i = 0; i < tone; ++i) {
+      const double fade = std::min({1.0, i / 200.0, (tone - i) / 200.0});
+      const double value = part == 1 ? 0.0 : std::sin(2.0 * M_PI * 880.0 * i / impl.audioRate) * fade;
+      samples.push_back(static_cast<std::int16_t>(value * 9000.0));
+    }
+  }
+  SDL_ClearQueuedAudio(impl.audio);
+  if (SDL_QueueAudio(impl.audio, samples.data(),
+                     static_cast<Uint32>(samples.size() * sizeof(std::int16_t))) != 0) {
+    if (error != nullptr) *error = SDL_GetError();
+    return false;
+  }
+  SDL_PauseAudioDevice(impl.audio, 0);
+  return true;
 }
 
 std::vector<std::pair<float, float>> Window::takePresses() { return std::exchange(m_presses, {}); }

@@ -37,6 +37,9 @@ class Window {
   static void wake();
   // Opens a URL in the desktop's browser; false with the reason when there is none.
   static bool openUrl(const std::string& url, std::string* error);
+  // A short tone to draw a person's attention (a card left in the reader). False with the
+  // reason when the kiosk has no sound device; the screen says it in words either way.
+  bool beep(std::string* error);
   // Where the pointer (mouse or finger) went down since the last call, as fractions of the
   // window's width and height.
   std::vector<std::pair<float, float>> takePresses();

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <ctime>
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -65,9 +66,10 @@ class KioskWindow : public ::testing::Test {
  protected:
   // The kiosk reaches the cloud directly unless a test needs to stall the network.
   virtual bool throughProxy() const { return false; }
+  virtual std::int64_t orderTtlSeconds() const { return 300; }
 
   void SetUp() override {
-    harness = std::make_unique<Harness>(Harness::Options{.orderTtlSeconds = 300, .proxy = throughProxy()});
+    harness = std::make_unique<Harness>(Harness::Options{.orderTtlSeconds = orderTtlSeconds(), .proxy = throughProxy()});
     cardFile = harness->issue(kWaterCard);
     slot = std::make_unique<CardSlot>(harness->pcscd(), cardFile);
     shots = harness->dir() / "shots";
@@ -133,13 +135,15 @@ class KioskWindow : public ::testing::Test {
   std::optional<std::pair<std::filesystem::path, json>> waitShot(const std::string& screen, int after,
                                                                  std::chrono::seconds timeout = 30s) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string file = screen;  // "error:unconfirmed" is shot as "NN_error_unconfirmed.png"
+    std::replace(file.begin(), file.end(), ':', '_');
     while (std::chrono::steady_clock::now() < deadline) {
       if (std::filesystem::exists(shots)) {
         std::vector<std::filesystem::path> found;
         for (const auto& entry : std::filesystem::directory_iterator(shots)) {
           const auto name = entry.path().filename().string();
           if (entry.path().extension() == ".json" && std::stoi(name.substr(0, name.find('_'))) > after &&
-              name.find("_" + screen + ".layout.json") != std::string::npos) {
+              name.find("_" + file + ".layout.json") != std::string::npos) {
             found.push_back(entry.path());
           }
         }
@@ -159,6 +163,32 @@ class KioskWindow : public ::testing::Test {
       std::this_thread::sleep_for(100ms);
     }
     return std::nullopt;
+  }
+
+  // Every text drawn on a screen, one per line.
+  static std::string textsOf(const json& layout) {
+    std::string texts;
+    for (const auto& t : layout["texts"]) texts += t["text"].get<std::string>() + "\n";
+    return texts;
+  }
+  static bool hasId(const json& layout, const std::string& id) {
+    for (const auto& t : layout["texts"]) {
+      if (t["id"] == id) return true;
+    }
+    return false;
+  }
+
+  // account -> amount -> the ¥50 preset -> pay: the pay screen's shot.
+  std::optional<std::pair<std::filesystem::path, json>> toPayScreen() {
+    slot->insert();
+    auto account = waitShot("account", lastShot);
+    if (!account) return std::nullopt;
+    press(account->second, "account.topup");
+    auto amount = waitShot("amount", lastShot);
+    if (!amount) return std::nullopt;
+    press(amount->second, "amount.preset1");  // ¥50
+    press(amount->second, "amount.pay");
+    return waitShot("pay", lastShot);
   }
 
   // Presses the button drawn with this text id, with the pointer, in the kiosk's window.
@@ -223,6 +253,13 @@ TEST_F(KioskWindow, AResidentTopsUpByQrAndTheMeterReadingReachesTheCloud) {
   const auto tokens = tokensOn(slot->image());
   ASSERT_EQ(tokens.size(), 1U);
   EXPECT_EQ(tokens[0].amount, 5000U);
+  // Finished with the card still in the reader: the kiosk asks for it, and starts over only
+  // once it is out.
+  press(done->second, "done.finish");
+  auto takeCard = waitShot("take_card", lastShot);
+  ASSERT_TRUE(takeCard) << "Finish with the card in the reader did not ask for it";
+  EXPECT_NE(textsOf(takeCard->second).find("Your card is still in the reader"), std::string::npos)
+      << textsOf(takeCard->second);
   slot->pull();
   ASSERT_TRUE(waitShot("attract", lastShot));
 
@@ -257,6 +294,159 @@ TEST_F(KioskWindow, AResidentTopsUpByQrAndTheMeterReadingReachesTheCloud) {
   }
   ASSERT_TRUE(reading.is_object()) << "no reading reached the cloud";
   EXPECT_EQ(reading["remaining"], meter.state().credit);
+}
+
+// Two orders paid for a card while it was away (the wallets took the money after the resident
+// cancelled): the next insertion writes both, and the done screen lists both.
+TEST_F(KioskWindow, EveryPaidTokenWaitingForTheCardIsWrittenAtOneInsertion) {
+  ASSERT_TRUE(waitShot("attract", 0));
+  std::vector<std::string> orders;
+  auto pay = toPayScreen();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(pay) << "no pay screen";
+    const std::string url = run("zbarimg --raw -q '" + pay->first.string() + "'");
+    ASSERT_NE(url.find("/pay/ord_"), std::string::npos) << "QR decoded to: " << url;
+    orders.push_back(url.substr(url.find("/pay/") + 5));
+    press(pay->second, "common.cancel");
+    auto amount = waitShot("amount", lastShot);
+    ASSERT_TRUE(amount) << "Cancel did not return to the amount screen";
+    if (i == 1) break;
+    press(amount->second, "amount.preset1");
+    press(amount->second, "amount.pay");
+    pay = waitShot("pay", lastShot);
+  }
+  slot->pull();
+  ASSERT_TRUE(waitShot("attract", lastShot));
+  for (const auto& order : orders) harness->notifyPaid(order, 5000);
+
+  slot->insert();
+  auto done = waitShot("done", lastShot, 60s);
+  ASSERT_TRUE(done) << "the paid credit was not written at the insertion";
+  const std::string texts = textsOf(done->second);
+  EXPECT_NE(texts.find("¥100.00"), std::string::npos) << "not both credits on the done screen:\n" << texts;
+  int tokenLines = 0;
+  for (const auto& t : done->second["texts"]) {
+    if (t["text"].get<std::string>().find("Token #") != std::string::npos) ++tokenLines;
+  }
+  EXPECT_EQ(tokenLines, 2) << "the receipt does not list both tokens:\n" << texts;
+  const auto tokens = tokensOn(slot->image());
+  EXPECT_EQ(tokens.size(), 2U) << "only some of the paid tokens were written";
+}
+
+// A card whose eight CREDIT records all hold tokens its meter has not loaded yet has no room
+// for another: the account screen says so and offers no payment, before the resident pays.
+TEST_F(KioskWindow, ACardWithNoRoomForAnotherTokenIsToldSoBeforePaying) {
+  ASSERT_TRUE(waitShot("attract", 0));
+  slot.reset();
+  auto image = card::loadCardFile(cardFile);
+  ASSERT_TRUE(image);
+  auto id = card::decodeIdFile(image->id);
+  ASSERT_TRUE(id);
+  for (std::uint32_t sequence = 1; sequence <= card::profile::kCreditRecords; ++sequence) {
+    card::CreditToken fields;
+    fields.utility = id->utility;
+    fields.meterNumber = id->meterNumber;
+    fields.sequence = sequence;
+    fields.amount = 1000;
+    fields.issuedAt = static_cast<std::uint32_t>(std::time(nullptr));
+    auto token = card::mintToken(harness->cloud().vendingKey(), fields);
+    ASSERT_TRUE(token);
+    image->credit[card::creditRecordFor(sequence) - 1U] = card::encodeToken(*token);
+  }
+  ASSERT_TRUE(card::saveCardFile(cardFile, *image));
+  slot = std::make_unique<CardSlot>(harness->pcscd(), cardFile);
+
+  slot->insert();
+  auto account = waitShot("account", lastShot);
+  ASSERT_TRUE(account) << "no account screen for a full card";
+  bool disabled = false;
+  for (const auto& t : account->second["texts"]) {
+    if (t["id"] == "account.topup") disabled = t.value("disabled", false);
+  }
+  EXPECT_TRUE(disabled) << "Top up is offered for a card with no room for the token";
+  EXPECT_NE(textsOf(account->second).find("insert it into the meter"), std::string::npos)
+      << "the screen does not say what to do:\n" << textsOf(account->second);
+  press(account->second, "account.topup");
+  EXPECT_FALSE(waitShot("amount", lastShot, 3s)) << "the amount screen opened for a full card";
+}
+
+// The network goes while the QR code is shown and the resident pays on the phone: the kiosk
+// says it cannot reach the cloud, at expiry says it could not confirm the payment (never "not
+// charged"), with the order number and the receipt QR code, and when the cloud answers again
+// it writes the credit to the card still in the reader.
+class KioskWindowOffline : public KioskWindow {
+ protected:
+  bool throughProxy() const override { return true; }
+  std::int64_t orderTtlSeconds() const override { return 40; }
+};
+
+TEST_F(KioskWindowOffline, APaymentMadeWhileTheCloudIsUnreachableIsNeverCalledNotCharged) {
+  ASSERT_TRUE(waitShot("attract", 0));
+  auto pay = toPayScreen();
+  ASSERT_TRUE(pay) << "no pay screen";
+  const std::string url = run("zbarimg --raw -q '" + pay->first.string() + "'");
+  ASSERT_NE(url.find("/pay/ord_"), std::string::npos) << "QR decoded to: " << url;
+  const std::string orderId = url.substr(url.find("/pay/") + 5);
+
+  harness->proxy().setDown(true);
+  auto lost = waitShot("pay:offline", lastShot, 40s);
+  ASSERT_TRUE(lost) << "the pay screen never said it lost contact with the cloud";
+  EXPECT_TRUE(hasId(lost->second, "pay.offline")) << textsOf(lost->second);
+  harness->pay(orderId);  // on the phone: the wallet reaches the cloud, the kiosk does not
+
+  auto unconfirmed = waitShot("error:unconfirmed", lastShot, 60s);
+  ASSERT_TRUE(unconfirmed) << "the kiosk did not say it could not confirm the payment";
+  const std::string texts = textsOf(unconfirmed->second);
+  EXPECT_EQ(texts.find("nothing was charged"), std::string::npos) << texts;
+  EXPECT_NE(texts.find(orderId), std::string::npos) << "no order number on the screen:\n" << texts;
+  const std::string receipt = run("zbarimg --raw -q '" + unconfirmed->first.string() + "'");
+  EXPECT_NE(receipt.find("/receipt/" + orderId), std::string::npos) << "QR decoded to: " << receipt;
+  EXPECT_TRUE(tokensOn(slot->image()).empty());
+
+  // The cloud answers again: paid. The card never left the reader, so the credit goes on it now.
+  harness->proxy().setDown(false);
+  auto done = waitShot("done", lastShot, 60s);
+  ASSERT_TRUE(done) << "the credit found paid was not written to the card in the reader";
+  const auto tokens = tokensOn(slot->image());
+  ASSERT_EQ(tokens.size(), 1U);
+  EXPECT_EQ(tokens[0].amount, 5000U);
+  EXPECT_EQ(harness->orderState(orderId), "DELIVERED");
+}
+
+// A card read while the cloud is out of reach: the account screen says it is offline, shows
+// what it cannot know as unknown (never "no fees", "none yet"), and paying is disabled, with
+// the reason, before the resident tries.
+TEST_F(KioskWindowOffline, TheOfflineAccountScreenSaysWhatItDoesNotKnowAndOffersNoPayment) {
+  ASSERT_TRUE(waitShot("attract", 0));
+  ASSERT_TRUE(logged("in use")) << "the kiosk never loaded a config";
+  harness->proxy().setDown(true);
+  slot->insert();
+  auto account = waitShot("account", lastShot);
+  ASSERT_TRUE(account) << "no account screen offline";
+  const json& layout = account->second;
+  const std::string texts = textsOf(layout);
+  EXPECT_TRUE(hasId(layout, "account.offline")) << "no offline banner:\n" << texts;
+  for (const char* untrue : {"No fees owed", "None yet"}) {
+    EXPECT_EQ(texts.find(untrue), std::string::npos) << "offline, the screen says \"" << untrue << "\":\n" << texts;
+  }
+  int unknown = 0;
+  for (const auto& t : layout["texts"]) {
+    const std::string id = t["id"];
+    if (id == "account.holder.value" || id == "account.address.value") {
+      EXPECT_FALSE(t["text"].get<std::string>().empty()) << id << " is blank";
+    }
+    if (t["text"].get<std::string>().find("nknown") != std::string::npos) ++unknown;
+  }
+  EXPECT_GE(unknown, 4) << "name, address, fees and top-ups should read as unknown:\n" << texts;
+  bool disabled = false;
+  for (const auto& t : layout["texts"]) {
+    if (t["id"] == "account.topup") disabled = t.value("disabled", false);
+  }
+  EXPECT_TRUE(disabled) << "the Top up button is offered offline";
+  EXPECT_TRUE(hasId(layout, "account.topup_reason")) << "no reason given for the disabled button";
+  press(layout, "account.topup");
+  EXPECT_FALSE(waitShot("amount", lastShot, 3s)) << "the disabled button opened the amount screen";
+  EXPECT_FALSE(waitShot("error:network", lastShot, 1s)) << "the disabled button led to an error";
 }
 
 // Maintenance runs its slow work on a worker: a reader test on a card that does not answer,

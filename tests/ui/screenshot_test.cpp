@@ -291,11 +291,12 @@ void checkGallery(const std::string& orientation, int width, int height) {
     expectCleanLayout(shot);
     ++checked;
   }
-  // 23 screens (attract, reading, account, a water card's account its meter never reported
-  // to, amount, pay, writing, done, reinsert, out of service, nine error screens, the staff PIN
-  // pad, maintenance, maintenance with a reader test's result, and maintenance with a reader
-  // test and a restart under way) in two languages.
-  EXPECT_EQ(checked, 46);
+  // 29 screens (attract, reading, account, a water card's account its meter never reported
+  // to, an account read offline, a full card's account, amount, pay, pay with the cloud out of
+  // reach, writing, done, reinsert, take the card, out of service, eleven error screens, the
+  // staff PIN pad, maintenance, maintenance with a reader test's result, and maintenance with a
+  // reader test and a restart under way) in two languages.
+  EXPECT_EQ(checked, 58);
 }
 
 }  // namespace

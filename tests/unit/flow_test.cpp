@@ -86,6 +86,8 @@ TEST_F(FlowTest, FullTopUpWritesTheTokenAfterPayment) {
   send(event::WriteDone{done});
   EXPECT_EQ(screen(), "done");
   press(Kind::Finish);
+  EXPECT_EQ(screen(), "take_card");
+  send(event::CardRemoved{});
   EXPECT_EQ(screen(), "attract");
 }
 
@@ -189,8 +191,11 @@ TEST_F(FlowTest, PendingCreditIsWrittenBeforeAnythingElse) {
 
 TEST_F(FlowTest, OfflineAccountShowsButRefusesPayment) {
   toAccount(/*offline=*/true);
+  // The screen knows it is offline (its banner, what it cannot know) ...
+  EXPECT_TRUE(std::get<screen::Account>(flow.state().screen).account.offline);
+  // ... and paying is disabled before the resident tries, not refused after.
   EXPECT_TRUE(press(Kind::TopUp).empty());
-  EXPECT_EQ(screen(), "error:network");
+  EXPECT_EQ(screen(), "account");
 }
 
 TEST_F(FlowTest, BadCardsGetTheirOwnErrorScreens) {
@@ -256,6 +261,9 @@ TEST_F(FlowTest, InactivityReturnsToAttract) {
   EXPECT_EQ(screen(), "amount");
   now += 2'000;
   send(event::Tick{});
+  // The card is still in the reader: the kiosk asks for it rather than for a card.
+  EXPECT_EQ(screen(), "take_card");
+  send(event::CardRemoved{});
   EXPECT_EQ(screen(), "attract");
 }
 
@@ -280,4 +288,121 @@ TEST_F(FlowTest, AStaffCardAsksNothingOfTheCloudAndLeavesTheFlowIdle) {
   EXPECT_EQ(flow.state().cardNumber, "8800009001");  // for maintenance to recognise
   send(event::CardRemoved{});
   EXPECT_EQ(flow.state().cardNumber, "");
+}
+
+// ---- The pay screen never states an outcome the cloud did not give.
+
+TEST_F(FlowTest, ThePayScreenSaysWhenItCannotReachTheCloud) {
+  toPay();
+  send(event::OrderContact{"ord_1", false});
+  EXPECT_EQ(screen(), "pay:offline");
+  EXPECT_FALSE(std::get<screen::Paying>(flow.state().screen).view.reachable);
+  send(event::OrderContact{"ord_other", true});
+  EXPECT_EQ(screen(), "pay:offline") << "another order's contact changed this screen";
+  send(event::OrderContact{"ord_1", true});
+  EXPECT_EQ(screen(), "pay");
+}
+
+TEST_F(FlowTest, AnExpiryWithoutAnAnswerIsUnconfirmedAndAPaymentFoundLaterIsWrittenAtOnce) {
+  toPay();
+  send(event::OrderContact{"ord_1", false});
+  now += 179'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "pay:offline");
+  now += 2'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "error:unconfirmed") << "the kiosk claimed an outcome it does not know";
+  const auto& error = std::get<screen::Error>(flow.state().screen);
+  EXPECT_EQ(error.view.orderId, "ord_1");
+  EXPECT_FALSE(error.view.canRetry) << "paying again while the first payment is unknown";
+  // The cloud answers later: paid. The card is still in the reader: written now.
+  const auto commands = send(event::OrderPaid{"ord_1"});
+  EXPECT_EQ(screen(), "writing");
+  ASSERT_EQ(commands.size(), 1U);
+  EXPECT_EQ(std::get<command::WriteToken>(commands[0]).orderId, "ord_1");
+}
+
+TEST_F(FlowTest, WhileTheCloudAnswersThePayScreenWaitsForItsWordPastTheCountdown) {
+  toPay();
+  now += 185'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "pay");
+  send(event::OrderExpired{"ord_1"});
+  EXPECT_EQ(screen(), "error:expired");
+}
+
+TEST_F(FlowTest, TheEngineGivingUpOnAnAnswerIsUnconfirmedNotExpired) {
+  toPay();
+  send(event::OrderUnconfirmed{"ord_other"});
+  EXPECT_EQ(screen(), "pay");
+  send(event::OrderUnconfirmed{"ord_1"});
+  EXPECT_EQ(screen(), "error:unconfirmed");
+  EXPECT_EQ(std::get<screen::Error>(flow.state().screen).view.orderId, "ord_1");
+}
+
+TEST_F(FlowTest, CreditFoundPaidAfterTheScreenMovedOnIsWrittenWhileTheCardIsIn) {
+  toPay();
+  send(event::OrderUnconfirmed{"ord_1"});
+  auto commands = send(event::PendingWrite{"ord_1"});
+  EXPECT_EQ(screen(), "writing");
+  ASSERT_EQ(commands.size(), 1U);
+  EXPECT_EQ(std::get<command::WriteToken>(commands[0]).cardNumber, "3101000012345678");
+
+  // With the card gone, the credit waits for the next insertion.
+  Flow other;
+  other.handle(event::CardInserted{}, now);
+  other.handle(event::CardFailed{CardFault::Full}, now);
+  other.handle(event::CardRemoved{}, now);
+  EXPECT_TRUE(other.handle(event::PendingWrite{"ord_1"}, now).empty());
+  EXPECT_EQ(screenName(other.state().screen), "attract");
+}
+
+TEST_F(FlowTest, ARefundedPaymentIsNotCalledDeclined) {
+  toPay();
+  send(event::OrderRefunded{"ord_1"});
+  EXPECT_EQ(screen(), "error:refunded");
+}
+
+// ---- A card left in the reader is asked for, not forgotten.
+
+TEST_F(FlowTest, TheDoneScreenAsksForTheCardLeftInAndStartsOverOnlyWhenItIsOut) {
+  toPay();
+  send(event::OrderPaid{"ord_1"});
+  send(event::WriteDone{DoneView{}});
+  ASSERT_EQ(screen(), "done");
+  now += 20'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "take_card");
+  now += 600'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "take_card");
+  send(event::CardRemoved{});
+  EXPECT_EQ(screen(), "attract");
+}
+
+TEST_F(FlowTest, FinishWithTheCardStillInAsksForIt) {
+  toPay();
+  send(event::OrderDeclined{"ord_1"});
+  press(Kind::Finish);
+  EXPECT_EQ(screen(), "take_card");
+  send(event::CardRemoved{});
+  EXPECT_EQ(screen(), "attract");
+
+  Flow noCard;
+  noCard.handle(event::CardInserted{}, now);
+  noCard.handle(event::CardFailed{CardFault::Foreign}, now);
+  noCard.handle(event::CardRemoved{}, now);
+  EXPECT_EQ(screenName(noCard.state().screen), "attract");
+}
+
+TEST_F(FlowTest, AnErrorScreenLeftWithTheCardInAsksForIt) {
+  send(event::CardInserted{});
+  send(event::CardFailed{CardFault::Foreign});
+  now += 20'000;
+  send(event::Tick{});
+  EXPECT_EQ(screen(), "take_card");
+  // Put back in, it is read again.
+  send(event::CardRemoved{});
+  send(event::CardInserted{});
+  EXPECT_EQ(screen(), "reading");
 }
