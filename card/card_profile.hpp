@@ -27,6 +27,7 @@ struct CardFacts {
   std::vector<CreditToken> credits;         // tokens the meter has not loaded yet
   std::size_t freeRecords = 0;              // room for more tokens
   std::optional<ReturnRecord> meterReturn;  // what the meter wrote last, if it has
+  std::optional<Params> params;             // the meter's tariff: read only when asked for
 
   std::string cardNumber() const { return std::to_string(id.cardNumber); }
   std::string meterNumber() const { return std::to_string(id.meterNumber); }
@@ -43,6 +44,8 @@ class ProfileSession {
   // Reads the card and proves it authentic. ForeignCard when it is not a card of this
   // profile, NotAuthentic for a clone or a fake.
   virtual Result<CardFacts, CardError> readFacts() = 0;
+  // The same and the PARAMS file too: every file of the card (the staff's reader test).
+  virtual Result<CardFacts, CardError> readAllFiles() = 0;
   // A fresh challenge for a write script; the card was read on this session.
   virtual Result<Bytes, CardError> challenge() = 0;
   // Relays a write script, checking every status word and the read-back.

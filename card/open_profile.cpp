@@ -13,15 +13,12 @@ class OpenSession final : public ProfileSession {
  public:
   OpenSession(CardChannel& channel, IdVerifier& ids) : m_reader(channel, ids) {}
 
-  Result<CardFacts, CardError> readFacts() override {
-    auto snapshot = m_reader.read();
-    if (!snapshot) return fail(snapshot.error());
-    CardFacts facts;
-    facts.id = std::move(snapshot->id);
-    facts.credits = std::move(snapshot->credits);
-    facts.freeRecords = snapshot->freeRecords;
-    facts.meterReturn = snapshot->meterReturn;
-    return facts;
+  Result<CardFacts, CardError> readFacts() override { return readWith({}); }
+
+  Result<CardFacts, CardError> readAllFiles() override {
+    ReadOptions options;
+    options.readParams = true;
+    return readWith(options);
   }
 
   Result<Bytes, CardError> challenge() override {
@@ -47,6 +44,18 @@ class OpenSession final : public ProfileSession {
   std::size_t apdus() const override { return m_reader.apduCount(); }
 
  private:
+  Result<CardFacts, CardError> readWith(const ReadOptions& options) {
+    auto snapshot = m_reader.read(options);
+    if (!snapshot) return fail(snapshot.error());
+    CardFacts facts;
+    facts.id = std::move(snapshot->id);
+    facts.credits = std::move(snapshot->credits);
+    facts.freeRecords = snapshot->freeRecords;
+    facts.meterReturn = snapshot->meterReturn;
+    facts.params = snapshot->params;
+    return facts;
+  }
+
   CardReader m_reader;
 };
 

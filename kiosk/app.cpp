@@ -62,6 +62,11 @@ ui::Intent drawGallery(ui::Ui& ui, const std::string& screen, const AppOptions& 
   if (screen == "out_of_service") return ui::drawOutOfService(ui, samples::outOfService());
   if (screen == "pin") return ui::drawPinPad(ui, samples::pin());
   if (screen == "maintenance") return ui::drawMaintenance(ui, samples::maintenance());
+  if (screen == "maintenance:reader_test") {
+    auto tested = samples::maintenance();
+    tested.readerTest = samples::readerTest();
+    return ui::drawMaintenance(ui, tested);
+  }
   if (screen == "maintenance:busy") {
     // Both labels of work under way at once, so the gallery checks that each fits its button.
     auto busy = samples::maintenance();
@@ -157,25 +162,32 @@ int runUi(const AppOptions& options, const LiveRun& live) {
   const Strings strings =
       Strings::loadFile((std::filesystem::path(options.assetsDir) / "i18n/strings.json").string());
 
+  // The simulator at work docks its panel beside the kiosk's screen; sample screens have none.
+  const bool column = options.panelColumn && live && options.screen.empty() &&
+                      options.galleryDir.empty();
   platform::WindowOptions windowOptions;
   windowOptions.fullscreen = options.fullscreen;
-  windowOptions.width = options.width;
+  windowOptions.width =
+      options.width + (column ? panelColumnWidth(options.width, options.height) : 0);
   windowOptions.height = options.height;
   const auto window = platform::Window::open(windowOptions);
+  const int screenWidth =
+      !column ? window->width()
+      : options.fullscreen ? screenWidthBesidePanel(window->width(), window->height())
+                           : std::min(options.width, window->width());
 
   platform::FontOptions fontOptions;
   if (!options.fontPath.empty()) fontOptions.path = options.fontPath;
   // ImGui sizes a font by its line height, which for Noto Sans CJK is 1.45 em: a body line of
   // 5% of the shorter side gives 37-pixel ideographs on a 1080-pixel-wide panel.
-  fontOptions.basePixels =
-      static_cast<float>(std::min(window->width(), window->height())) * 0.05F;
+  fontOptions.basePixels = static_cast<float>(std::min(screenWidth, window->height())) * 0.05F;
   auto texts = strings.allTexts();
   texts.emplace_back("0123456789-:· ");
   platform::FontAtlas atlas(fontOptions, texts);
 
   if (!options.galleryDir.empty()) return runGallery(*window, atlas, strings, options);
 
-  if (options.screen.empty() && live) return live(UiParts{*window, atlas, strings});
+  if (options.screen.empty() && live) return live(UiParts{*window, atlas, strings, screenWidth});
 
   ui::LayoutProbe probe;
   Lang lang = options.lang;
@@ -246,7 +258,8 @@ int runKiosk(const UiParts& ui, const AppOptions& options, const RuntimeOptions&
   auto runtime = Runtime::create(runtimeOptions);
   if (!runtime) throw std::runtime_error(runtime.error());
   (*runtime)->start();
-  const int code = runWindowLoop({ui.window, ui.atlas, ui.strings, options, **runtime});
+  const int code = runWindowLoop({ui.window, ui.atlas, ui.strings, options, **runtime, nullptr,
+                                  ui.screenWidth});
   (*runtime)->stop();
   return code;
 }

@@ -17,6 +17,9 @@ struct UiParts {
   platform::Window& window;
   platform::FontAtlas& atlas;
   const Strings& strings;
+  // The kiosk's screen: the window's left part this wide, the panel's column beside it
+  // (AppOptions::panelColumn); the window's width when there is none.
+  int screenWidth = 0;
 };
 
 // The kiosk at work in the window (a real kiosk's runtime, or a simulator's); the exit code.

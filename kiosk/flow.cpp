@@ -412,7 +412,7 @@ class Stepper {
     s->view.staffName = s->staff.name;
     s->view.readerTesting = s->readerTesting;
     s->view.restarting = s->restarting;
-    if (!s->readerTest.empty()) s->view.recentLogs.push_back("reader test: " + s->readerTest);
+    s->view.readerTest = s->readerTest;
     s->refreshing = false;
     s->refreshedAt = m_now;
     if (s->refreshAgain) refresh(*s);
@@ -420,12 +420,14 @@ class Stepper {
 
   void on(const event::ReaderTested& e) {
     auto* s = std::get_if<screen::Maintenance>(&m_next.state.screen);
-    if (s == nullptr) return;
+    // A result belongs to the visit that asked for it: one that comes back after its staff
+    // member left is no business of the next.
+    if (s == nullptr || e.test == 0 || e.test != s->readerTestAsked) return;
+    s->readerTestAsked = 0;
     s->readerTesting = false;
     s->view.readerTesting = false;
     s->readerTest = e.result;
-    // Shown at once; the next refresh keeps it under the newer log lines.
-    s->view.recentLogs.push_back("reader test: " + e.result);
+    s->view.readerTest = e.result;  // shown at once, and kept by the next refreshes
     refresh(*s);
   }
 
@@ -545,8 +547,12 @@ class Stepper {
         if (s.readerTesting) return;
         s.readerTesting = true;
         s.view.readerTesting = true;
+        // The result shown is of the card in the reader now, never of an earlier one.
+        s.readerTest.reset();
+        s.view.readerTest.reset();
+        s.readerTestAsked = ++m_next.state.readerTests;
         ask(command::StaffAction{"reader_test", detail});
-        ask(command::TestReader{});
+        ask(command::TestReader{s.readerTestAsked});
         return;  // the result refreshes the dashboard
       case Kind::Resolve: {
         const auto index = static_cast<std::size_t>(intent.value);

@@ -8,6 +8,7 @@
 #include "kiosk/views.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -87,7 +88,8 @@ struct StaffSession {
 struct Maintenance {
   MaintenanceView view;
   StaffSession staff;
-  std::string readerTest;     // the last reader test's result, shown under the log
+  std::optional<ReaderTestView> readerTest;  // the last result of this visit's reader tests
+  std::uint64_t readerTestAsked = 0;  // the number of this visit's test under way; 0: none
   Millis refreshedAt = 0;
   bool refreshing = false;    // a RefreshDashboard is out
   bool refreshAgain = false;  // an action happened while it was out: ask again when it is back
@@ -155,7 +157,8 @@ struct ConfigLoaded {
 // The dashboard's facts as the maintenance worker gathered them (health, outbox, attention,
 // recent log lines, last sync, config version); the flow adds who is signed in.
 struct DashboardLoaded { MaintenanceView view; };
-struct ReaderTested { std::string result; };  // "card 88... (meter ...) authentic, ..."
+// The card's files, or why it was not read, for the reader test numbered `test`.
+struct ReaderTested { ReaderTestView result; std::uint64_t test = 0; };
 // The PIN typed on the pad was checked (command::CheckPin): whose it is, or empty.
 struct PinChecked { std::string staffId; };
 // The restart's last sync is over (or timed out): the application may start again.
@@ -189,7 +192,9 @@ struct RefreshDashboard {};
 // Check a PIN against the staff's PBKDF2 hashes (tens of milliseconds each, so never in a
 // frame); answered by event::PinChecked.
 struct CheckPin { std::string pin; std::vector<StaffCredential> staff; };
-struct TestReader {};    // read and authenticate whatever card is in the reader
+// Read and authenticate whatever card is in the reader; answered by event::ReaderTested with
+// the same number.
+struct TestReader { std::uint64_t test = 0; };
 struct SyncNow {};
 struct RecheckTransactions {};  // ask the cloud now about every unfinished transaction
 // Give the journaled restart a few seconds to reach the cloud, then answer RestartReady.
@@ -213,6 +218,7 @@ struct FlowState {
   event::ServiceSettings service;      // likewise
   PinGate pinGate;            // failures and lockout, across PIN pad visits
   std::string staffCardSeen;  // the staff card that opened the dashboard, until it is pulled
+  std::uint64_t readerTests = 0;  // reader tests asked for: each result names its test
   bool restart = false;       // maintenance asked for the application to start again
 };
 

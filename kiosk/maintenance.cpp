@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "platform/log.hpp"
+#include "protocol/masking.hpp"
 #include "platform/overloaded.hpp"
 
 namespace kiosk::app {
@@ -27,6 +28,21 @@ std::string stateKey(payments::Step step) {
     case payments::Step::CardPulled:
     case payments::Step::ReadBack: return "maint.state.paid_not_written";
     default: return "maint.state.unsettled";
+  }
+}
+
+// Why the reader test read no card, as the dashboard words it.
+std::string readerTestProblem(card::CardError error) {
+  using card::CardError;
+  switch (error) {
+    case CardError::NoCard: return "maint.test.problem.no_card";
+    case CardError::NoReader:
+    case CardError::NoService: return "maint.test.problem.no_reader";
+    case CardError::Removed: return "maint.test.problem.removed";
+    case CardError::ForeignCard: return "maint.test.problem.foreign";
+    case CardError::NotAuthentic: return "maint.test.problem.not_authentic";
+    case CardError::BadData: return "maint.test.problem.bad_data";
+    default: return "maint.test.problem.unreadable";
   }
 }
 
@@ -79,8 +95,8 @@ bool MaintenanceWorker::execute(const Command& command) {
             });
             return true;
           },
-          [&](const command::TestReader&) {
-            m_worker.post([this, &queue] { queue.push(event::ReaderTested{testReader()}); });
+          [&](const command::TestReader& c) {
+            m_worker.post([this, &queue, c] { queue.push(event::ReaderTested{testReader(), c.test}); });
             return true;
           },
           [&](const command::SyncNow&) {
@@ -103,21 +119,40 @@ bool MaintenanceWorker::execute(const Command& command) {
       command);
 }
 
-std::string MaintenanceWorker::testReader() {
+ReaderTestView MaintenanceWorker::testReader() {
   // Waits for the port while the engine writes a card: this thread waits, not the window.
-  auto facts = m_parts.port.read();
-  std::string result;
+  auto facts = m_parts.port.readAllFiles();
+  ReaderTestView view;
   if (!facts) {
-    result = std::string("no card read: ") + std::string(card::describe(facts.error()));
-  } else {
-    result = "card " + facts->cardNumber() + " (meter " + facts->meterNumber() + ") authentic, " +
-             std::to_string(facts->credits.size()) + " token(s) for the meter, " +
-             std::to_string(facts->freeRecords) + " free record(s)" +
-             (facts->meterReturn ? ", meter reading " + formatMoney(facts->meterReturn->remainingCredit)
-                                 : std::string{});
+    view.problemKey = readerTestProblem(facts.error());
+    spdlog::debug("maintenance: reader test: no card read ({})", card::describe(facts.error()));
+    return view;
   }
-  spdlog::info("maintenance: reader test: {}", result);
-  return result;
+  const auto& id = facts->id;
+  view.cardNumber = facts->cardNumber();
+  view.staffCard = id.kind == card::CardKind::Staff;
+  view.utility = id.utility == card::Utility::Water ? Utility::Water : Utility::Electricity;
+  view.meterNumber = facts->meterNumber();
+  view.accountNumber = id.accountNumber;
+  for (const auto& token : facts->credits) view.tokens.push_back({token.sequence, token.amount});
+  view.freeRecords = static_cast<int>(facts->freeRecords);
+  if (const auto& meter = facts->meterReturn) {
+    view.meter = MeterReport{meter->lastSequence, meter->remainingCredit, meter->consumption,
+                             meter->timestamp,    meter->cutOff(),       meter->tamper(),
+                             meter->lowBalance()};
+  }
+  if (const auto& params = facts->params) {
+    TariffOnCard tariff;
+    tariff.priceMinorPerUnit = params->pricePerUnit;
+    for (std::size_t i = 0; i < 3; ++i) tariff.alarmsMinor[i] = params->alarmLevels[i];
+    tariff.overdraftMinor = params->overdraftLimit;
+    view.tariff = tariff;
+  }
+  // Debug, not info: the dashboard shows the last info lines, and the next staff member's
+  // visit must not start with this one's result.
+  spdlog::debug("maintenance: reader test: card {} read and authenticated, {} token(s) waiting",
+               protocol::maskCardNumber(view.cardNumber), view.tokens.size());
+  return view;
 }
 
 MaintenanceView MaintenanceWorker::gather() {
@@ -126,24 +161,32 @@ MaintenanceView MaintenanceWorker::gather() {
   MaintenanceView view;
   const std::string reader = m_parts.reader ? m_parts.reader() : std::string{};
   if (m_parts.simulated && reader.empty()) {
-    view.health.push_back({"maint.reader", true, "simulated"});
-    view.health.push_back({"maint.pcscd", true, "not used"});
+    view.health.push_back({"maint.reader", true, "maint.detail.simulated", {}});
+    view.health.push_back({"maint.pcscd", true, "maint.detail.not_used", {}});
+  } else if (reader.empty()) {
+    view.health.push_back({"maint.reader", false, "maint.detail.no_reader", {}});
+    view.health.push_back({"maint.pcscd", false, "maint.detail.no_reader_listed", {}});
   } else {
-    view.health.push_back({"maint.reader", !reader.empty(), reader.empty() ? "none" : reader});
-    view.health.push_back({"maint.pcscd", !reader.empty(), reader.empty() ? "no reader listed" : "ok"});
+    view.health.push_back({"maint.reader", true, "maint.detail.reader_name", {reader}});
+    view.health.push_back({"maint.pcscd", true, "maint.detail.running", {}});
   }
-  view.health.push_back({"maint.network", status.online, status.online ? "ok" : "unreachable"});
+  view.health.push_back({"maint.network", status.online,
+                         status.online ? "maint.detail.connected" : "maint.detail.unreachable", {}});
   view.health.push_back({"maint.cloud", status.online && status.configLoaded,
-                         status.configLoaded ? "config loaded" : "no config"});
+                         status.configLoaded ? "maint.detail.config_loaded" : "maint.detail.no_config",
+                         {}});
   struct statvfs disk {};
   const auto dir = std::filesystem::absolute(m_parts.journalPath).parent_path();
   if (::statvfs(dir.c_str(), &disk) == 0 && disk.f_blocks > 0) {
     const auto freePercent = static_cast<int>(100 * disk.f_bavail / disk.f_blocks);
-    view.health.push_back({"maint.disk", freePercent >= 5, std::to_string(freePercent) + "% free"});
+    view.health.push_back(
+        {"maint.disk", freePercent >= 5, "maint.detail.disk_free", {std::to_string(freePercent)}});
   } else {
-    view.health.push_back({"maint.disk", false, "cannot stat " + dir.string()});
+    view.health.push_back({"maint.disk", false, "maint.detail.disk_unknown", {dir.string()}});
   }
-  view.health.push_back({"maint.journal", status.journalOk, status.journalOk ? "ok" : "failing"});
+  view.health.push_back({"maint.journal", status.journalOk,
+                         status.journalOk ? "maint.detail.journal_ok" : "maint.detail.journal_failing",
+                         {}});
   view.outboxBacklog = static_cast<int>(status.outboxPending);
   if (auto open = m_parts.journal.unfinished()) {
     for (const auto& tx : *open) {

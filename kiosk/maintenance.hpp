@@ -42,7 +42,7 @@ class MaintenanceWorker {
 
  private:
   MaintenanceView gather();
-  std::string testReader();
+  ReaderTestView testReader();
 
   MaintenanceParts m_parts;
   platform::WorkerThread m_worker{{platform::WorkerOptions::AtStop::Drop, 0, "maintenance"}};

@@ -24,7 +24,15 @@ struct AppOptions {
   std::string kioskId = "K-0001";
 
   std::string shotsDir;    // --shots: every screen shown, as NN_SCREEN.png and .layout.json
+  // kiosk-sim at work: its window has a column for the simulation panel beside the kiosk's
+  // screen, which keeps width x height when windowed.
+  bool panelColumn = false;
 };
+
+// The simulation panel's column beside a kiosk screen of WxH: 40% of its shorter side.
+int panelColumnWidth(int width, int height);
+// The kiosk's screen that a window of WxH leaves beside the panel's column (fullscreen).
+int screenWidthBesidePanel(int windowWidth, int windowHeight);
 
 // Parses "1080x1920"; nullopt when malformed or outside 320..8192 pixels a side.
 std::optional<std::pair<int, int>> parseSize(const std::string& text);

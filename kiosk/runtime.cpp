@@ -64,7 +64,9 @@ std::string describe(const Event& event) {
             return "config loaded " + e.kioskId + " " + std::to_string(e.staff.size()) + " staff";
           },
           [](const event::DashboardLoaded&) -> std::string { return "dashboard loaded"; },
-          [](const event::ReaderTested& e) -> std::string { return "reader tested " + e.result; },
+          [](const event::ReaderTested& e) -> std::string {
+            return "reader tested: " + (e.result.problemKey.empty() ? "card read" : e.result.problemKey);
+          },
           [](const event::PinChecked& e) -> std::string {
             return e.staffId.empty() ? "staff PIN refused" : "staff PIN accepted";
           },

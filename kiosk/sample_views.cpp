@@ -105,12 +105,12 @@ PinView pin() { return PinView{4, 0, true}; }
 MaintenanceView maintenance() {
   MaintenanceView v;
   v.staffName = "王工 (S-002)";
-  v.health = {{"maint.reader", true, "Virtual PCD 00 00"},
-              {"maint.pcscd", true, "pcsc-lite 1.9.9"},
-              {"maint.network", true, "eth0 10.0.3.17"},
-              {"maint.cloud", false, "timeout after 5 s"},
-              {"maint.disk", true, "41% free"},
-              {"maint.journal", true, "WAL, 1,204 entries"}};
+  v.health = {{"maint.reader", true, "maint.detail.reader_name", {"Virtual PCD 00 00"}},
+              {"maint.pcscd", true, "maint.detail.running", {}},
+              {"maint.network", false, "maint.detail.unreachable", {}},
+              {"maint.cloud", false, "maint.detail.no_config", {}},
+              {"maint.disk", true, "maint.detail.disk_free", {"41"}},
+              {"maint.journal", true, "maint.detail.journal_ok", {}}};
   v.outboxBacklog = 17;
   v.lastSync = kNov2026 - 3'600;
   v.attention = {{"ord_7Q2K9X4M1C", "3101000012345678", 10'000, "maint.state.paid_not_written"}};
@@ -118,8 +118,23 @@ MaintenanceView maintenance() {
                   "09:40:03 info card **** **** **** 5678 read and authenticated in 5 APDUs",
                   "09:40:31 warn cloud: timeout after 5 s (GET /v1/kiosk/config)",
                   "09:41:10 info order ord_7Q2K9X4M1C paid",
-                  "09:41:12 warn card removed during write; waiting for it"};
+                  "09:41:12 warn card removed during write; waiting for it",
+                  "09:41:15 warn cloud: POST /v1/kiosk/orders/ord_7Q2K9X4M1C/confirm failed: "
+                  "timeout after 5 s; retrying in 30 s (attempt 3 of 10)"};
   v.configVersion = "\"cfg-41\"";
+  return v;
+}
+
+ReaderTestView readerTest() {
+  ReaderTestView v;
+  v.cardNumber = "3101000012345678";
+  v.utility = Utility::Electricity;
+  v.meterNumber = "0031-2025-88164";
+  v.accountNumber = "3-2-1102";
+  v.tokens = {{41, 5'000}, {42, 10'000}};
+  v.freeRecords = 6;
+  v.meter = MeterReport{40, 1'834, 15'234'500, kNov2026 - 86'400, false, false, true};
+  v.tariff = TariffOnCard{56, {2'000, 1'000, 500}, 1'000};
   return v;
 }
 
@@ -151,6 +166,7 @@ std::vector<std::string> screenNames() {
           "error:card_full",
           "pin",
           "maintenance",
+          "maintenance:reader_test",
           "maintenance:busy"};
 }
 

@@ -23,6 +23,7 @@ ServiceContact contact();  // the property's service phone and hours
 OutOfServiceView outOfService();
 PinView pin();
 MaintenanceView maintenance();
+ReaderTestView readerTest();  // an electricity card with two tokens waiting, low balance
 
 // Every screen name the gallery knows, errors as "error:KIND".
 std::vector<std::string> screenNames();

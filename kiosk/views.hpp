@@ -145,7 +145,10 @@ struct PinView {
 struct HealthItem {
   std::string nameKey;  // "maint.reader", "maint.pcscd", ...
   bool ok = true;
-  std::string detail;   // "Virtual PCD 00 00", "12 ms", "41% free"
+  // What was found, worded when drawn in the screen's language: a key under "maint.detail."
+  // whose "{}" are filled in from `args` in order ("maint.detail.disk_free", {"41"}).
+  std::string detailKey;
+  std::vector<std::string> args;
 };
 
 // A transaction that needs a person: paid but not delivered, or stuck in a state.
@@ -156,6 +159,47 @@ struct AttentionItem {
   std::string stateKey;   // "maint.state.paid_not_written", ...
 };
 
+// A token on the card that its meter has not loaded yet.
+struct TokenOnCard {
+  std::uint32_t sequence = 0;
+  std::int64_t amountMinor = 0;
+};
+
+// The meter's last report on the card (its RETURN file).
+struct MeterReport {
+  std::uint32_t lastSequence = 0;   // the last token it loaded; 0: none yet
+  std::int64_t remainingMinor = 0;  // negative inside the overdraft
+  std::uint64_t milliUnits = 0;     // consumption since installation, 1/1000 kWh or m3
+  std::int64_t at = 0;              // Unix seconds
+  bool cutOff = false;
+  bool tamper = false;
+  bool lowBalance = false;
+};
+
+// The meter's tariff on the card (its PARAMS file).
+struct TariffOnCard {
+  std::int64_t priceMinorPerUnit = 0;
+  std::int64_t alarmsMinor[3] = {0, 0, 0};  // remaining credit that raises alarm level 1, 2, 3
+  std::int64_t overdraftMinor = 0;          // supply is cut this far below zero
+};
+
+// The reader test: the card in the reader read and authenticated, file by file, or why it
+// could not be. The dashboard words it in its language.
+struct ReaderTestView {
+  std::string problemKey;   // "maint.test.problem.no_card", ...; empty: read and authentic
+  // ID
+  std::string cardNumber;   // shown masked
+  bool staffCard = false;
+  Utility utility = Utility::Electricity;
+  std::string meterNumber;
+  std::string accountNumber;
+  // CREDIT
+  std::vector<TokenOnCard> tokens;
+  int freeRecords = 0;
+  std::optional<MeterReport> meter;    // RETURN; none until the meter has written
+  std::optional<TariffOnCard> tariff;  // PARAMS
+};
+
 struct MaintenanceView {
   std::string staffName;
   std::vector<HealthItem> health;
@@ -164,6 +208,8 @@ struct MaintenanceView {
   std::vector<AttentionItem> attention;
   std::vector<std::string> recentLogs;  // newest last
   std::string configVersion;  // the ETag of the kiosk config in use
+  // The last reader test of this staff visit, shown until the next one starts.
+  std::optional<ReaderTestView> readerTest;
   // Under way on the maintenance worker; the window keeps drawing meanwhile.
   bool readerTesting = false;
   bool restarting = false;    // the last sync before the restart

@@ -61,6 +61,7 @@ int runWindowLoop(LoopContext c) {
   platform::SystemClock systemClock;
   const platform::Clock& shownClock = extension != nullptr ? extension->clock() : systemClock;
   const bool scripted = extension != nullptr && extension->scripted();
+  const int screenWidth = c.screenWidth > 0 ? c.screenWidth : window.width();
 
   runtime.queue().setListener([] { platform::Window::wake(); });
   runtime.setTrace([](const std::string&) {});
@@ -76,7 +77,8 @@ int runWindowLoop(LoopContext c) {
 
   // Maintenance's Restart ends the loop once its last sync is over (on a worker).
   while (!window.quitRequested() && !runtime.state().restart) {
-    const bool shotPending = !shotsDir.empty() && runtime.screen() != lastShot;
+    const bool shotWanted = !shotsDir.empty() && extension != nullptr && extension->wantsShot();
+    const bool shotPending = !shotsDir.empty() && (runtime.screen() != lastShot || shotWanted);
     if (framesToDraw == 0 && !scripted && !shotPending) {
       auto wait = untilNextMinute(shownClock);
       if (const auto tick = runtime.tickDue()) wait = std::min(wait, std::max(*tick, 1ms));
@@ -90,8 +92,13 @@ int runWindowLoop(LoopContext c) {
     if (extension != nullptr && extension->changed()) framesToDraw = kFramesPerChange;
     const Millis now = steadyMillis();
 
+    // Presses come as fractions of the window; the gesture's corner is the kiosk screen's.
+    const float toScreen = screenWidth > 0 ? static_cast<float>(window.width()) /
+                                                 static_cast<float>(screenWidth)
+                                           : 1.F;
     for (const auto& [x, y] : window.takePresses()) {
-      if (runtime.screen() == "attract" && gesture.tap(x, y, now)) {
+      if (x * toScreen > 1.F) continue;  // on the panel's column
+      if (runtime.screen() == "attract" && gesture.tap(x * toScreen, y, now)) {
         runtime.press(Kind::OpenPinPad);
         framesToDraw = kFramesPerChange;
       }
@@ -102,13 +109,12 @@ int runWindowLoop(LoopContext c) {
     const auto screen = [&](ui::Ui& ui) -> ui::Intent {
       return drawFlow(ui, runtime.state(), localClock(shownClock), extension != nullptr);
     };
-    const auto panel = [&](ui::Ui& ui) {
-      if (extension->drawPanel(ui, runtime)) framesToDraw = kFramesPerChange;
+    const auto panel = [&](ui::Ui& ui, const ui::Rect& column) {
+      if (extension->drawPanel(ui, column, runtime)) framesToDraw = kFramesPerChange;
     };
     const auto drawn = ui::drawFrame(window, c.atlas, c.strings, lang, probe, screen,
-                                     extension != nullptr && !scripted
-                                         ? std::function<void(ui::Ui&)>(panel)
-                                         : std::function<void(ui::Ui&)>());
+                                     extension != nullptr ? ui::Beside(panel) : ui::Beside(),
+                                     screenWidth);
     const ui::Intent intent = drawn.intent;
     if (drawn.atlasGrew) {
       framesToDraw = kFramesPerChange;
@@ -138,7 +144,8 @@ int runWindowLoop(LoopContext c) {
     if (!options.screenshot.empty() && framesOnScreen >= kFramesPerChange) {
       return writeScreenshot(window.capture(), probe, options.screenshot, current, lang) ? 0 : 1;
     }
-    if (!shotsDir.empty() && current != lastShot && framesOnScreen >= kFramesPerChange) {
+    if (!shotsDir.empty() && (current != lastShot || shotWanted) &&
+        framesOnScreen >= kFramesPerChange) {
       std::string file = current;
       std::replace(file.begin(), file.end(), ':', '_');
       char prefix[16];  // room for any int: -O2 checks that snprintf cannot truncate
@@ -146,6 +153,7 @@ int runWindowLoop(LoopContext c) {
       const auto path = (std::filesystem::path(shotsDir) / (prefix + file + ".png")).string();
       if (!writeScreenshot(window.capture(), probe, path, current, lang)) return 1;
       lastShot = current;
+      if (shotWanted) extension->shotTaken();
     }
     if (extension != nullptr) {
       if (const auto code = extension->afterFrame(runtime, current, lastShot)) {

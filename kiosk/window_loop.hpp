@@ -25,10 +25,15 @@ class LoopExtension {
   virtual const platform::Clock& clock() const = 0;
   // True when something the screen shows changed since the last call (draw again).
   virtual bool changed() = 0;
-  // True while a script drives the kiosk: no panel, and the loop never sleeps.
+  // True while a script drives the kiosk: the loop never sleeps.
   virtual bool scripted() const = 0;
-  // Draws the panel beside the screen; true when something on it was pressed.
-  virtual bool drawPanel(ui::Ui& ui, Runtime& runtime) = 0;
+  // True when the script wants the screen captured as it is now, although that screen was
+  // captured before (a dashboard after its reader test); shotTaken() says it was.
+  virtual bool wantsShot() const = 0;
+  virtual void shotTaken() = 0;
+  // Draws the panel into `column`, beside the kiosk's screen; true when something on it was
+  // pressed.
+  virtual bool drawPanel(ui::Ui& ui, const ui::Rect& column, Runtime& runtime) = 0;
   // After each frame: the script's next move. `current` is the screen shown, `captured` the
   // last screen written to the shots folder. A value ends the loop with that exit code.
   virtual std::optional<int> afterFrame(Runtime& runtime, const std::string& current,
@@ -42,6 +47,7 @@ struct LoopContext {
   const AppOptions& options;
   Runtime& runtime;
   LoopExtension* extension = nullptr;  // kiosk-sim
+  int screenWidth = 0;  // the kiosk's screen; the rest of the window is the panel's column
 };
 
 // Exit code asking main() to start the kiosk again (maintenance: restart the application).

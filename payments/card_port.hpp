@@ -24,6 +24,8 @@ class CardPort {
   virtual ~CardPort() = default;
   // Reads and authenticates the card now in the reader (NoCard when there is none).
   virtual Result<CardFacts, card::CardError> read() = 0;
+  // The same with every file of the card, PARAMS too (the staff's reader test).
+  virtual Result<CardFacts, card::CardError> readAllFiles() = 0;
   // GET CHALLENGE for a secure-messaging write; the card must have been read since insertion.
   virtual Result<kiosk::Bytes, card::CardError> challenge() = 0;
   // Relays a write script, checking every status word and the read-back.

@@ -101,6 +101,16 @@ Result<CardFacts, card::CardError> ReaderCardPort::read() {
   });
 }
 
+Result<CardFacts, card::CardError> ReaderCardPort::readAllFiles() {
+  using Read = Result<CardFacts, card::CardError>;
+  return withSession([this](card::ProfileSession& session) -> Read {
+    auto read = session.readAllFiles();
+    if (!read) return fail(read.error());
+    m_facts = *read;
+    return std::move(*read);
+  });
+}
+
 Result<kiosk::Bytes, card::CardError> ReaderCardPort::challenge() {
   return withSession([](card::ProfileSession& session) { return session.challenge(); });
 }

@@ -38,6 +38,7 @@ class ReaderCardPort final : public CardPort {
   void cardRemoved();
 
   Result<CardFacts, card::CardError> read() override;
+  Result<CardFacts, card::CardError> readAllFiles() override;
   Result<kiosk::Bytes, card::CardError> challenge() override;
   // The profile checks the script against the card read last before it goes out:
   // AccessDenied, and nothing sent, when it does not fit that card (or no card was read).

@@ -37,7 +37,7 @@ std::filesystem::path defaultStateDir() {
 
 // The simulation, the kiosk runtime on it, and the window loop with the panel or the demo.
 int runSimulation(const app::UiParts& ui, const app::AppOptions& options,
-                  sim::SimulationOptions simOptions, bool demo) {
+                  sim::SimulationOptions simOptions, sim::SimLoop::Demo demo) {
   auto made = sim::Simulation::create(std::move(simOptions));
   if (!made) throw std::runtime_error("simulation: " + made.error());
   auto& simulation = **made;
@@ -48,7 +48,8 @@ int runSimulation(const app::UiParts& ui, const app::AppOptions& options,
   int code = 0;
   {
     sim::SimLoop loop(simulation, demo);
-    code = app::runWindowLoop({ui.window, ui.atlas, ui.strings, options, **runtime, &loop});
+    code = app::runWindowLoop(
+        {ui.window, ui.atlas, ui.strings, options, **runtime, &loop, ui.screenWidth});
   }
   simulation.pull();
   simulation.attach(nullptr);
@@ -62,8 +63,10 @@ int main(int argc, char** argv) {
   using namespace kiosk::app;
   CommonCli options;
   options.app.simulate = true;
+  options.app.panelColumn = true;
   std::string stateDir;
   bool demo = false;
+  bool staffDemo = false;
   std::string demoDir = "demo-screenshots";
   std::string vpcd = "127.0.0.1:35963";
   bool headless = false;
@@ -80,7 +83,13 @@ int main(int argc, char** argv) {
   cli.add_flag("--demo", demo,
                "Perform a scripted top-up, write a screenshot of every screen into --demo-dir, "
                "and exit (0: the whole top-up went through)");
-  cli.add_option("--demo-dir", demoDir, "Where --demo writes its screenshots")->capture_default_str();
+  cli.add_flag("--staff-demo", staffDemo,
+               "Perform a scripted staff visit instead: the staff card opens maintenance, a "
+               "resident card's reader test, exit, and the staff card again; screenshots into "
+               "--demo-dir, and exit (0: every step went through)")
+      ->excludes("--demo");
+  cli.add_option("--demo-dir", demoDir, "Where --demo and --staff-demo write their screenshots")
+      ->capture_default_str();
   cli.add_option("--reader", options.runtime.reader,
                  "\"local\" (default): an in-process reader; \"pcsc\": serve the demo cards on "
                  "vpcd and read them through pcscd; any other value: that PC/SC reader, with "
@@ -94,6 +103,10 @@ int main(int argc, char** argv) {
   cli.add_option("--script", script, "Scenario for --headless (see docs/operations.md)")
       ->check(CLI::ExistingFile);
   CLI11_PARSE(cli, argc, argv);
+  const auto demoKind = staffDemo ? kiosk::sim::SimLoop::Demo::Staff
+                        : demo    ? kiosk::sim::SimLoop::Demo::TopUp
+                                  : kiosk::sim::SimLoop::Demo::None;
+  demo = demo || staffDemo;
 
   const auto colon = vpcd.rfind(':');
   int vpcdPort = 0;
@@ -149,7 +162,7 @@ int main(int argc, char** argv) {
       "kiosk-sim", argv,
       [&] {
         return runUi(options.app, [&](const UiParts& ui) {
-          return runSimulation(ui, options.app, simOptions, demo);
+          return runSimulation(ui, options.app, simOptions, demoKind);
         });
       },
       [&] {

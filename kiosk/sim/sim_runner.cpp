@@ -29,7 +29,14 @@ std::uint64_t SimRunner::post(SimIntent intent) {
 
 SimPanelView SimRunner::view(bool paying) const {
   std::lock_guard lock(m_mutex);
-  return SimPanelView{m_cards, m_inserted, paying, m_networkUp, m_minutesAhead, m_status};
+  SimPanelView view;
+  view.cards = m_cards;
+  view.inserted = m_inserted;
+  view.paying = paying;
+  view.networkUp = m_networkUp;
+  view.minutesAhead = m_minutesAhead;
+  view.status = m_status;
+  return view;
 }
 
 std::uint64_t SimRunner::done() const {
@@ -49,7 +56,8 @@ void SimRunner::run(const SimIntent& intent) {
   std::string problem;
   std::string status;
   switch (intent.kind) {
-    case Kind::None: break;
+    case Kind::None:
+    case Kind::TogglePanel: break;
     case Kind::Insert:
       problem = m_simulation.insert(intent.key);
       status = problem.empty() ? "inserted the " + intent.key + " card" : problem;

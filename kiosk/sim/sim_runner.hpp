@@ -17,9 +17,12 @@
 
 namespace kiosk::sim {
 
-// What was pressed on the simulation panel (or what a demo step does).
+// What was pressed on the simulation panel (or what a demo step does). TogglePanel folds or
+// unfolds the panel itself: the window loop's business, never the runner's.
 struct SimIntent {
-  enum class Kind { None, Insert, Pull, Pay, Decline, OpenPayPage, SetNetwork, Advance, UseMeter };
+  enum class Kind {
+    None, Insert, Pull, Pay, Decline, OpenPayPage, SetNetwork, Advance, UseMeter, TogglePanel
+  };
   Kind kind = Kind::None;
   std::string key;       // Insert: the demo card; UseMeter: whose meter
   std::string payUrl;    // Pay, Decline, OpenPayPage
@@ -36,6 +39,8 @@ struct SimPanelView {
   bool networkUp = true;
   std::int64_t minutesAhead = 0;
   std::string status;                   // what the last action did, or why it failed
+  bool collapsed = false;               // folded to the button that unfolds it
+  bool scripted = false;                // a demo drives the simulation: only that button works
 };
 
 class SimRunner {

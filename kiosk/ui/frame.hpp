@@ -18,12 +18,15 @@ struct DrawnFrame {
   bool atlasGrew = false;  // text needed glyphs the atlas lacked: this frame showed '?', draw again
 };
 
-// Begins a frame, draws `screen` into the full-window host window and then `overlay` (windows
-// of their own above the screen, such as the simulation panel; may be empty), and ends the
-// frame without presenting it. When the atlas had to grow, the font texture is reloaded.
+// What is drawn beside the kiosk's screen (the simulation panel), into `column`.
+using Beside = std::function<void(Ui&, const Rect& column)>;
+
+// Begins a frame, draws `screen` as the kiosk's screen, the window's left `screenWidth` pixels
+// (0: the whole window), then `beside` into the column right of it (may be empty), and ends
+// the frame without presenting it. When the atlas had to grow, the font texture is reloaded.
 DrawnFrame drawFrame(platform::Window& window, platform::FontAtlas& atlas,
                      const app::Strings& strings, app::Lang lang, LayoutProbe& probe,
-                     const std::function<Intent(Ui&)>& screen,
-                     const std::function<void(Ui&)>& overlay = {});
+                     const std::function<Intent(Ui&)>& screen, const Beside& beside = {},
+                     int screenWidth = 0);
 
 }  // namespace kiosk::ui

@@ -4,7 +4,11 @@
 #include "kiosk/ui/screens.hpp"
 #include "protocol/masking.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 namespace kiosk::ui {
 
@@ -71,7 +75,7 @@ float drawHealth(Ui& ui, const app::MaintenanceView& view, const Rect& area) {
     drawText(ui, (id + ".state").c_str(), ui.fonts.body,
              ui.tr(item.ok ? "maint.ok" : "maint.fault"), x + nameW, y, stateW,
              item.ok ? ui.theme.good : ui.theme.bad, Align::Left);
-    y += drawText(ui, (id + ".detail").c_str(), ui.fonts.body, item.detail,
+    y += drawText(ui, (id + ".detail").c_str(), ui.fonts.body, ui.trv(item.detailKey, item.args),
                   x + nameW + stateW, y, w - nameW - stateW, ui.theme.textDim, Align::Right);
   }
   y += u;
@@ -123,31 +127,107 @@ float drawAttention(Ui& ui, const app::MaintenanceView& view, const Rect& area, 
   return panel.height();
 }
 
+std::string consumption(std::uint64_t milliUnits) {
+  return fmt::format("{}.{}", milliUnits / 1000, milliUnits % 1000 / 100);
+}
+
+// The lines of a reader test's result, file by file, in the screen's language: id and text.
+std::vector<std::pair<std::string, std::string>> readerTestLines(Ui& ui, const app::ReaderTestView& test) {
+  if (!test.problemKey.empty()) return {{"maint.test.problem", ui.trf("maint.test.problem", ui.tr(test.problemKey))}};
+  std::vector<std::pair<std::string, std::string>> lines;
+  const std::string& unit = ui.tr(unitKey(test.utility));
+  lines.emplace_back("maint.test.id",
+                     ui.trf("maint.test.id", protocol::maskCardNumber(test.cardNumber),
+                            ui.tr(test.staffCard ? "maint.test.kind.staff" : "maint.test.kind.resident"),
+                            ui.tr(test.utility == app::Utility::Water ? "maint.test.utility.water"
+                                                                     : "maint.test.utility.electricity"),
+                            test.meterNumber, test.accountNumber));
+  std::string credit = ui.trf("maint.test.credit", test.tokens.size(), test.freeRecords);
+  if (!test.tokens.empty()) {
+    std::string tokens;
+    for (const auto& token : test.tokens) {
+      if (!tokens.empty()) tokens += " ";
+      tokens += ui.trf("maint.test.token", token.sequence, app::formatMoney(token.amountMinor));
+    }
+    credit += ui.trf("maint.test.credit_tokens", tokens);
+  }
+  lines.emplace_back("maint.test.credit", credit);
+  if (const auto& meter = test.meter) {
+    std::string line = ui.trf("maint.test.return", app::formatMoney(meter->remainingMinor),
+                              consumption(meter->milliUnits), unit, meter->lastSequence,
+                              formatDateTime(meter->at));
+    if (meter->cutOff) line += ui.tr("maint.test.flag.cut_off");
+    if (meter->tamper) line += ui.tr("maint.test.flag.tamper");
+    if (meter->lowBalance) line += ui.tr("maint.test.flag.low_balance");
+    lines.emplace_back("maint.test.return", line);
+  } else {
+    lines.emplace_back("maint.test.return", ui.tr("maint.test.return_none"));
+  }
+  if (const auto& tariff = test.tariff) {
+    lines.emplace_back("maint.test.params",
+                       ui.trf("maint.test.params", app::formatMoney(tariff->priceMinorPerUnit), unit,
+                              app::formatMoney(tariff->alarmsMinor[0]),
+                              app::formatMoney(tariff->alarmsMinor[1]),
+                              app::formatMoney(tariff->alarmsMinor[2]),
+                              app::formatMoney(tariff->overdraftMinor)));
+  } else {
+    lines.emplace_back("maint.test.params", ui.tr("maint.test.params_none"));
+  }
+  return lines;
+}
+
+// The reader test's result in a panel of its own, every line whole (wrapped inside it).
+float drawReaderTest(Ui& ui, const app::ReaderTestView& test, const Rect& area) {
+  const float u = ui.unit();
+  const float pad = 2.5F * u;
+  const float x = area.x + pad;
+  const float w = area.w - 2.F * pad;
+  ImFont* font = ui.fonts.small;
+  const auto lines = readerTestLines(ui, test);
+  // The panel's height first, so that the lines can be recorded inside it.
+  float height = 2.F * pad + font->CalcTextSizeA(font->FontSize, FLT_MAX, w, ui.tr("maint.test.title").c_str()).y;
+  for (const auto& [id, text] : lines) {
+    height += font->CalcTextSizeA(font->FontSize, FLT_MAX, w, text.c_str()).y;
+  }
+  const Rect panel{area.x, area.y, area.w, height};
+  drawPanel(ui, panel);
+  float y = area.y + pad;
+  y += drawText(ui, "maint.test.title", font, ui.tr("maint.test.title"), x, y, w,
+                test.problemKey.empty() ? ui.theme.good : ui.theme.bad, Align::Left, nullptr, &panel);
+  for (const auto& [id, text] : lines) {
+    y += drawText(ui, id.c_str(), font, text, x, y, w, ui.theme.text, Align::Left, nullptr, &panel);
+  }
+  return height;
+}
+
 void drawLogs(Ui& ui, const app::MaintenanceView& view, const Rect& area) {
   const float u = ui.unit();
   const float pad = 2.5F * u;
+  // Where the panels above took the room (a landscape dashboard with a reader test's result),
+  // the log gives way rather than run into the buttons below.
+  if (area.h < 2.F * pad + 2.F * ui.fonts.small->FontSize) return;
   drawPanel(ui, area);
   const float x = area.x + pad;
   const float w = area.w - 2.F * pad;
   float y = area.y + pad;
   y += drawText(ui, "maint.logs", ui.fonts.small, ui.tr("maint.logs"), x, y, w, ui.theme.textDim,
                 Align::Left);
-  // The newest lines that fit, oldest of them first.
-  const float lineH = ui.fonts.small->FontSize;
-  const auto fit = static_cast<std::size_t>(std::max(0.F, (area.bottom() - pad - y) / lineH));
-  const std::size_t first = view.recentLogs.size() > fit ? view.recentLogs.size() - fit : 0;
+  // The newest lines that fit, oldest of them first, each whole: a long one wraps inside the
+  // panel and takes the room of several.
+  ImFont* font = ui.fonts.small;
+  const float bottom = area.bottom() - pad;
+  float room = bottom - y;
+  std::size_t first = view.recentLogs.size();
+  while (first > 0) {
+    const std::string& line = view.recentLogs[first - 1];
+    const float height = font->CalcTextSizeA(font->FontSize, FLT_MAX, w, line.c_str()).y;
+    if (height > room) break;
+    room -= height;
+    --first;
+  }
   for (std::size_t i = first; i < view.recentLogs.size(); ++i) {
-    // Log lines are cut to one line: a long one must not push the others off the panel.
-    std::string line = view.recentLogs[i];
-    while (!line.empty() &&
-           ui.fonts.small->CalcTextSizeA(lineH, FLT_MAX, 0.F, line.c_str()).x > w) {
-      line.pop_back();
-      while (!line.empty() && (static_cast<unsigned char>(line.back()) & 0xC0U) == 0x80U) {
-        line.pop_back();  // never cut inside a UTF-8 sequence
-      }
-    }
-    y += drawText(ui, ("maint.log" + std::to_string(i)).c_str(), ui.fonts.small, line, x, y, w,
-                  ui.theme.textDim, Align::Left);
+    y += drawText(ui, ("maint.log" + std::to_string(i)).c_str(), font, view.recentLogs[i], x, y, w,
+                  ui.theme.textDim, Align::Left, nullptr, &area);
   }
 }
 
@@ -170,11 +250,13 @@ Intent drawMaintenance(Ui& ui, const app::MaintenanceView& view) {
     const float colW = (body.w - gap) * 0.5F;
     drawHealth(ui, view, Rect{body.x, y, colW, 0});
     const float rx = body.x + colW + gap;
-    const float ry = y + drawAttention(ui, view, Rect{rx, y, colW, 0}, intent) + gap;
+    float ry = y + drawAttention(ui, view, Rect{rx, y, colW, 0}, intent) + gap;
+    if (view.readerTest) ry += drawReaderTest(ui, *view.readerTest, Rect{rx, ry, colW, 0}) + gap;
     drawLogs(ui, view, Rect{rx, ry, colW, body.bottom() - ry});
   } else {
     y += drawHealth(ui, view, Rect{body.x, y, body.w, 0}) + gap;
     y += drawAttention(ui, view, Rect{body.x, y, body.w, 0}, intent) + gap;
+    if (view.readerTest) y += drawReaderTest(ui, *view.readerTest, Rect{body.x, y, body.w, 0}) + gap;
     drawLogs(ui, view, Rect{body.x, y, body.w, body.bottom() - y});
   }
   // A running reader test or restart says so on its button; the rest wait for the restart.

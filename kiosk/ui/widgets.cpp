@@ -2,6 +2,8 @@
 
 #include "kiosk/qr.hpp"
 
+#include <fmt/args.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -9,8 +11,18 @@ namespace kiosk::ui {
 
 float Ui::unit() const { return std::min(size.x, size.y) / 100.F; }
 
+std::string Ui::trv(const std::string& key, const std::vector<std::string>& args) const {
+  fmt::dynamic_format_arg_store<fmt::format_context> values;
+  for (const auto& arg : args) values.push_back(arg);
+  try {
+    return fmt::vformat(tr(key), values);
+  } catch (const fmt::format_error&) {
+    return tr(key);  // more "{}" than values: shown unfilled, never thrown across the frame
+  }
+}
+
 float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, float x, float y,
-               float width, ImU32 color, Align align, const Rect* box) {
+               float width, ImU32 color, Align align, const Rect* box, const Rect* within) {
   const float fontSize = font->FontSize;
   const char* begin = text.c_str();
   const char* end = begin + text.size();
@@ -39,6 +51,13 @@ float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, fl
     item.by = box->y;
     item.bw = box->w;
     item.bh = box->h;
+  }
+  if (within != nullptr) {
+    item.hasWithin = true;
+    item.wx = within->x;
+    item.wy = within->y;
+    item.ww = within->w;
+    item.wh = within->h;
   }
   ui.probe.add(std::move(item));
   return bounds.y;

@@ -11,6 +11,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace kiosk::ui {
 
@@ -53,17 +54,20 @@ struct Ui {
   std::string trf(const char* key, Args&&... args) const {
     return fmt::format(fmt::runtime(tr(key)), std::forward<Args>(args)...);
   }
+  // The same with the values in a list (a view model's key and arguments).
+  std::string trv(const std::string& key, const std::vector<std::string>& args) const;
   float unit() const;  // 1% of the shorter side: the grid that layouts are built on
 };
 
 enum class Align { Left, Center, Right };
 
 // Draws `text` with its top edge at `y`, aligned within [x, x + width]; wraps to `width` when
-// it does not fit on one line. Returns the height used. `box`, when given, is the container
-// the text must stay inside (a button, a panel): the layout probe records it for the tests.
+// it does not fit on one line. Returns the height used. `box`, when given, is the button the
+// text labels (no other text may enter it); `within`, the panel it shares with other texts.
+// The text must stay inside either; the layout probe records them for the tests.
 float drawText(Ui& ui, const char* id, ImFont* font, const std::string& text, float x, float y,
                float width, ImU32 color, Align align = Align::Center,
-               const Rect* box = nullptr);
+               const Rect* box = nullptr, const Rect* within = nullptr);
 
 // A large rounded touch button; true when tapped. `id` is the stable ImGui id ("##lang"). A
 // button that is not `enabled` is drawn as an outline with a dimmed label and never reports a

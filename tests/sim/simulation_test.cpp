@@ -16,6 +16,7 @@
 
 #include "card/profile.hpp"
 #include "card/virtual_card.hpp"
+#include "kiosk/i18n.hpp"
 #include "platform/temp_dir.hpp"
 
 namespace kiosk::app {
@@ -267,8 +268,12 @@ TEST_F(SimulationTest, AStaffCardOpensTheDashboardAndTheReaderTestReadsAnyCard) 
   ASSERT_TRUE(runtime->waitScreen("maintenance", 5s)) << runtime->screen();
   const auto view = dashboard();
   EXPECT_EQ(view.staffName, "Chen Jie");
+  // Each health detail is a key the dashboard words in its language.
+  const auto strings = Strings::loadFile(std::string(KIOSK_ASSETS_DIR) + "/i18n/strings.json");
+  EXPECT_EQ(view.health.size(), 6U);
   for (const auto& item : view.health) {
-    EXPECT_TRUE(item.ok) << item.nameKey << ": " << item.detail;
+    EXPECT_TRUE(item.ok) << item.nameKey << ": " << item.detailKey;
+    EXPECT_TRUE(strings.has(item.detailKey)) << item.nameKey << ": " << item.detailKey;
   }
   // The configuration in use and the last sync, as the cloud and the engine know them.
   EXPECT_EQ(view.configVersion, runtime->status().configEtag);
@@ -288,11 +293,17 @@ TEST_F(SimulationTest, AStaffCardOpensTheDashboardAndTheReaderTestReadsAnyCard) 
   runtime->pumpFor(300ms);
   ASSERT_EQ(runtime->screen(), "maintenance") << "changing cards left the dashboard";
   runtime->press(Kind::ReaderTest);
-  const auto logs = dashboard([](const MaintenanceView& v) {
-    return !v.recentLogs.empty() && v.recentLogs.back().rfind("reader test: ", 0) == 0;
-  }).recentLogs;
-  ASSERT_FALSE(logs.empty());
-  EXPECT_NE(logs.back().find("card 8800000003"), std::string::npos) << logs.back();
+  // The card's files, as read and authenticated: ID, CREDIT, RETURN (none yet), PARAMS.
+  const auto test = dashboard([](const MaintenanceView& v) { return v.readerTest.has_value(); }).readerTest;
+  ASSERT_TRUE(test);
+  EXPECT_EQ(test->problemKey, "");
+  EXPECT_EQ(test->cardNumber, "8800000003");
+  EXPECT_EQ(test->utility, Utility::Water);
+  EXPECT_FALSE(test->staffCard);
+  EXPECT_EQ(test->freeRecords, 8);
+  EXPECT_FALSE(test->meter) << "the water card's meter never wrote to it";
+  ASSERT_TRUE(test->tariff) << "the reader test does not read PARAMS";
+  EXPECT_GT(test->tariff->priceMinorPerUnit, 0);
   EXPECT_TRUE(journalHas("reader_test"));
 }
 

@@ -5,16 +5,28 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -33,9 +45,10 @@ constexpr const char* kKiosk = KIOSK_BINARY;
 constexpr const char* kKioskSim = KIOSK_SIM_BINARY;
 
 // Runs PROGRAM in a window of WxH with ARGS, under Xvfb when there is no display.
-int runProgram(const char* program, int width, int height, const std::string& args) {
+int runProgram(const char* program, int width, int height, const std::string& args,
+               const std::string& logLevel = "warn") {
   std::string command = shellQuote(program) + " --windowed " + std::to_string(width) + "x" +
-                        std::to_string(height) + " " + args + " --log-level warn";
+                        std::to_string(height) + " " + args + " --log-level " + logLevel;
   // Under AddressSanitizer, the GL driver that libGL loads and unloads at exit leaves
   // allocations LeakSanitizer can only attribute to "<unknown module>"; leak checking of the
   // kiosk's own code is done in-process by the unit tests. Memory errors still abort.
@@ -158,6 +171,14 @@ void expectCleanLayout(const Shot& shot) {
                   ty + th <= by + bh + 0.5)
           << id << " (\"" << t["text"].get<std::string>() << "\") spills out of its button";
     }
+    if (t.contains("within") && !t["within"].is_null()) {
+      const auto& p = t["within"];
+      const double tx = t["x"], ty = t["y"], tw = t["w"], th = t["h"];
+      const double px = p[0], py = p[1], pw = p[2], ph = p[3];
+      EXPECT_TRUE(tx >= px - 0.5 && ty >= py - 0.5 && tx + tw <= px + pw + 0.5 &&
+                  ty + th <= py + ph + 0.5)
+          << id << " (\"" << t["text"].get<std::string>() << "\") runs out of its panel";
+    }
     EXPECT_EQ(t["missing_glyphs"], 0) << id << ": glyphs missing from the font atlas";
     EXPECT_GE(t["x"].get<double>(), 0) << id;
     EXPECT_GE(t["y"].get<double>(), 0) << id;
@@ -275,11 +296,12 @@ void checkGallery(const std::string& orientation, int width, int height) {
     }
     ++checked;
   }
-  // 28 screens (attract, reading, account, a water card's account its meter never reported
-  // to, an account read offline, a full card's account, amount, pay, pay with the cloud out of reach, writing, done, reinsert, take the card,
-  // out of service, eleven error screens, the staff PIN pad, maintenance, and maintenance with
-  // a reader test and a restart under way) in two languages.
-  EXPECT_EQ(checked, 56);
+  // 29 screens (attract, reading, account, a water card's account its meter never reported
+  // to, an account read offline, a full card's account, amount, pay, pay with the cloud out of
+  // reach, writing, done, reinsert, take the card, out of service, eleven error screens, the
+  // staff PIN pad, maintenance, maintenance with a reader test's result, and maintenance with a
+  // reader test and a restart under way) in two languages.
+  EXPECT_EQ(checked, 58);
 }
 
 }  // namespace
@@ -379,8 +401,56 @@ std::vector<std::string> runDemo(const std::string& name, const std::string& lan
   return pngs;
 }
 
+// Where the layout record says the kiosk's screen is ({"x", "y", "w", "h"}; null when it
+// does not say).
+json kioskOf(const json& layout) { return layout.contains("kiosk") ? layout["kiosk"] : json(); }
+
 std::string layoutOf(const std::string& png) {
   return std::filesystem::path(png).replace_extension(".layout.json").string();
+}
+
+// Runs `kiosk-sim --staff-demo` in `lang` with fresh state, logging at `logLevel` (what the
+// dashboard's log shows), and returns the dashboards it captured once their facts were in, in
+// order: the first visit, the same visit after its reader test, the second visit.
+std::vector<Shot> runStaffDemo(const std::string& name, const std::string& lang,
+                               const std::string& logLevel = "warn") {
+  const std::string dir = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name;
+  const std::string state = std::string(KIOSK_ARTIFACTS_DIR) + "/" + name + "-state";
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(state);
+  if (runProgram(kKioskSim, 1080, 1920,
+                 "--staff-demo --lang " + lang + " --demo-dir " + shellQuote(dir) +
+                     " --state-dir " + shellQuote(state),
+                 logLevel) != 0) {
+    return {};
+  }
+  std::vector<std::string> pngs;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".png") pngs.push_back(entry.path().string());
+  }
+  std::sort(pngs.begin(), pngs.end());
+  std::vector<Shot> dashboards;
+  for (const auto& png : pngs) {
+    Shot shot = loadShot(png, layoutOf(png));
+    // Captured on arrival, before the worker's facts came back, a dashboard has no health.
+    if (shot.layout["screen"] == "maintenance" && findText(shot.layout, "maint.health0.name") != nullptr) {
+      dashboards.push_back(std::move(shot));
+    }
+  }
+  return dashboards;
+}
+
+bool hasLatinLetter(const std::string& text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); });
+}
+
+bool hasCjk(const std::string& text) {
+  // Lead bytes of the three-byte UTF-8 sequences of U+3000..U+9FFF.
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b >= 0xE3 && b <= 0xE9;
+  });
 }
 
 }  // namespace
@@ -395,7 +465,9 @@ TEST(SimulationDemo, TopsUpACardAndShowsEveryScreenItPasses) {
   for (const auto& png : pngs) {
     SCOPED_TRACE(png);
     const Shot shot = loadShot(png, layoutOf(png));
-    ASSERT_EQ(shot.image.width, 1080);
+    // The kiosk's screen is the size asked for; the simulator's window has its panel beside it.
+    ASSERT_TRUE(kioskOf(shot.layout).is_object()) << "the layout record does not say where the kiosk's screen is";
+    ASSERT_EQ(kioskOf(shot.layout).value("w", 0.0), 1080.0);
     EXPECT_GT(pixelVariance(shot.image), 100.0) << "blank frame";
     expectCleanLayout(shot);
     const std::string screen = shot.layout["screen"];
@@ -462,3 +534,367 @@ TEST(SimulationDemo, TheChineseReceiptLinesAreChinese) {
   }
 }
 
+
+namespace {
+
+struct Box {
+  double x = 0, y = 0, w = 0, h = 0;
+};
+
+Box textBoxOf(const json& t) { return {t["x"], t["y"], t["w"], t["h"]}; }
+
+std::vector<Box> boxesOf(const json& t) {
+  std::vector<Box> boxes{textBoxOf(t)};
+  if (!t["box"].is_null()) boxes.push_back({t["box"][0], t["box"][1], t["box"][2], t["box"][3]});
+  return boxes;
+}
+
+bool overlaps(const Box& a, const Box& b) {
+  constexpr double kTolerance = 1.0;  // edge to edge is apart
+  return a.x + a.w > b.x + kTolerance && b.x + b.w > a.x + kTolerance &&
+         a.y + a.h > b.y + kTolerance && b.y + b.h > a.y + kTolerance;
+}
+
+bool onPanel(const json& t) { return t["id"].get<std::string>().rfind("sim.", 0) == 0; }
+
+// The panel's buttons as the layout record has them.
+std::set<std::string> panelButtons(const json& layout) {
+  std::set<std::string> ids;
+  for (const auto& t : layout["texts"]) {
+    if (onPanel(t) && !t["box"].is_null()) ids.insert(t["id"].get<std::string>());
+  }
+  return ids;
+}
+
+// The simulation panel beside the kiosk's screen, as the layout record has it: every kiosk
+// widget inside the kiosk's screen, and no text or button of the panel over any of them.
+void expectPanelBesideTheKiosk(const Shot& shot) {
+  const json kiosk = kioskOf(shot.layout);
+  ASSERT_TRUE(kiosk.is_object()) << "the layout record does not say where the kiosk's screen is";
+  const Box screen{kiosk["x"], kiosk["y"], kiosk["w"], kiosk["h"]};
+  std::vector<std::pair<std::string, Box>> kioskBoxes;
+  for (const auto& t : shot.layout["texts"]) {
+    if (onPanel(t)) continue;
+    for (const Box& b : boxesOf(t)) {
+      EXPECT_TRUE(b.x >= screen.x - 0.5 && b.x + b.w <= screen.x + screen.w + 0.5)
+          << t["id"] << " leaves the kiosk's screen";
+      kioskBoxes.emplace_back(t["id"], b);
+    }
+  }
+  for (const auto& t : shot.layout["texts"]) {
+    if (!onPanel(t)) continue;
+    for (const Box& p : boxesOf(t)) {
+      EXPECT_FALSE(overlaps(p, screen)) << t["id"] << " lies on the kiosk's screen";
+      for (const auto& [id, k] : kioskBoxes) {
+        EXPECT_FALSE(overlaps(p, k)) << "the panel's " << t["id"] << " covers the kiosk's " << id
+                                     << " on " << shot.layout["screen"];
+      }
+    }
+  }
+}
+
+// What the expanded panel offers: a button per demo card and pull, the order's pay and
+// decline, the network, time, and the meters; and the button that folds it.
+const std::vector<std::string> kPanelButtons = {
+    "sim.toggle", "sim.card.normal", "sim.card.low",  "sim.card.water", "sim.card.staff",
+    "sim.pull",   "sim.pay",         "sim.decline",   "sim.network",    "sim.advance_10min",
+    "sim.advance_1day", "sim.meter.normal"};
+
+}  // namespace
+
+// The demo passes every resident screen: on each, the panel sits beside the kiosk's screen
+// (which keeps the size it was given), its buttons are in the layout record, and none of them
+// covers the kiosk's main button or its footer.
+TEST(SimulationPanel, SitsBesideTheKioskOnEveryScreenOfTheDemo) {
+  const std::vector<std::string> pngs = runDemo("demo_panel", "en");
+  ASSERT_FALSE(pngs.empty()) << "the demo failed";
+  bool sawMainButton = false;
+  bool sawFooter = false;
+  for (const auto& png : pngs) {
+    SCOPED_TRACE(png);
+    const Shot shot = loadShot(png, layoutOf(png));
+    const json kiosk = kioskOf(shot.layout);
+    ASSERT_TRUE(kiosk.is_object()) << "the layout record does not say where the kiosk's screen is";
+    EXPECT_EQ(kiosk.value("x", -1.0), 0.0);
+    EXPECT_EQ(kiosk.value("w", 0.0), 1080.0) << "the kiosk's screen is not the size asked for";
+    EXPECT_EQ(kiosk.value("h", 0.0), 1920.0);
+    EXPECT_GT(shot.image.width, 1080) << "no room beside the kiosk's screen";
+    const auto buttons = panelButtons(shot.layout);
+    for (const auto& id : kPanelButtons) EXPECT_EQ(buttons.count(id), 1U) << id << " not recorded";
+    expectPanelBesideTheKiosk(shot);
+    expectCleanLayout(shot);
+    sawMainButton = sawMainButton || findText(shot.layout, "account.topup") != nullptr;
+    sawFooter = sawFooter || findText(shot.layout, "footer.kiosk") != nullptr;
+  }
+  EXPECT_TRUE(sawMainButton && sawFooter) << "the demo showed no main button or no footer";
+}
+
+namespace {
+
+std::string output(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {};
+  std::string out;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+pid_t spawnLogged(std::vector<std::string> args, const std::filesystem::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+void stopProcess(pid_t& pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 100 && waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  pid = -1;
+}
+
+// kiosk-sim at work in a 1080x1920 kiosk screen, on an X display of its own so that the
+// pointer presses reach its window only, writing every screen it shows into a shots folder.
+class SimulatorWindow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::string(KIOSK_ARTIFACTS_DIR) + "/" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    int number = 600 + static_cast<int>(getpid() % 300);
+    while (std::filesystem::exists("/tmp/.X" + std::to_string(number) + "-lock")) ++number;
+    display = ":" + std::to_string(number);
+    xvfb = spawnLogged({"Xvfb", display, "-screen", "0", "1920x1920x24", "-nolisten", "tcp"},
+                       dir + "/xvfb.log");
+    ASSERT_GT(xvfb, 0) << "cannot start Xvfb";
+    for (int i = 0; i < 100 && !std::filesystem::exists("/tmp/.X11-unix/X" + std::to_string(number)); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    simulator = spawnLogged({"env", "DISPLAY=" + display, kKioskSim, "--windowed", "1080x1920",
+                             "--lang", "en", "--state-dir", dir + "/state", "--shots",
+                             dir + "/shots", "--log-level", "info"},
+                            dir + "/kiosk-sim.log");
+    ASSERT_GT(simulator, 0);
+    window = output("DISPLAY=" + display + " xdotool search --sync --onlyvisible --pid " +
+                    std::to_string(simulator) + " 2>/dev/null | head -1");
+    ASSERT_FALSE(window.empty()) << "kiosk-sim opened no window";
+  }
+  void TearDown() override {
+    stopProcess(simulator);
+    stopProcess(xvfb);
+  }
+
+  // The layout of the first shot of `screen` after the last one returned.
+  std::optional<json> waitShot(const std::string& screen) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    const auto shots = std::filesystem::path(dir) / "shots";
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<std::filesystem::path> found;
+      if (std::filesystem::exists(shots)) {
+        for (const auto& entry : std::filesystem::directory_iterator(shots)) {
+          const auto name = entry.path().filename().string();
+          if (name.ends_with("_" + screen + ".layout.json") && std::stoi(name) > lastShot) {
+            found.push_back(entry.path());
+          }
+        }
+      }
+      if (!found.empty()) {
+        std::sort(found.begin(), found.end());
+        std::ifstream in(found.front());
+        json layout = json::parse(in, nullptr, false);
+        if (!layout.is_discarded()) {
+          lastShot = std::stoi(found.front().filename().string());
+          return layout;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return std::nullopt;
+  }
+
+  // Presses the button recorded with this id, with the pointer, where it was drawn.
+  void press(const json& layout, const std::string& id) {
+    for (const auto& t : layout["texts"]) {
+      if (t["id"] != id || t["box"].is_null()) continue;
+      const auto& b = t["box"];
+      const int x = static_cast<int>(b[0].get<double>() + b[2].get<double>() / 2);
+      const int y = static_cast<int>(b[1].get<double>() + b[3].get<double>() / 2);
+      const std::string command = "DISPLAY=" + display + " xdotool mousemove --window " + window +
+                                  " " + std::to_string(x) + " " + std::to_string(y) +
+                                  " sleep 0.15 mousedown 1 sleep 0.15 mouseup 1 sleep 0.3";
+      ASSERT_EQ(std::system(command.c_str()), 0) << command;
+      return;
+    }
+    FAIL() << "no button " << id << " on " << layout["screen"];
+  }
+
+  std::string dir;
+  std::string display;
+  std::string window;
+  pid_t xvfb = -1;
+  pid_t simulator = -1;
+  int lastShot = 0;
+};
+
+}  // namespace
+
+// The panel folds to its one button and unfolds again, pressed with the pointer in the
+// simulator's window; folded, it offers nothing else, and the kiosk's screen is untouched.
+TEST_F(SimulatorWindow, TheSimulationPanelCollapsesAndExpands) {
+  const auto attract = waitShot("attract");
+  ASSERT_TRUE(attract) << "no attract screen";
+  ASSERT_EQ(panelButtons(*attract).count("sim.card.normal"), 1U) << "the panel has no card buttons";
+  press(*attract, "sim.card.normal");
+  const auto account = waitShot("account");
+  ASSERT_TRUE(account) << "the panel's card button inserted no card";
+  expectPanelBesideTheKiosk(Shot{{}, *account});
+
+  // Folded: only the button that unfolds it is left, and the kiosk works as before.
+  press(*account, "sim.toggle");
+  press(*account, "account.topup");
+  const auto amount = waitShot("amount");
+  ASSERT_TRUE(amount) << "the kiosk's Top up button did nothing with the panel folded";
+  EXPECT_EQ(panelButtons(*amount), std::set<std::string>{"sim.toggle"});
+  expectPanelBesideTheKiosk(Shot{{}, *amount});
+
+  // Unfolded again: every button is back.
+  press(*amount, "sim.toggle");
+  press(*amount, "common.back");
+  const auto back = waitShot("account");
+  ASSERT_TRUE(back) << "the kiosk's Back button did nothing";
+  const auto buttons = panelButtons(*back);
+  for (const auto& id : kPanelButtons) EXPECT_EQ(buttons.count(id), 1U) << id << " did not come back";
+}
+
+// A staff visit in each language: every health detail on the dashboard (reader, PC/SC,
+// network, cloud, disk, journal) is worded in the dashboard's language.
+TEST(MaintenanceScreen, EveryHealthDetailIsInTheScreensLanguage) {
+  for (const std::string lang : {"zh-CN", "en"}) {
+    SCOPED_TRACE(lang);
+    const auto dashboards = runStaffDemo("staff_health_" + lang, lang);
+    ASSERT_EQ(dashboards.size(), 3U) << "the staff demo failed";
+    for (const auto& shot : dashboards) {
+      int details = 0;
+      for (const auto& t : shot.layout["texts"]) {
+        const std::string id = t["id"];
+        if (!id.starts_with("maint.health") || !id.ends_with(".detail")) continue;
+        ++details;
+        const std::string text = t["text"];
+        EXPECT_FALSE(text.empty()) << id;
+        if (lang == "zh-CN") {
+          EXPECT_FALSE(hasLatinLetter(text)) << "English on the Chinese dashboard: " << id << " \"" << text << "\"";
+        } else {
+          EXPECT_FALSE(hasCjk(text)) << "Chinese on the English dashboard: " << id << " \"" << text << "\"";
+        }
+      }
+      EXPECT_EQ(details, 6) << "reader, PC/SC, network, cloud, disk and journal";
+      expectCleanLayout(shot);
+    }
+  }
+}
+
+// The dashboard's log shows a long line whole, inside the log's panel: never cut at its right
+// edge, in either orientation or language.
+TEST(MaintenanceScreen, ALongLogLineIsShownWholeInsideItsPanel) {
+  // The newest line of the sample dashboard's log (kiosk/sample_views.cpp).
+  const std::string line =
+      "09:41:15 warn cloud: POST /v1/kiosk/orders/ord_7Q2K9X4M1C/confirm failed: timeout after 5 s; "
+      "retrying in 30 s (attempt 3 of 10)";
+  for (const auto& [orientation, width, height] :
+       {std::tuple<std::string, int, int>{"portrait", 1080, 1920}, {"landscape", 1920, 1080}}) {
+    for (const std::string lang : {"zh-CN", "en"}) {
+      SCOPED_TRACE(orientation + " " + lang);
+      const Shot shot = takeScreenshot("maintenance_log_" + orientation + "_" + lang, width, height,
+                                       "--screen maintenance --lang " + lang);
+      const json* shown = nullptr;
+      for (const auto& t : shot.layout["texts"]) {
+        if (t["id"].get<std::string>().starts_with("maint.log") && t["text"] == line) shown = &t;
+      }
+      ASSERT_NE(shown, nullptr) << "the long log line is cut or missing:\n" << allTextOf(shot.layout);
+      ASSERT_TRUE(shown->contains("within") && (*shown)["within"].is_array())
+          << "the layout record does not say which panel the log line is in";
+      expectCleanLayout(shot);
+    }
+  }
+}
+
+namespace {
+
+// A copy of `text` without the card profile's file names, which both languages show as they
+// are (docs/card-profile.md names the files so), and without the normal demo card's account
+// number, an identifier like its card and meter numbers.
+std::string withoutFileNames(std::string text) {
+  for (const std::string name : {"PARAMS", "RETURN", "CREDIT", "ID", "ACC-1001"}) {
+    for (auto at = text.find(name); at != std::string::npos; at = text.find(name)) text.erase(at, name.size());
+  }
+  return text;
+}
+
+}  // namespace
+
+// The reader test shows what docs/operations.md says: the card in the reader read and
+// authenticated, and its files: ID (card, meter), CREDIT (tokens waiting, free records),
+// RETURN (the meter's last report: ¥86.20 on the normal demo card) and PARAMS (the tariff),
+// each line whole inside the result's panel, in the dashboard's language.
+TEST(MaintenanceScreen, TheReaderTestShowsTheCardsFiles) {
+  for (const std::string lang : {"zh-CN", "en"}) {
+    SCOPED_TRACE(lang);
+    const auto dashboards = runStaffDemo("staff_reader_test_" + lang, lang);
+    ASSERT_EQ(dashboards.size(), 3U) << "the staff demo failed";
+    const Shot& tested = dashboards[1];
+    const std::string unit = lang == "en" ? "kWh" : "千瓦时";
+    const struct {
+      const char* id;
+      std::vector<std::string> facts;
+    } kLines[] = {{"maint.test.title", {}},
+                  {"maint.test.id", {"0001", "41000001"}},
+                  {"maint.test.credit", {"8"}},
+                  {"maint.test.return", {"¥86.20", unit}},
+                  {"maint.test.params", {"¥", unit}}};
+    for (const auto& line : kLines) {
+      const json* shown = findText(tested.layout, line.id);
+      ASSERT_NE(shown, nullptr) << line.id << " missing from the reader test:\n" << allTextOf(tested.layout);
+      const std::string text = (*shown)["text"];
+      for (const auto& fact : line.facts) EXPECT_NE(text.find(fact), std::string::npos) << fact << " not in " << text;
+      EXPECT_TRUE(shown->contains("within") && (*shown)["within"].is_array()) << line.id << " is in no panel";
+      if (lang == "zh-CN") {
+        EXPECT_FALSE(hasLatinLetter(withoutFileNames(text))) << "English on the Chinese dashboard: " << text;
+      }
+    }
+    expectCleanLayout(tested);
+  }
+}
+
+// A second staff visit starts with no reader-test result: none of the first visit's, in the
+// result's panel or in the log (the dashboard logs at info, as a kiosk does).
+TEST(MaintenanceScreen, ASecondVisitShowsNoReaderTestOfTheFirst) {
+  const auto dashboards = runStaffDemo("staff_second_visit", "en", "info");
+  ASSERT_EQ(dashboards.size(), 3U) << "the staff demo failed";
+  ASSERT_NE(findText(dashboards[1].layout, "maint.test.id"), nullptr) << "the first visit's reader test shows nothing";
+  const Shot& second = dashboards[2];
+  for (const auto& t : second.layout["texts"]) {
+    const std::string id = t["id"];
+    const std::string text = t["text"];
+    EXPECT_FALSE(id.starts_with("maint.test")) << "the second visit shows a reader test: " << text;
+    // The normal demo card, which the first visit tested.
+    for (const char* trace : {"8800000001", "0001", "41000001", "reader test", "Reader test:"}) {
+      EXPECT_EQ(text.find(trace), std::string::npos) << id << " shows the first visit's test: " << text;
+    }
+  }
+  expectCleanLayout(second);
+}

@@ -40,6 +40,12 @@ std::string detail(const std::vector<Command>& commands) {
   return action != nullptr ? action->detailJson : std::string{};
 }
 
+// The number of the reader test asked for in `commands` (0 when none is).
+std::uint64_t testOf(const std::vector<Command>& commands) {
+  const auto* test = find<command::TestReader>(commands);
+  return test != nullptr ? test->test : 0;
+}
+
 // Whether the first note in `commands` is a warning.
 bool warns(const std::vector<Command>& commands) {
   const auto* note = find<command::Note>(commands);
@@ -93,12 +99,25 @@ class MaintenanceFlowTest : public ::testing::Test {
   }
   static MaintenanceView facts() {
     MaintenanceView view;
-    view.health.push_back({"maint.reader", true, "simulated"});
+    view.health.push_back({"maint.reader", true, "maint.detail.simulated", {}});
     view.attention.push_back({"ord_7", "8800000001", 3000, "maint.state.paid_not_written"});
     view.recentLogs = {"kiosk: screen maintenance"};
     view.configVersion = "\"v42\"";
     view.lastSync = 1'700'000'000;
     return view;
+  }
+
+  // What a reader test of the water demo card finds: one token waiting, the meter's tariff.
+  static ReaderTestView waterCard() {
+    ReaderTestView test;
+    test.cardNumber = "8800000003";
+    test.utility = Utility::Water;
+    test.meterNumber = "30000003";
+    test.accountNumber = "A-3";
+    test.tokens = {{4, 2000}};
+    test.freeRecords = 7;
+    test.tariff = TariffOnCard{350, {2000, 1000, 500}, 1000};
+    return test;
   }
 
   Flow flow;
@@ -293,23 +312,52 @@ TEST_F(MaintenanceFlowTest, TheReaderTestRunsOnAWorkerAndItsResultComesBackAsAnE
   toDashboard();
   auto commands = press(Kind::ReaderTest);
   EXPECT_EQ(actions(commands), std::vector<std::string>{"reader_test"});
-  EXPECT_NE(find<command::TestReader>(commands), nullptr);
+  ASSERT_NE(find<command::TestReader>(commands), nullptr);
+  const auto test = find<command::TestReader>(commands)->test;
   EXPECT_TRUE(press(Kind::ReaderTest).empty()) << "one reader test at a time";
   // Cards come and go while staff test the reader; the dashboard stays.
   EXPECT_TRUE(send(event::CardInserted{}).empty());
   EXPECT_EQ(screen(), "maintenance");
-  commands = send(event::ReaderTested{"card 8800000003 (meter M3) authentic"});
-  EXPECT_EQ(dashboard().view.recentLogs.back(), "reader test: card 8800000003 (meter M3) authentic");
+  commands = send(event::ReaderTested{waterCard(), test});
+  ASSERT_TRUE(dashboard().view.readerTest) << "the result is not shown";
+  EXPECT_EQ(dashboard().view.readerTest->cardNumber, "8800000003");
+  EXPECT_EQ(dashboard().view.readerTest->freeRecords, 7);
   EXPECT_NE(find<command::RefreshDashboard>(commands), nullptr);
-  // Newer facts keep the result as the last line.
+  // Newer facts keep the result.
   send(event::DashboardLoaded{facts()});
-  EXPECT_EQ(dashboard().view.recentLogs.back(), "reader test: card 8800000003 (meter M3) authentic");
+  ASSERT_TRUE(dashboard().view.readerTest) << "a refresh dropped the result";
+  EXPECT_EQ(dashboard().view.readerTest->meterNumber, "30000003");
+  // The next test starts without the last one's result: its card may be gone.
   EXPECT_FALSE(press(Kind::ReaderTest).empty()) << "the next test may start";
+  EXPECT_FALSE(dashboard().view.readerTest) << "the last card's result stays while another is read";
   send(event::CardRemoved{});
   EXPECT_EQ(screen(), "maintenance");
   // Exit with no card: back to attract.
   press(Kind::ExitMaintenance);
   EXPECT_EQ(screen(), "attract");
+}
+
+TEST_F(MaintenanceFlowTest, ASecondVisitStartsWithoutTheLastVisitsReaderTest) {
+  // A visit tests the reader and leaves; the next visit starts with no result.
+  toDashboard();
+  send(event::ReaderTested{waterCard(), testOf(press(Kind::ReaderTest))});
+  ASSERT_TRUE(dashboard().view.readerTest);
+  press(Kind::ExitMaintenance);
+  toDashboard();
+  EXPECT_FALSE(dashboard().view.readerTest) << "the last visit's result is shown";
+  // A visit leaves while its test is under way; the result comes back during the next visit,
+  // which never asked for it.
+  const auto late = testOf(press(Kind::ReaderTest));
+  press(Kind::ExitMaintenance);
+  toDashboard();
+  send(event::ReaderTested{waterCard(), late});
+  EXPECT_FALSE(dashboard().view.readerTest) << "the last visit's result is shown";
+  EXPECT_FALSE(dashboard().view.readerTesting);
+  send(event::DashboardLoaded{facts()});
+  EXPECT_FALSE(dashboard().view.readerTest) << "the last visit's result is shown after a refresh";
+  // This visit's own test still shows its result.
+  send(event::ReaderTested{waterCard(), testOf(press(Kind::ReaderTest))});
+  EXPECT_TRUE(dashboard().view.readerTest);
 }
 
 TEST_F(MaintenanceFlowTest, RestartWaitsForTheLastSyncWithoutHoldingTheScreen) {
@@ -327,7 +375,7 @@ TEST_F(MaintenanceFlowTest, RestartWaitsForTheLastSyncWithoutHoldingTheScreen) {
 
 TEST_F(MaintenanceFlowTest, ResultsForAClosedDashboardChangeNothing) {
   send(event::DashboardLoaded{facts()});
-  send(event::ReaderTested{"late"});
+  send(event::ReaderTested{waterCard()});
   send(event::RestartReady{});
   EXPECT_EQ(screen(), "attract");
   EXPECT_FALSE(flow.state().restart);
