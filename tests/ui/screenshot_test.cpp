@@ -350,6 +350,26 @@ TEST(AccountScreen, AWaterMeterThatNeverReportedSaysSo) {
   }
 }
 
+// The card number to put back is read at a glance: masked as everywhere, on one line of its
+// own, never wrapped in the middle of its groups.
+TEST(ReinsertScreen, TheCardNumberStandsWholeOnOneLine) {
+  for (const std::string lang : {"zh-CN", "en"}) {
+    for (const auto& [width, height] : {std::pair{1080, 1920}, std::pair{1920, 1080}}) {
+      SCOPED_TRACE(lang + " " + std::to_string(width));
+      const Shot shot = takeScreenshot("reinsert_" + lang + std::to_string(width), width, height,
+                                       "--screen reinsert --lang " + lang);
+      const json* card = findText(shot.layout, "reinsert.card");
+      ASSERT_NE(card, nullptr) << "the card number is not a line of its own:\n" << allTextOf(shot.layout);
+      EXPECT_EQ((*card)["text"], "**** **** **** 5678");
+      const json* countdown = findText(shot.layout, "reinsert.countdown");
+      ASSERT_NE(countdown, nullptr);
+      // The same font on one line: the same height.
+      EXPECT_LT((*card)["h"].get<double>(), (*countdown)["h"].get<double>() * 1.5) << "the number wraps";
+      expectCleanLayout(shot);
+    }
+  }
+}
+
 TEST(PayScreen, QrCodeDecodesToThePayUrl) {
   const Shot shot = takeScreenshot("pay_qr", 1080, 1920, "--screen pay --lang en");
   ASSERT_EQ(shot.image.width, 1080);
