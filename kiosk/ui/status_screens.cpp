@@ -240,9 +240,11 @@ Intent drawReinsert(Ui& ui, const app::ReinsertView& view) {
                   y, body.w, ui.theme.bad);
     y += 3.F * u;
   }
-  y += drawText(ui, "reinsert.detail", ui.fonts.large,
-                ui.trf("reinsert.detail", protocol::maskCardNumber(view.cardNumber)), body.x, y, body.w,
+  y += drawText(ui, "reinsert.detail", ui.fonts.large, ui.tr("reinsert.detail"), body.x, y, body.w,
                 ui.theme.text);
+  // The number on a line of its own, so it is never wrapped between its groups.
+  y += drawText(ui, "reinsert.card", ui.fonts.large, protocol::maskCardNumber(view.cardNumber), body.x,
+                y + u, body.w, ui.theme.accent) + u;
   y += 4.F * u;
   y += drawText(ui, "reinsert.countdown", ui.fonts.large,
                 ui.trf("common.seconds_left", view.secondsLeft), body.x, y, body.w,
