@@ -267,7 +267,13 @@ class Stepper {
 
   void on(const event::OrderCancelled& e) {
     const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
-    if (paying == nullptr || paying->view.orderId != e.orderId) return;
+    if (paying == nullptr) {
+      // Cancelled by the kiosk after the screen gave up on it: nothing was charged, as when
+      // the QR code expires.
+      paymentEnded(e.orderId, "expired");
+      return;
+    }
+    if (paying->view.orderId != e.orderId) return;
     go(screen::Amount{paying->account, paying->amount});
   }
 
@@ -583,11 +589,20 @@ class Stepper {
     refresh(s);  // show the action's effect now
   }
 
+  // The cloud's word on how the payment ended: on the pay screen, or on the screen that said
+  // it could not be confirmed (the answer came later).
   void paymentEnded(const std::string& orderId, const char* kind) {
-    const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen);
-    if (paying == nullptr || paying->view.orderId != orderId) return;
-    const screen::Amount from{paying->account, paying->amount};
-    fail(kind, true, &from);
+    if (const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen)) {
+      if (paying->view.orderId != orderId) return;
+      const screen::Amount from{paying->account, paying->amount};
+      fail(kind, true, &from);
+      return;
+    }
+    const auto* error = std::get_if<screen::Error>(&m_next.state.screen);
+    if (error != nullptr && error->view.code == "unconfirmed" && error->view.orderId == orderId) {
+      const screen::Amount from{error->account, error->amount};
+      fail(kind, true, &from);
+    }
   }
 
   void onAmountInput(screen::Amount& s, const Intent& intent) {

@@ -150,6 +150,9 @@ class Engine {
   // A transaction the sync loop found paid, for the card in the reader right now: the kiosk is
   // told, so the resident still standing there gets the credit at once.
   void offerToCardInReader(const TxRecord& tx);
+  // How a transaction the sync loop closed ended (expired, declined, cancelled, refunded), for
+  // a screen that could not confirm the payment when it was in front of the resident.
+  void tellOutcome(const TxRecord& tx);
   std::string receiptUrl(const std::string& orderId) const;
 
   AccountInfo accountFrom(const CardFacts& facts, const CardSummary* summary) const;

@@ -183,7 +183,18 @@ void Engine::resolveUnfinished(bool everything) {
   }
 }
 
+void Engine::tellOutcome(const TxRecord& tx) {
+  switch (tx.outcome) {
+    case Outcome::Expired: post(notice::OrderExpired{tx.orderId}); return;
+    case Outcome::Declined: post(notice::OrderDeclined{tx.orderId}); return;
+    case Outcome::Cancelled: post(notice::OrderCancelled{tx.orderId}); return;
+    case Outcome::Refunded: post(notice::OrderRefunded{tx.orderId}); return;
+    default: return;
+  }
+}
+
 void Engine::offerToCardInReader(const TxRecord& tx) {
+  tellOutcome(tx);
   if (!tx.open() || tx.step != Step::Paid) return;
   {
     std::lock_guard lock(m_mutex);

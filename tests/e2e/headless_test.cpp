@@ -126,10 +126,10 @@ class HeadlessKiosk : public ::testing::Test {
 
 TEST_F(HeadlessKiosk, RunsATopUpScript) {
   const KioskRun run = runKiosk(buy(20) + "pay\nexpect done 30\nstaff reader_test {\"result\": \"ok\"}\n" +
-                                "sync 30\npress finish\nexpect attract\n");
+                                "sync 30\npress finish\nexpect take_card\npull\nexpect attract\n");
   ASSERT_EQ(run.exitCode, 0) << run.output;
   EXPECT_NE(run.output.find("screen done"), std::string::npos) << run.output;
-  EXPECT_NE(run.output.find("ok 10 lines"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("ok 12 lines"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("sync outbox_pending=0 open_transactions=0 online=yes"), std::string::npos)
       << run.output;
   ASSERT_EQ(tokens().size(), 1U);

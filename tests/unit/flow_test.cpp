@@ -357,6 +357,33 @@ TEST_F(FlowTest, CreditFoundPaidAfterTheScreenMovedOnIsWrittenWhileTheCardIsIn) 
   EXPECT_EQ(screenName(other.state().screen), "attract");
 }
 
+TEST_F(FlowTest, TheCloudsLaterWordReplacesTheUnconfirmedScreen) {
+  toPay();
+  send(event::OrderUnconfirmed{"ord_1"});
+  send(event::OrderExpired{"ord_other"});
+  EXPECT_EQ(screen(), "error:unconfirmed");
+  send(event::OrderExpired{"ord_1"});
+  EXPECT_EQ(screen(), "error:expired");
+  press(Kind::Retry);
+  EXPECT_EQ(screen(), "amount");
+
+  Flow cancelled;
+  cancelled.handle(event::CardInserted{}, now);
+  cancelled.handle(event::CardRead{"3101000012345678"}, now);
+  cancelled.handle(event::AccountLoaded{sampleAccount(), sampleAmount(), false}, now);
+  cancelled.handle(event::Input{Intent{Kind::TopUp, 0}}, now);
+  cancelled.handle(event::Input{Intent{Kind::Preset, 0}}, now);
+  cancelled.handle(event::Input{Intent{Kind::ConfirmAmount, 0}}, now);
+  PayView pay;
+  pay.orderId = "ord_9";
+  pay.secondsLeft = 60;
+  cancelled.handle(event::OrderCreated{pay}, now);
+  cancelled.handle(event::OrderUnconfirmed{"ord_9"}, now);
+  // The kiosk cancelled the order nobody paid: nothing was charged.
+  cancelled.handle(event::OrderCancelled{"ord_9"}, now);
+  EXPECT_EQ(screenName(cancelled.state().screen), "error:expired");
+}
+
 TEST_F(FlowTest, ARefundedPaymentIsNotCalledDeclined) {
   toPay();
   send(event::OrderRefunded{"ord_1"});
