@@ -18,49 +18,18 @@
 #include <thread>
 
 #include "../cloud/browser.hpp"
+#include "../support/processes.hpp"
 #include "card/virtual_meter.hpp"
 #include "harness.hpp"
 
-extern char** environ;
 
 namespace kiosk::e2e {
 namespace {
 
-std::string run(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {};
-  std::string out;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-  pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
+std::string run(const std::string& command) { return kiosk::test::runCommand(command); }
+using kiosk::test::spawnLogged;
 
-pid_t spawn(std::vector<std::string> args, const std::filesystem::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
-void stop(pid_t& pid) {
-  if (pid <= 0) return;
-  kill(pid, SIGTERM);
-  for (int i = 0; i < 100 && waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
-    std::this_thread::sleep_for(50ms);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  pid = -1;
-}
+void stop(pid_t& pid) { kiosk::test::stopProcess(pid); }
 
 class KioskWindow : public ::testing::Test {
  protected:
@@ -78,7 +47,7 @@ class KioskWindow : public ::testing::Test {
       // to this kiosk's window, never to another test's window on a shared display.
       int number = 40 + static_cast<int>(getpid() % 500);
       while (std::filesystem::exists("/tmp/.X" + std::to_string(number) + "-lock")) ++number;
-      xvfb = spawn({"Xvfb", ":" + std::to_string(number), "-screen", "0", "1920x1920x24", "-nolisten", "tcp"},
+      xvfb = spawnLogged({"Xvfb", ":" + std::to_string(number), "-screen", "0", "1920x1920x24", "-nolisten", "tcp"},
                    harness->dir() / "xvfb.log");
       ASSERT_GT(xvfb, 0) << "cannot start Xvfb";
       setenv("DISPLAY", (":" + std::to_string(number)).c_str(), 1);
@@ -87,7 +56,7 @@ class KioskWindow : public ::testing::Test {
       }
     }
     const std::string secret = harness->secretFile().string();
-    kiosk = spawn({KIOSK_BINARY, "--cloud", harness->kioskUrl(), "--kiosk-id", kKiosk,
+    kiosk = spawnLogged({KIOSK_BINARY, "--cloud", harness->kioskUrl(), "--kiosk-id", kKiosk,
                    "--secret-file", secret, "--journal", harness->journalFile().string(),
                    "--issuer-key", harness->cloud().issuerKeyFile().string(),
                    "--reader", harness->pcscd().reader(0), "--windowed", "1080x1920", "--lang", "en",

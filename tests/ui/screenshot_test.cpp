@@ -2,6 +2,7 @@
 // write a frame as PNG, and looks at the pixels: size, not blank, and that the CJK title was
 // drawn with real glyphs (a missing glyph renders as a narrow '?', which these checks catch).
 #include "platform/gfx/image.hpp"
+#include "../support/processes.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -25,8 +26,6 @@
 #include <tuple>
 #include <utility>
 #include <vector>
-
-extern char** environ;
 
 namespace {
 
@@ -651,41 +650,9 @@ TEST(SimulationPanel, SitsBesideTheKioskOnEveryScreenOfTheDemo) {
 
 namespace {
 
-std::string output(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {};
-  std::string out;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-  pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
-pid_t spawnLogged(std::vector<std::string> args, const std::filesystem::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
-}
-
-void stopProcess(pid_t& pid) {
-  if (pid <= 0) return;
-  kill(pid, SIGTERM);
-  for (int i = 0; i < 100 && waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  pid = -1;
-}
+using kiosk::test::spawnLogged;
+using kiosk::test::stopProcess;
+std::string output(const std::string& command) { return kiosk::test::runCommand(command); }
 
 // kiosk-sim at work in a 1080x1920 kiosk screen, on an X display of its own so that the
 // pointer presses reach its window only, writing every screen it shows into a shots folder.
