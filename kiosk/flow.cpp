@@ -212,9 +212,8 @@ class Stepper {
 
   void on(const event::AccountLoaded& e) {
     if (!std::holds_alternative<screen::Reading>(m_next.state.screen)) return;
-    screen::Account account{e.account, e.amount, !e.offline};
+    screen::Account account{e.account, e.amount};
     account.account.offline = e.offline;
-    account.paymentsAvailable = account.account.payable();
     updateSplit(account.amount);
     go(std::move(account));
   }
@@ -252,9 +251,7 @@ class Stepper {
 
   void on(const event::OrderPaid& e) {
     if (const auto* paying = std::get_if<screen::Paying>(&m_next.state.screen)) {
-      if (paying->view.orderId != e.orderId) return;
-      go(screen::Writing{e.orderId, m_next.state.cardNumber, WritingView{1, 3}});
-      ask(command::WriteToken{e.orderId, m_next.state.cardNumber});
+      if (paying->view.orderId == e.orderId) writeNow(e.orderId);
       return;
     }
     // The answer came after the pay screen gave up on it, the card still in the reader.
@@ -318,7 +315,7 @@ class Stepper {
             [&](screen::Account& s) {
               if (intent.kind == Kind::Back) leave();
               // Offline the button is disabled, with its reason on the screen.
-              if (intent.kind == Kind::TopUp && s.paymentsAvailable) {
+              if (intent.kind == Kind::TopUp && s.account.payable()) {
                 go(screen::Amount{s.account, s.amount});
               }
             },
@@ -609,7 +606,7 @@ class Stepper {
     using Kind = Intent::Kind;
     auto& view = s.view;
     switch (intent.kind) {
-      case Kind::Back: go(screen::Account{s.account, s.view, true}); return;
+      case Kind::Back: go(screen::Account{s.account, s.view}); return;
       case Kind::Digit:
         if (intent.value < 0 || intent.value > 9) return;
         if (view.entered.empty() && intent.value == 0) return;  // no leading zero

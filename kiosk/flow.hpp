@@ -32,7 +32,6 @@ struct Reading {};
 struct Account {
   AccountView account;
   AmountView amount;          // limits, presets and tariff for the amount screen
-  bool paymentsAvailable = true;  // false offline, or when the card has no room for a token
 };
 struct Amount {
   AccountView account;

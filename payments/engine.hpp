@@ -147,9 +147,10 @@ class Engine {
   void refreshConfig(bool force);
   void resolveUnfinished(bool everything);
   void resolve(TxRecord tx, bool recheckPaid);
-  // A transaction the sync loop found paid, for the card in the reader right now: the kiosk is
-  // told, so the resident still standing there gets the credit at once.
-  void offerToCardInReader(const TxRecord& tx);
+  // What the sync loop settled, for a resident who may still stand at the kiosk: how a closed
+  // transaction ended (tellOutcome), and credit found paid for the card in the reader right now
+  // (PendingCredit), so that it is written at once.
+  void reportSettled(const TxRecord& tx);
   // How a transaction the sync loop closed ended (expired, declined, cancelled, refunded), for
   // a screen that could not confirm the payment when it was in front of the resident.
   void tellOutcome(const TxRecord& tx);

@@ -193,7 +193,7 @@ void Engine::tellOutcome(const TxRecord& tx) {
   }
 }
 
-void Engine::offerToCardInReader(const TxRecord& tx) {
+void Engine::reportSettled(const TxRecord& tx) {
   tellOutcome(tx);
   if (!tx.open() || tx.step != Step::Paid) return;
   {
@@ -246,7 +246,7 @@ void Engine::resolve(TxRecord tx, bool recheckPaid) {
       noteCloud(true);
       if (state->state != OrderState::Created) {
         settle(tx, *state, false);
-        offerToCardInReader(tx);
+        reportSettled(tx);
         return;
       }
       // Nobody is in front of the QR code any more: cancel. A payment that still arrives
@@ -262,12 +262,12 @@ void Engine::resolve(TxRecord tx, bool recheckPaid) {
       auto cancelled = m_cloud.cancelOrder(tx.orderId);
       if (cancelled) {
         settle(tx, *cancelled, false);
-        offerToCardInReader(tx);
+        reportSettled(tx);
       } else if (cancelled.error().error == PayError::InvalidState) {
         // Paid as the cancel went out: the state says so.
         if (auto answer = m_cloud.orderState(tx.orderId)) {
           settle(tx, *answer, false);
-          offerToCardInReader(tx);
+          reportSettled(tx);
         }
       }
       return;

@@ -40,7 +40,7 @@ TEST_P(NetworkCut, EveryPaidOrderEndsOnTheCardOnce) {
   const auto* account = std::get_if<app::screen::Account>(&kiosk->state().screen);
   ASSERT_NE(account, nullptr);
   EXPECT_EQ(account->account.balanceMinor, 1234);  // from the card, online or not
-  if (!account->paymentsAvailable) {
+  if (!account->account.payable()) {
     // The lookup was lost: the account shows offline; taking the card out and in again is
     // what a resident does, and the kiosk is online again.
     EXPECT_STREQ(call.name, "Lookup");

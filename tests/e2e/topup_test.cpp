@@ -243,7 +243,7 @@ TEST_F(KioskE2e, OfflineTheCardStillReadsAndPaymentsAreRefusedUntilTheNetworkRet
   ASSERT_TRUE(kiosk->waitScreen("account", 15s)) << "screen " << kiosk->screen();
   const auto* account = std::get_if<app::screen::Account>(&kiosk->state().screen);
   ASSERT_NE(account, nullptr);
-  EXPECT_FALSE(account->paymentsAvailable);
+  EXPECT_FALSE(account->account.payable());
   EXPECT_EQ(account->account.cardNumber, kWaterCard);
   EXPECT_EQ(account->amount.maxMinor, 50000);  // limits from the kept config
   EXPECT_TRUE(account->account.offline);
@@ -256,7 +256,7 @@ TEST_F(KioskE2e, OfflineTheCardStillReadsAndPaymentsAreRefusedUntilTheNetworkRet
   insertAndWaitAccount();
   account = std::get_if<app::screen::Account>(&kiosk->state().screen);
   ASSERT_NE(account, nullptr);
-  EXPECT_TRUE(account->paymentsAvailable);
+  EXPECT_TRUE(account->account.payable());
   const std::string order = orderOf(20);
   harness->pay(order);
   ASSERT_TRUE(kiosk->waitScreen("done", 20s)) << "screen " << kiosk->screen();

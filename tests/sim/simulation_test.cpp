@@ -215,14 +215,14 @@ TEST_F(SimulationTest, ACutNetworkStopsPaymentsButNotTheBalance) {
   const auto* account = std::get_if<screen::Account>(&runtime->state().screen);
   ASSERT_NE(account, nullptr);
   EXPECT_EQ(account->account.balanceMinor, 8620);
-  EXPECT_FALSE(account->paymentsAvailable);
+  EXPECT_FALSE(account->account.payable());
   pull();
   simulation->setNetworkUp(true);
   insert("normal");
   ASSERT_TRUE(runtime->waitScreen("account", 15s)) << runtime->screen();
   account = std::get_if<screen::Account>(&runtime->state().screen);
   ASSERT_NE(account, nullptr);
-  EXPECT_TRUE(account->paymentsAvailable);
+  EXPECT_TRUE(account->account.payable());
 }
 
 TEST_F(SimulationTest, AnOrderLeftOpenExpiresWhenTimeMovesOn) {

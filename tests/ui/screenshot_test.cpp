@@ -422,15 +422,7 @@ TEST(PayScreen, QrCodeDecodesToThePayUrl) {
 namespace {
 
 std::string decodeQr(const std::string& png) {
-  const std::string command = "zbarimg --raw -q " + shellQuote(png);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return {};
-  std::string decoded;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) decoded += buffer;
-  pclose(pipe);
-  while (!decoded.empty() && (decoded.back() == '\n' || decoded.back() == '\r')) decoded.pop_back();
-  return decoded;
+  return kiosk::test::runCommand("zbarimg --raw -q " + shellQuote(png));
 }
 
 
